@@ -1,0 +1,42 @@
+/**
+ * Shared data types and constants of the notMNIST pipeline.
+ *
+ * @module
+ */
+
+/** The ten classes, in label order: label 0 is "A", label 9 is "J". */
+export const LETTERS = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"] as const;
+
+/** A class letter. */
+export type Letter = typeof LETTERS[number];
+
+/** Image side in pixels. */
+export const IMAGE_SIZE = 28;
+
+/** Pixels per image (28 x 28). */
+export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+
+/** Number of classes. */
+export const NUM_CLASSES = LETTERS.length;
+
+/**
+ * A set of images kept as raw bytes: `images` is N x 784 uint8 (row-major,
+ * 0..255 as stored in the PNGs), `labels` is N class indices 0..9. Pixels are
+ * scaled to float32 only when a batch is built, so the full notMNIST_large
+ * stays about 415 MB in memory instead of 1.6 GB.
+ */
+export interface ImageSet {
+  /** N x 784 pixel bytes, row-major. */
+  images: Uint8Array;
+  /** N labels, 0..9 for A..J. */
+  labels: Uint8Array;
+  /** N, the number of images. */
+  count: number;
+}
+
+/**
+ * Data protocol. `lab`: train/valid from notMNIST_large, test = notMNIST_small
+ * without duplicates of training/valid images. `small`: a grouped, stratified
+ * 80/10/10 split of notMNIST_small alone.
+ */
+export type Protocol = "lab" | "small";

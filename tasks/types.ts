@@ -1,0 +1,81 @@
+/**
+ * The interface between a task module (the lab's or a student's) and whoever
+ * runs it (the task CLI or the grader). A task sees train and valid data only;
+ * evaluation on the test split is done by the caller, so a task never sees test
+ * labels.
+ *
+ * @module
+ */
+import type { ImageSet } from "../data/types.ts";
+
+/**
+ * A trained classifier: maps N images (N x 784 uint8, as in {@link ImageSet})
+ * to N x 10 class probabilities, row-major.
+ */
+export type Predictor = (images: Uint8Array, count: number) => Promise<Float32Array>;
+
+/** One epoch of training history. */
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss over the epoch's minibatches (data loss + L2 penalty). */
+  loss: number;
+  /** Training accuracy measured during the epoch (dropout active). */
+  trainAccuracy: number;
+  /** Validation loss at the end of the epoch. */
+  validLoss: number;
+  /** Validation accuracy at the end of the epoch. */
+  validAccuracy: number;
+  /** Learning rate used during this epoch. */
+  learningRate: number;
+  /** Wall-clock seconds for the epoch (training and validation). */
+  seconds: number;
+  /** Training samples per second during the epoch. */
+  samplesPerSecond: number;
+}
+
+/** Everything a task receives. */
+export interface TaskInput {
+  /** Training images. */
+  train: ImageSet;
+  /** Validation images (for model selection and curves). */
+  valid: ImageSet;
+  /** Seed from which every random choice of the task derives. */
+  seed: number;
+  /** Epoch budget override; the task's own default when absent. */
+  epochs?: number;
+  /** Minibatch size override. */
+  batchSize?: number;
+  /** Folder the task may write its artefacts to (model, pictures). */
+  outDir: string;
+  /** Progress sink: one line of text at a time. */
+  log: (line: string) => void;
+}
+
+/** One trained model a task hands back. */
+export interface TrainedModel {
+  /** Short human name, e.g. "logistic regression" or "784-1024-10 relu". */
+  name: string;
+  /** The model's predictions. */
+  predict: Predictor;
+  /** Per-epoch history of its training. */
+  history: EpochRecord[];
+  /** The configuration that produced it (JSON-serialisable). */
+  config: Record<string, unknown>;
+}
+
+/**
+ * What a task returns: its models by role. `main` is the model the task is
+ * graded on; task 2 adds `logreg` and `mlp`, task 3 `baseline` (without
+ * regularization) so the caller can compare them on the test split.
+ */
+export interface TaskOutput {
+  /** Models by role; `main` is required. */
+  models: { main: TrainedModel } & Record<string, TrainedModel>;
+}
+
+/** A task module: `train` is the whole contract. */
+export interface TaskModule {
+  /** Trains the task's model(s) on `input.train` / `input.valid`. */
+  train(input: TaskInput): Promise<TaskOutput>;
+}
