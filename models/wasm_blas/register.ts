@@ -1,0 +1,105 @@
+/**
+ * Registration of the `wasm-blas` tfjs backend: a stock `BackendWasm` (its own
+ * wasm module instance) whose kernels are copies of the stock wasm kernels,
+ * with the heavy ones replaced by native BLAS calls. Stock `wasm` stays
+ * registered and usable in the same process.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-wasm";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { type BlasLibrary, loadBlas } from "./blas_library.ts";
+import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
+
+/** The name the backend is registered under. */
+export const WASM_BLAS = "wasm-blas";
+
+/** The outcome of {@link registerWasmBlasBackend}. */
+export interface BlasProbe {
+  /** Whether the backend is registered and usable. */
+  ok: boolean;
+  /** The BLAS library loaded (name or path as given to the loader). */
+  library?: string;
+  /** Why the backend is not available (one line), when `ok` is false. */
+  reason?: string;
+  /** BLAS thread count set, when the library allows setting it. */
+  threads?: number;
+  /** OpenBLAS core type in use (e.g. `SkylakeX`), when the library is OpenBLAS. */
+  coreType?: string;
+}
+
+/** Options of {@link registerWasmBlasBackend}. */
+export interface WasmBlasOptions {
+  /** BLAS library name or path (default: `NOTMNIST_BLAS_LIB`, then the usual system names). */
+  library?: string;
+  /** BLAS threads (default: `NOTMNIST_BLAS_THREADS`, then the number of cores). */
+  threads?: number;
+}
+
+let registration: Promise<BlasProbe> | undefined;
+let loaded: BlasLibrary | undefined;
+
+/** The BLAS library behind the registered backend, if registration succeeded. */
+export function wasmBlasLibrary(): BlasLibrary | undefined {
+  return loaded;
+}
+
+/**
+ * Registers the tfjs backend `"wasm-blas"` (tfjs-backend-wasm with heavy
+ * kernels on native BLAS via Deno FFI). Never throws for a missing library or
+ * a missing `--allow-ffi`: returns `{ok: false, reason}` (one clear line).
+ * Later calls return the first call's result (the options of later calls are
+ * ignored: a process has one BLAS).
+ */
+export function registerWasmBlasBackend(opts: WasmBlasOptions = {}): Promise<BlasProbe> {
+  registration ??= Promise.resolve().then(() => register(opts));
+  return registration;
+}
+
+const runStock: KernelRunner = (backend, name, inputs, attrs) => {
+  const kernel = tf.getKernel(name, WASM_BLAS);
+  if (kernel === undefined) throw new Error(`wasm-blas: no ${name} kernel registered`);
+  return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+};
+
+/** Checks the library's SGEMM on a 2x3 by 3x2 product (calling convention, symbol sanity). */
+function sgemmWorks(blas: BlasLibrary): boolean {
+  const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const b = new Float32Array([7, 8, 9, 10, 11, 12]);
+  const c = new Float32Array(4);
+  blas.sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2);
+  return c[0] === 58 && c[1] === 64 && c[2] === 139 && c[3] === 154;
+}
+
+function register(opts: WasmBlasOptions): BlasProbe {
+  const load = loadBlas(opts);
+  if (!load.ok) return { ok: false, reason: load.reason };
+  const blas = load.blas;
+  try {
+    if (!sgemmWorks(blas)) {
+      blas.close();
+      return { ok: false, reason: `cblas_sgemm in ${blas.library} returned wrong results` };
+    }
+  } catch (err) {
+    return { ok: false, reason: `cblas_sgemm in ${blas.library} failed: ${String(err)}` };
+  }
+  const wasmFactory = tf.findBackendFactory("wasm");
+  if (wasmFactory == null) {
+    return { ok: false, reason: "the stock tfjs wasm backend is not registered" };
+  }
+  const overrides: Record<string, tf.KernelFunc> = {
+    BatchMatMul: batchMatMulKernel(blas),
+    _FusedMatMul: fusedMatMulKernel(blas, runStock),
+  };
+  for (const k of tf.getKernelsForBackend("wasm")) {
+    if (k.kernelName in overrides) continue;
+    tf.registerKernel({ ...k, backendName: WASM_BLAS });
+  }
+  for (const [kernelName, kernelFunc] of Object.entries(overrides)) {
+    tf.registerKernel({ kernelName, backendName: WASM_BLAS, kernelFunc });
+  }
+  tf.registerBackend(WASM_BLAS, async () => (await wasmFactory()) as BackendWasm, 1);
+  loaded = blas;
+  return { ok: true, library: blas.library, threads: blas.threads, coreType: blas.coreType };
+}
