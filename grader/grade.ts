@@ -1,0 +1,484 @@
+/**
+ * Grading orchestration: for each task, hand the profile's train subset and
+ * the valid split to the task module in a sandbox, evaluate the returned
+ * predictions on the held-out test split, apply the rubric, and (with
+ * `repeat` > 1) check that repeated runs give bit-identical predictions.
+ *
+ * @module
+ */
+import { join, relative, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import type { ImageSet, Protocol } from "../data/types.ts";
+import type { EpochRecord } from "../tasks/types.ts";
+import { deriveSeed, Rng } from "../utils/rng.ts";
+import { evaluate, type Evaluation, PredictionError } from "./evaluate.ts";
+import {
+  type Budget,
+  type Profile,
+  RUBRIC,
+  type Rubric,
+  rubricHash,
+  type TaskNumber,
+  taskPoints,
+  taskRubric,
+  type Thresholds,
+  validateRubric,
+} from "./rubric.ts";
+import { type FailureKind, runSandboxed, type SandboxResult } from "./sandbox.ts";
+import { type RoleMetrics, scoreTask, type TaskOutcome, type TestResult } from "./score.ts";
+import type { FileRecord, Versions } from "./provenance.ts";
+
+/** Which module to grade for one task. */
+export interface TaskSpec {
+  /** Task number (1..4). */
+  task: TaskNumber;
+  /** Path or file URL of the module exporting `train` (TaskModule). */
+  module: string;
+  /** Trusted modules (the lab's own) may use FFI, env and sys info in their sandbox. */
+  trusted: boolean;
+}
+
+/** The data to grade on. */
+export interface GradeData {
+  /** The protocol these splits follow. */
+  protocol: Protocol;
+  /** Full training split (the profile may take a subset). */
+  train: ImageSet;
+  /** Validation split. */
+  valid: ImageSet;
+  /** Held-out test split (sanitized); its labels never leave the grader. */
+  test: ImageSet;
+}
+
+/** Options of {@link grade}. */
+export interface GradeOptions {
+  /** Data splits. */
+  data: GradeData;
+  /** Tasks to grade, in order. */
+  tasks: TaskSpec[];
+  /** Profile: budgets and thresholds. */
+  profile: Profile;
+  /** Rubric (default {@link RUBRIC}). */
+  rubric?: Rubric;
+  /** Seed (default the rubric's). */
+  seed?: number;
+  /** Runs per task; > 1 checks bit-identical predictions across runs. */
+  repeat?: number;
+  /** Report folder (e.g. out/grade); each task writes into `<outDir>/taskN`. */
+  outDir: string;
+  /** Project root (holds deno.json). */
+  projectRoot: string;
+  /** Backend selection in the sandbox before training (`undefined`: the task selects its own). */
+  backend?: { force?: string };
+  /** Folders graded code may not import from (data dir, cache dir). */
+  forbiddenRoots?: string[];
+  /** Overrides the profile's train size (e.g. for a smoke run). */
+  trainSize?: number;
+  /** Overrides the profile's epochs. */
+  epochs?: number;
+  /** Multiplies every time limit (slow machines). */
+  timeoutScale?: number;
+  /** Extra env for trusted children (BLAS threads). */
+  trustedEnv?: Record<string, string>;
+  /** Progress sink. */
+  log?: (line: string) => void;
+  /** Whether to echo the tasks' own output through `log`. */
+  verbose?: boolean;
+  /** Recorded in the report as-is. */
+  provenance?: {
+    dataDir?: string;
+    dataFiles?: FileRecord[];
+    dataSummary?: unknown;
+    versions?: Versions;
+    commit?: string;
+  };
+}
+
+/** One run of one task. */
+export interface RunRecord {
+  /** 1-based run number. */
+  run: number;
+  /** Failure classification when the run failed as a whole. */
+  failureKind?: FailureKind | "shape" | "nan";
+  /** Failure message. */
+  error?: string;
+  /** Per-role failures. */
+  roleErrors: Record<string, string>;
+  /** Metrics per role. */
+  metrics: Record<string, RoleMetrics>;
+  /** SHA-256 of each role's test/train/valid predictions (for the repeat check). */
+  digests: Record<string, string>;
+  /** Backend the run used, when known. */
+  backend?: string;
+  /** Wall seconds of the sandboxed process. */
+  wallSeconds: number;
+  /** Seconds in `train()`. */
+  trainSeconds?: number;
+  /** Sandbox permission flags. */
+  permissions: string[];
+}
+
+/** Everything reported about one task. */
+export interface TaskReport {
+  /** Task number. */
+  task: TaskNumber;
+  /** Rubric title. */
+  title: string;
+  /** Module graded (as given). */
+  module: string;
+  /** Whether it ran trusted (FFI allowed). */
+  trusted: boolean;
+  /** The thresholds applied. */
+  thresholds: Thresholds;
+  /** The budget handed (train size actually used, epochs). */
+  budget: Budget & { trainCount: number };
+  /** Points available. */
+  maxScore: number;
+  /** Points earned. */
+  score: number;
+  /** Whether every required test of the task passed. */
+  passed: boolean;
+  /** Runs (one per repeat). */
+  runs: RunRecord[];
+  /** Per-role names, histories and configs from the first run. */
+  models: Record<string, { name: string; history: EpochRecord[]; config: Record<string, unknown> }>;
+  /** Test confusion matrix of `main` (first run). */
+  confusion?: number[][];
+  /** Per-letter test accuracy of `main` (first run). */
+  perClass?: number[];
+  /** Pictures found in the task's output folder, relative to the report folder. */
+  pictures: string[];
+  /** The task's output folder, relative to the report folder. */
+  outDir: string;
+  /** Last lines of the task's output (first failing run, else first run). */
+  logTail: string;
+  /** The task's graded tests. */
+  tests: TestResult[];
+}
+
+/** The whole grade. */
+export interface GradeReport {
+  /** Report format version. */
+  version: 1;
+  /** ISO start time. */
+  startedAt: string;
+  /** Data protocol used. */
+  protocol: Protocol;
+  /** Profile used. */
+  profile: Profile;
+  /** Seed handed to every task. */
+  seed: number;
+  /** Runs per task. */
+  repeat: number;
+  /** SHA-256 of the rubric's canonical JSON. */
+  rubricHash: string;
+  /** Rubric version. */
+  rubricVersion: number;
+  /** Split sizes. */
+  splits: { train: number; valid: number; test: number };
+  /** Backends used by the tasks (distinct, in order of appearance). */
+  backends: string[];
+  /** Provenance (data files, versions, commit). */
+  provenance: NonNullable<GradeOptions["provenance"]>;
+  /** Per-task reports. */
+  tasks: TaskReport[];
+  /** All tests, in task order. */
+  tests: TestResult[];
+  /** Points earned. */
+  score: number;
+  /** Points available. */
+  maxScore: number;
+  /** Whether every required test passed (the exit code). */
+  passed: boolean;
+  /** Total wall-clock seconds. */
+  executionSeconds: number;
+}
+
+/**
+ * A seeded, class-stratified subset of `set` with `size` images (all of it
+ * when `size` is absent or not smaller): per-class quotas proportional to the
+ * class counts (largest remainders), images drawn in a seeded random order,
+ * returned in their original order.
+ */
+export function stratifiedSubset(set: ImageSet, size: number | undefined, seed: number): ImageSet {
+  if (size === undefined || size >= set.count) return set;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new Error(`train size must be a positive integer, got ${size}`);
+  }
+  const counts = new Array<number>(10).fill(0);
+  for (let i = 0; i < set.count; i++) counts[set.labels[i]]++;
+  const exact = counts.map((c) => (c * size) / set.count);
+  const quota = exact.map(Math.floor);
+  let left = size - quota.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((e, c) => [e - Math.floor(e), c]).sort((a, b) =>
+    b[0] - a[0] || a[1] - b[1]
+  );
+  for (const [, c] of byRemainder) {
+    if (left === 0) break;
+    quota[c]++;
+    left--;
+  }
+  const order = new Rng(deriveSeed(seed, 0x5eb5e7)).permutation(set.count);
+  const picked: number[] = [];
+  for (const i of order) {
+    const c = set.labels[i];
+    if (quota[c] > 0) {
+      quota[c]--;
+      picked.push(i);
+    }
+  }
+  picked.sort((a, b) => a - b);
+  const images = new Uint8Array(picked.length * 784);
+  const labels = new Uint8Array(picked.length);
+  picked.forEach((src, dst) => {
+    images.set(set.images.subarray(src * 784, src * 784 + 784), dst * 784);
+    labels[dst] = set.labels[src];
+  });
+  return { images, labels, count: picked.length };
+}
+
+function digest(a: Float32Array): string {
+  return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest(
+    "hex",
+  );
+}
+
+interface EvaluatedRun {
+  record: RunRecord;
+  outcome: TaskOutcome;
+  evaluations: Record<string, Evaluation>;
+  sandbox: SandboxResult;
+}
+
+function evaluateRun(
+  run: number,
+  sandbox: SandboxResult,
+  data: GradeData,
+  train: ImageSet,
+): EvaluatedRun {
+  const record: RunRecord = {
+    run,
+    roleErrors: { ...sandbox.roleErrors },
+    metrics: {},
+    digests: {},
+    backend: sandbox.backend?.name,
+    wallSeconds: sandbox.wallSeconds,
+    trainSeconds: sandbox.trainSeconds,
+    permissions: sandbox.permissions,
+  };
+  const evaluations: Record<string, Evaluation> = {};
+  if (sandbox.failure) {
+    record.failureKind = sandbox.failure.kind;
+    record.error = `${sandbox.failure.kind}: ${sandbox.failure.message}`;
+  } else {
+    for (const [role, r] of Object.entries(sandbox.roles)) {
+      try {
+        const what = (split: string) => `role "${role}" (${r.info.name}) on the ${split} images`;
+        const test = evaluate(r.predictions.test, data.test.labels, data.test.count, what("test"));
+        const tr = evaluate(r.predictions.train, train.labels, train.count, what("train"));
+        const va = evaluate(
+          r.predictions.valid,
+          data.valid.labels,
+          data.valid.count,
+          what("valid"),
+        );
+        evaluations[role] = test;
+        record.metrics[role] = {
+          name: r.info.name,
+          testAccuracy: test.accuracy,
+          trainAccuracy: tr.accuracy,
+          validAccuracy: va.accuracy,
+        };
+        record.digests[role] = [r.predictions.test, r.predictions.train, r.predictions.valid]
+          .map(digest).join(":");
+      } catch (err) {
+        const kind = err instanceof PredictionError ? err.kind : "exception";
+        record.roleErrors[role] = `${kind}: ${(err as Error).message}`;
+      }
+    }
+    if (!record.metrics.main) {
+      const why = record.roleErrors.main ?? "the task returned no `main` model";
+      record.error = why;
+      record.failureKind = /^(shape|nan):/.test(why)
+        ? (why.slice(0, why.indexOf(":")) as "shape" | "nan")
+        : "contract";
+    }
+  }
+  if (!sandbox.backend) {
+    const cfg = sandbox.roles.main?.info.config;
+    if (cfg && typeof cfg.backend === "string") record.backend = cfg.backend;
+  }
+  const outcome: TaskOutcome = {
+    metrics: record.error ? undefined : record.metrics,
+    error: record.error,
+    roleErrors: record.roleErrors,
+    testCount: data.test.count,
+  };
+  return { record, outcome, evaluations, sandbox };
+}
+
+function compareRuns(runs: RunRecord[]): { identical: boolean; detail: string } {
+  const [first, ...rest] = runs;
+  const problems: string[] = [];
+  for (const other of rest) {
+    if (Boolean(first.error) !== Boolean(other.error)) {
+      problems.push(`run ${other.run} ${other.error ? "failed" : "succeeded"} but run 1 did not`);
+      continue;
+    }
+    const roles = new Set([...Object.keys(first.digests), ...Object.keys(other.digests)]);
+    for (const role of roles) {
+      if (first.digests[role] !== other.digests[role]) {
+        const a = first.metrics[role];
+        const b = other.metrics[role];
+        problems.push(
+          `role ${role}: predictions differ between run 1 and run ${other.run}` +
+            (a && b ? ` (test accuracy ${a.testAccuracy} vs ${b.testAccuracy})` : ""),
+        );
+      }
+    }
+  }
+  return problems.length === 0
+    ? {
+      identical: true,
+      detail:
+        `${runs.length} runs gave bit-identical predictions for every role (train, valid and test)`,
+    }
+    : { identical: false, detail: problems.join("; ") };
+}
+
+async function listPictures(dir: string, reportDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    let entries: Deno.DirEntry[] = [];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(d));
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory && depth < 2 && !e.name.startsWith(".")) await walk(p, depth + 1);
+      else if (e.isFile && /\.(svg|png)$/i.test(e.name)) out.push(relative(reportDir, p));
+    }
+  };
+  await walk(dir, 0);
+  return out;
+}
+
+/**
+ * Grades every task in `options.tasks` and returns the report (nothing is
+ * written besides the tasks' own output folders; see `reports.ts`). Never
+ * throws because a task misbehaves.
+ */
+export async function grade(options: GradeOptions): Promise<GradeReport> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const rubric = options.rubric ?? RUBRIC;
+  validateRubric(rubric);
+  const seed = options.seed ?? rubric.seed;
+  const repeat = options.repeat ?? 1;
+  const log = options.log ?? (() => {});
+  const reportDir = resolve(options.outDir);
+  const { data, profile } = options;
+  const tasks: TaskReport[] = [];
+
+  for (const spec of options.tasks) {
+    const r = taskRubric(spec.task, rubric);
+    const thresholds = r.thresholds[data.protocol][profile];
+    const budget = r.budget[profile];
+    const trainSize = options.trainSize ?? budget.trainSize;
+    const epochs = options.epochs ?? budget.epochs;
+    const timeoutSeconds = budget.timeoutSeconds * (options.timeoutScale ?? 1);
+    const train = stratifiedSubset(data.train, trainSize, seed);
+    const evaluated: EvaluatedRun[] = [];
+    for (let run = 1; run <= repeat; run++) {
+      const outDir = join(
+        reportDir,
+        repeat > 1 && run > 1 ? `task${spec.task}.run${run}` : `task${spec.task}`,
+      );
+      log(
+        `task ${spec.task}${repeat > 1 ? ` run ${run}/${repeat}` : ""}: ${spec.module} ` +
+          `(${spec.trusted ? "trusted" : "sandboxed, no FFI"}; ${train.count} train images, ` +
+          `epochs ${epochs ?? "task default"}, limit ${timeoutSeconds} s)`,
+      );
+      const sandbox = await runSandboxed({
+        module: spec.module,
+        train,
+        valid: data.valid,
+        testImages: { images: data.test.images, count: data.test.count },
+        seed,
+        epochs,
+        outDir,
+        timeoutSeconds,
+        trusted: spec.trusted,
+        backend: options.backend ?? null,
+        projectRoot: options.projectRoot,
+        forbiddenRoots: options.forbiddenRoots,
+        trustedEnv: options.trustedEnv,
+        onLine: options.verbose ? (line) => log(`  [task${spec.task}] ${line}`) : undefined,
+      });
+      const ev = evaluateRun(run, sandbox, data, train);
+      evaluated.push(ev);
+      const main = ev.record.metrics.main;
+      log(
+        `task ${spec.task}: ${
+          ev.record.error
+            ? `FAILED (${ev.record.error.split("\n")[0]})`
+            : `test accuracy ${main?.testAccuracy.toFixed(4)}`
+        } in ${sandbox.wallSeconds.toFixed(1)} s${
+          ev.record.backend ? ` on ${ev.record.backend}` : ""
+        }`,
+      );
+    }
+    const first = evaluated[0];
+    const outcome: TaskOutcome = { ...first.outcome };
+    if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
+    const tests = scoreTask(r, thresholds, outcome);
+    const failing = evaluated.find((e) => e.record.error) ?? first;
+    const models: TaskReport["models"] = {};
+    for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
+    const taskOut = join(reportDir, `task${spec.task}`);
+    tasks.push({
+      task: spec.task,
+      title: r.title,
+      module: spec.module,
+      trusted: spec.trusted,
+      thresholds,
+      budget: { ...budget, trainSize, epochs, timeoutSeconds, trainCount: train.count },
+      maxScore: taskPoints(r),
+      score: tests.reduce((a, t) => a + t.score, 0),
+      passed: tests.every((t) => t.passed || !t.required),
+      runs: evaluated.map((e) => e.record),
+      models,
+      confusion: first.evaluations.main?.confusion,
+      perClass: first.evaluations.main?.perClass,
+      pictures: await listPictures(taskOut, reportDir),
+      outDir: relative(reportDir, taskOut),
+      logTail: failing.sandbox.logTail,
+      tests,
+    });
+  }
+
+  const tests = tasks.flatMap((t) => t.tests);
+  const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
+  return {
+    version: 1,
+    startedAt,
+    protocol: data.protocol,
+    profile,
+    seed,
+    repeat,
+    rubricHash: await rubricHash(rubric),
+    rubricVersion: rubric.version,
+    splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
+    backends,
+    provenance: options.provenance ?? {},
+    tasks,
+    tests,
+    score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
+    maxScore: tests.reduce((a, t) => a + t.maxScore, 0),
+    passed: tests.every((t) => t.passed || !t.required),
+    executionSeconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * What a grade report records so that a run can be reproduced: tool and
+ * library versions, data files with sizes and SHA-256 checksums, the git
+ * commit of the grader.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+
+/** One data file: name, size and checksum. */
+export interface FileRecord {
+  /** Absolute path. */
+  path: string;
+  /** File name. */
+  name: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+}
+
+/** Tool and library versions. */
+export interface Versions {
+  /** Deno version. */
+  deno: string;
+  /** V8 version. */
+  v8: string;
+  /** TypeScript version. */
+  typescript: string;
+  /** npm packages pinned in deno.json's import map (name to version). */
+  packages: Record<string, string>;
+}
+
+/** Streams `path` through SHA-256 (works for multi-GB archives) and returns its record. */
+export async function fileRecord(path: string): Promise<FileRecord> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  using file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { path, name: basename(path), bytes, sha256: hash.digest("hex") };
+}
+
+/**
+ * Records every regular file directly inside `dir` whose name starts with
+ * `notMNIST` (the archives); an empty list when the folder cannot be read.
+ */
+export async function dataFileRecords(dir: string): Promise<FileRecord[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.startsWith("notMNIST")) names.push(e.name);
+    }
+  } catch {
+    return [];
+  }
+  names.sort();
+  const out: FileRecord[] = [];
+  for (const n of names) out.push(await fileRecord(join(dir, n)));
+  return out;
+}
+
+/** Versions of Deno and of the npm packages pinned in `denoJsonPath`'s import map. */
+export async function versions(denoJsonPath: string): Promise<Versions> {
+  const packages: Record<string, string> = {};
+  try {
+    const json = JSON.parse(await Deno.readTextFile(denoJsonPath)) as {
+      imports?: Record<string, string>;
+    };
+    for (const [_name, spec] of Object.entries(json.imports ?? {})) {
+      const m = /^npm:(@?[^@]+)@(.+)$/.exec(spec);
+      if (m) packages[m[1]] = m[2];
+    }
+  } catch {
+    // no import map: versions of Deno only
+  }
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    packages,
+  };
+}
+
+/** The git commit (and whether the tree has local changes) of `root`; undefined without git. */
+export async function gitCommit(root: string): Promise<string | undefined> {
+  try {
+    const head = await new Deno.Command("git", {
+      args: ["-C", root, "rev-parse", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!head.success) return undefined;
+    const dirty = await new Deno.Command("git", {
+      args: ["-C", root, "status", "--porcelain", "--untracked-files=no"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const commit = new TextDecoder().decode(head.stdout).trim();
+    return new TextDecoder().decode(dirty.stdout).trim()
+      ? `${commit} (with local changes)`
+      : commit;
+  } catch {
+    return undefined;
+  }
+}

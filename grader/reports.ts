@@ -1,0 +1,301 @@
+/**
+ * Grade reports: Gradescope's `results.json`, JUnit XML for CI, and a
+ * Markdown summary for people, all rendered from one {@link GradeReport}.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
+import { LETTERS } from "../data/types.ts";
+import type { GradeReport, TaskReport } from "./grade.ts";
+import { LAB_TARGET } from "./rubric.ts";
+import { pct } from "./score.ts";
+
+/** Visibility of a Gradescope test or output. */
+export type GradescopeVisibility = "hidden" | "after_due_date" | "after_published" | "visible";
+
+/** One test in Gradescope's results.json. */
+export interface GradescopeTest {
+  /** Test name. */
+  name: string;
+  /** Points earned. */
+  score: number;
+  /** Points available. */
+  max_score: number;
+  /** Text shown to the student. */
+  output: string;
+  /** When the student sees it. */
+  visibility: GradescopeVisibility;
+  /** "passed" or "failed" (shown as a colour by Gradescope). */
+  status: "passed" | "failed";
+  /** Test number, e.g. "2.3". */
+  number: string;
+  /** Tags (task number, required). */
+  tags: string[];
+}
+
+/** Gradescope's results.json (the fields this grader fills). */
+export interface GradescopeResults {
+  /** Total score. */
+  score: number;
+  /** Seconds the grading took. */
+  execution_time: number;
+  /** Text shown above the tests. */
+  output: string;
+  /** Visibility of the whole result. */
+  visibility: GradescopeVisibility;
+  /** Visibility of the autograder's stdout. */
+  stdout_visibility: GradescopeVisibility;
+  /** The tests. */
+  tests: GradescopeTest[];
+}
+
+/** Renders the Gradescope results object. */
+export function toGradescope(report: GradeReport): GradescopeResults {
+  const counters = new Map<number, number>();
+  return {
+    score: report.score,
+    execution_time: Math.round(report.executionSeconds),
+    output:
+      `${
+        report.passed ? "All required thresholds hold." : "Some required thresholds are missed."
+      } ` +
+      `Protocol ${report.protocol}, profile ${report.profile}, seed ${report.seed}. ` +
+      protocolNote(report),
+    visibility: "visible",
+    stdout_visibility: "hidden",
+    tests: report.tests.map((t) => {
+      const n = (counters.get(t.task) ?? 0) + 1;
+      counters.set(t.task, n);
+      return {
+        name: t.name,
+        score: t.score,
+        max_score: t.maxScore,
+        output: t.output,
+        visibility: "visible",
+        status: t.passed ? "passed" : "failed",
+        number: `${t.task}.${n}`,
+        tags: [`task${t.task}`, ...(t.required ? ["required"] : [])],
+      };
+    }),
+  };
+}
+
+function protocolNote(report: GradeReport): string {
+  return report.protocol === "lab"
+    ? `The lab's target ${pct(LAB_TARGET)} applies to this protocol (train on notMNIST_large, ` +
+      `test on sanitized notMNIST_small).`
+    : `The lab's ${
+      pct(LAB_TARGET)
+    } target belongs to the lab protocol (train on notMNIST_large); ` +
+      `this run used the small protocol (grouped, stratified split of notMNIST_small), whose ` +
+      `thresholds are lower and measured.`;
+}
+
+/** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
+export function xmlEscape(text: string): string {
+  return text
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+/** Renders JUnit XML: one testsuite per task, one testcase per graded test. */
+export function toJUnit(report: GradeReport): string {
+  const a = (s: string | number): string => xmlEscape(String(s));
+  const failures = report.tests.filter((t) => !t.passed && t.required).length;
+  const lines = [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites name="notmnist-lab grade" tests="${report.tests.length}" failures="${failures}" ` +
+    `errors="0" time="${report.executionSeconds.toFixed(3)}">`,
+  ];
+  for (const task of report.tasks) {
+    const tf = task.tests.filter((t) => !t.passed && t.required).length;
+    const wall = task.runs.reduce((s, r) => s + r.wallSeconds, 0);
+    lines.push(
+      `  <testsuite name="task${task.task}" tests="${task.tests.length}" failures="${tf}" errors="0" ` +
+        `skipped="0" time="${wall.toFixed(3)}" timestamp="${a(report.startedAt)}">`,
+      `    <properties>`,
+      ...Object.entries({
+        protocol: report.protocol,
+        profile: report.profile,
+        seed: report.seed,
+        module: task.module,
+        trusted: task.trusted,
+        backend: task.runs[0]?.backend ?? "unknown",
+        rubricHash: report.rubricHash,
+      }).map(([k, v]) => `      <property name="${a(k)}" value="${a(String(v))}"/>`),
+      `    </properties>`,
+    );
+    task.tests.forEach((t, i) => {
+      const time = i === 0 ? wall : 0;
+      lines.push(
+        `    <testcase classname="grade.task${task.task}" name="${a(t.name)}" time="${
+          time.toFixed(3)
+        }">`,
+      );
+      if (!t.passed && t.required) {
+        lines.push(
+          `      <failure message="${a(t.output.split("\n")[0].slice(0, 500))}" type="${
+            i === 0 ? "TaskError" : "ThresholdMissed"
+          }">${a(t.output)}</failure>`,
+        );
+      }
+      lines.push(
+        `      <system-out>${a(`score ${t.score} / ${t.maxScore}\n${t.output}`)}</system-out>`,
+        `    </testcase>`,
+      );
+    });
+    lines.push(`  </testsuite>`);
+  }
+  lines.push(`</testsuites>`);
+  return lines.join("\n") + "\n";
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function taskRow(t: TaskReport): string {
+  const run = t.runs[0];
+  const main = run?.metrics.main;
+  const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
+  return `| ${t.task} | ${cell(t.title)} | ${main ? pct(main.testAccuracy) : "—"} | ` +
+    `${pct(t.thresholds.pass)} | ${pct(t.thresholds.fullCredit)} | ${pct(LAB_TARGET)} | ` +
+    `${t.score.toFixed(2)} / ${t.maxScore} | ${t.passed ? "PASS" : "**FAIL**"} | ${
+      wall.toFixed(1)
+    } s | ` +
+    `${cell(run?.backend ?? "unknown")} |`;
+}
+
+/** Renders the Markdown summary (table, per-task details, reproducibility record). */
+export function toMarkdown(report: GradeReport): string {
+  const out: string[] = [];
+  out.push(
+    `# notMNIST lab — grade`,
+    ``,
+    `**Result: ${report.passed ? "PASS" : "FAIL"}** — ${
+      report.score.toFixed(2)
+    } / ${report.maxScore} points; ` +
+      `protocol \`${report.protocol}\`, profile \`${report.profile}\`, seed ${report.seed}` +
+      (report.repeat > 1 ? `, ${report.repeat} runs per task` : "") + `.`,
+    ``,
+    `> ${protocolNote(report)} Accuracy is measured by the grader on the held-out test split ` +
+      `(${report.splits.test} images, sanitized); tasks never see its labels.`,
+    ``,
+    `| Task | | Test accuracy | Pass at | Full credit at | Target (lab) | Points | Result | Wall time | Backend |`,
+    `|---|---|---|---|---|---|---|---|---|---|`,
+    ...report.tasks.map(taskRow),
+    ``,
+  );
+  for (const t of report.tasks) {
+    out.push(
+      `## Task ${t.task}: ${t.title}`,
+      ``,
+      `Module \`${t.module}\` (${t.trusted ? "trusted: FFI allowed" : "sandboxed, no FFI"}); ` +
+        `${t.budget.trainCount} training images, epochs ${t.budget.epochs ?? "task default"}, ` +
+        `time limit ${t.budget.timeoutSeconds} s.`,
+      ``,
+    );
+    const run = t.runs[0];
+    const roles = Object.entries(run?.metrics ?? {});
+    if (roles.length > 0) {
+      out.push(
+        `| Role | Model | Train | Valid | Test |`,
+        `|---|---|---|---|---|`,
+        ...roles.map(([role, m]) =>
+          `| ${role} | ${cell(m.name)} | ${pct(m.trainAccuracy)} | ${pct(m.validAccuracy)} | ` +
+          `${pct(m.testAccuracy)} |`
+        ),
+        ``,
+      );
+    }
+    if (t.perClass) {
+      out.push(
+        `Per-letter test accuracy (main): ` +
+          t.perClass.map((p, c) =>
+            `${LETTERS[c]} ${Number.isFinite(p) ? (p * 100).toFixed(1) : "—"}`
+          ).join(", "),
+        ``,
+      );
+    }
+    out.push(
+      ...t.tests.map((x) =>
+        `- ${x.passed ? "✅" : "❌"} **${cell(x.name)}** (${x.score.toFixed(2)} / ${x.maxScore}): ${
+          cell(x.output.split("\n")[0])
+        }`
+      ),
+      ``,
+    );
+    const errors = t.runs.filter((r) => r.error);
+    for (const r of errors) {
+      out.push(`Run ${r.run} failed:`, ``, "```", r.error ?? "", "```", ``);
+    }
+    for (const r of t.runs) {
+      for (const [role, e] of Object.entries(r.roleErrors)) {
+        if (role !== "main" || !r.error) {
+          out.push(`- run ${r.run}, role \`${role}\`: ${cell(e.split("\n")[0])}`);
+        }
+      }
+    }
+    if (errors.length > 0 && t.logTail.trim()) {
+      out.push(
+        ``,
+        `Last output of the task:`,
+        ``,
+        "```",
+        t.logTail.split("\n").slice(-15).join("\n"),
+        "```",
+        ``,
+      );
+    }
+    if (t.pictures.length > 0) {
+      out.push(...t.pictures.map((p) => `![${p}](${encodeURI(p)})`), ``);
+    }
+  }
+  const p = report.provenance;
+  out.push(
+    `## Reproducibility`,
+    ``,
+    `- seed: ${report.seed}; runs per task: ${report.repeat}`,
+    `- backends: ${report.backends.join(", ")}`,
+    `- rubric: version ${report.rubricVersion}, sha256 \`${report.rubricHash}\``,
+    `- splits: train ${report.splits.train}, valid ${report.splits.valid}, test ${report.splits.test} ` +
+      `(train subset per task above)`,
+  );
+  if (p.versions) {
+    out.push(
+      `- deno ${p.versions.deno}, v8 ${p.versions.v8}, typescript ${p.versions.typescript}; ` +
+        Object.entries(p.versions.packages).map(([k, v]) => `${k} ${v}`).join(", "),
+    );
+  }
+  if (p.commit) out.push(`- commit: \`${p.commit}\``);
+  if (p.dataDir) out.push(`- data folder: \`${p.dataDir}\``);
+  for (const f of p.dataFiles ?? []) {
+    out.push(`- \`${f.name}\`: ${f.bytes} bytes, sha256 \`${f.sha256}\``);
+  }
+  const perms = report.tasks.map((t) =>
+    `task ${t.task}: \`${(t.runs[0]?.permissions ?? []).join(" ")}\``
+  );
+  out.push(`- sandbox permissions: ${perms.join("; ")}`, ``);
+  return out.join("\n");
+}
+
+/** Writes results.json, junit.xml, summary.md and report.json (the full record) into `dir`. */
+export async function writeReports(dir: string, report: GradeReport): Promise<string[]> {
+  const paths = {
+    results: join(dir, "results.json"),
+    junit: join(dir, "junit.xml"),
+    summary: join(dir, "summary.md"),
+    full: join(dir, "report.json"),
+  };
+  await atomicWriteJson(paths.results, toGradescope(report));
+  await atomicWrite(paths.junit, toJUnit(report));
+  await atomicWrite(paths.summary, toMarkdown(report));
+  await atomicWriteJson(paths.full, report);
+  return Object.values(paths);
+}

@@ -1,0 +1,268 @@
+/**
+ * The grading rubric, in one file: for every task, the points, the model
+ * roles it must return, the per-profile training budget handed to it, and the
+ * accuracy levels per data protocol (`lab` / `small`) and profile
+ * (`quick` / `full`).
+ *
+ * Accuracy is always the grader's own measurement on the held-out test split
+ * (sanitized), never a number reported by the task. Credit for accuracy is
+ * linear between `floor` (0 points) and `fullCredit` (all points); `pass` is
+ * the required minimum that decides the exit code. The lab's 97.1% target
+ * ({@link LAB_TARGET}) is the `lab` protocol's full-credit level for task 4;
+ * it is shown beside every result but cannot be measured here, where only the
+ * `small` protocol runs. How the `small` numbers were measured is written in
+ * docs/grader.md.
+ *
+ * @module
+ */
+import type { Protocol } from "../data/types.ts";
+
+/** The lab's target: the best reported test accuracy for this model (lab protocol). */
+export const LAB_TARGET = 0.971;
+
+/** Grading profile: `quick` (train subset, few epochs; CI) or `full` (the lab's real run). */
+export type Profile = "quick" | "full";
+
+/** The profiles, in display order. */
+export const PROFILES: readonly Profile[] = ["quick", "full"];
+
+/** A task number. */
+export type TaskNumber = 1 | 2 | 3 | 4;
+
+/** The task numbers, in order. */
+export const TASK_NUMBERS: readonly TaskNumber[] = [1, 2, 3, 4];
+
+/** Accuracy levels for one task under one protocol and profile (fractions in [0, 1]). */
+export interface Thresholds {
+  /** At or below this test accuracy the accuracy test earns 0 points. */
+  floor: number;
+  /** Required minimum test accuracy of the `main` model; missing it fails the run. */
+  pass: number;
+  /** Test accuracy that earns all the accuracy points (linear credit from `floor`). */
+  fullCredit: number;
+  /**
+   * Task 2: required lead of `main` over `logreg` in test accuracy
+   * (0.02 = two percentage points).
+   */
+  margin?: number;
+  /**
+   * Task 3: required reduction of the train-test gap, `baseline` gap minus
+   * `main` gap (gap = accuracy on the train data handed to the task minus test
+   * accuracy).
+   */
+  gapReduction?: number;
+}
+
+/** The training budget a profile hands to a task. */
+export interface Budget {
+  /** Training images handed to the task (a seeded class-stratified subset); all when absent. */
+  trainSize?: number;
+  /** `TaskInput.epochs`; the task's own default when absent. */
+  epochs?: number;
+  /** Wall-clock limit for the task's subprocess (import, training and prediction), seconds. */
+  timeoutSeconds: number;
+}
+
+/** A comparison between the `main` model and another role. */
+export type Comparison =
+  | { kind: "margin"; against: string; points: number }
+  | { kind: "gap"; against: string; points: number };
+
+/** The rubric of one task. */
+export interface TaskRubric {
+  /** Task number. */
+  task: TaskNumber;
+  /** Short title shown in reports. */
+  title: string;
+  /** Points for the `main` model's test accuracy. */
+  accuracyPoints: number;
+  /** Roles the task must return besides `main`. */
+  requiredRoles: string[];
+  /** Task 2's margin over logistic regression, task 3's train-test gap reduction. */
+  comparison?: Comparison;
+  /** Budget per profile. */
+  budget: Record<Profile, Budget>;
+  /** Accuracy levels per protocol and profile. */
+  thresholds: Record<Protocol, Record<Profile, Thresholds>>;
+}
+
+/** The whole rubric: one entry per task, plus the grading seed. */
+export interface Rubric {
+  /** Rubric format version; bump when the meaning of a field changes. */
+  version: number;
+  /** Seed handed to every task (and used for the train subset). */
+  seed: number;
+  /** Per-task rubrics, task 1 to task 4. */
+  tasks: TaskRubric[];
+}
+
+/**
+ * `lab` levels are provisional: notMNIST_large is not available where this
+ * grader was written, so they follow the lab's write-up (logistic regression
+ * near 0.89-0.90, a one-hidden-layer net near 0.93, the best deep net 0.971 on
+ * the sanitized small set) and must be re-measured by whoever has the large set.
+ *
+ * `small` levels come from measured runs on notMNIST_small's grouped 80/10/10
+ * split (see docs/grader.md): each `pass` sits below the lowest accuracy seen
+ * across seeds, by at least one test-set standard error (about 0.6 points on
+ * 1,871 images), so an honest implementation passes and a broken one does not.
+ */
+export const RUBRIC: Rubric = {
+  version: 1,
+  seed: 42,
+  tasks: [
+    {
+      task: 1,
+      title: "Deep fully-connected net, plain SGD",
+      accuracyPoints: 25,
+      requiredRoles: [],
+      budget: {
+        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 240 },
+        full: { timeoutSeconds: 3600 },
+      },
+      thresholds: {
+        lab: {
+          quick: { floor: 0.80, pass: 0.86, fullCredit: 0.90 },
+          full: { floor: 0.85, pass: 0.90, fullCredit: 0.94 },
+        },
+        small: {
+          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88 },
+          full: { floor: 0.80, pass: 0.88, fullCredit: 0.92 },
+        },
+      },
+    },
+    {
+      task: 2,
+      title: "Logistic regression vs the deep net",
+      accuracyPoints: 15,
+      requiredRoles: ["logreg"],
+      comparison: { kind: "margin", against: "logreg", points: 10 },
+      budget: {
+        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 300 },
+        full: { timeoutSeconds: 3600 },
+      },
+      thresholds: {
+        lab: {
+          quick: { floor: 0.80, pass: 0.86, fullCredit: 0.90, margin: 0.01 },
+          full: { floor: 0.85, pass: 0.90, fullCredit: 0.94, margin: 0.02 },
+        },
+        small: {
+          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88, margin: 0.005 },
+          full: { floor: 0.80, pass: 0.88, fullCredit: 0.92, margin: 0.01 },
+        },
+      },
+    },
+    {
+      task: 3,
+      title: "L2 + dropout: closing the train-test gap",
+      accuracyPoints: 15,
+      requiredRoles: ["baseline"],
+      comparison: { kind: "gap", against: "baseline", points: 10 },
+      budget: {
+        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 300 },
+        full: { timeoutSeconds: 3600 },
+      },
+      thresholds: {
+        lab: {
+          quick: { floor: 0.80, pass: 0.86, fullCredit: 0.91, gapReduction: 0.0 },
+          full: { floor: 0.85, pass: 0.91, fullCredit: 0.95, gapReduction: 0.005 },
+        },
+        small: {
+          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88, gapReduction: 0.0 },
+          full: { floor: 0.80, pass: 0.88, fullCredit: 0.93, gapReduction: 0.005 },
+        },
+      },
+    },
+    {
+      task: 4,
+      title: "Momentum + decaying learning rate vs the 97.1% target",
+      accuracyPoints: 25,
+      requiredRoles: [],
+      budget: {
+        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 240 },
+        full: { timeoutSeconds: 3600 },
+      },
+      thresholds: {
+        lab: {
+          quick: { floor: 0.80, pass: 0.87, fullCredit: 0.92 },
+          full: { floor: 0.90, pass: 0.95, fullCredit: LAB_TARGET },
+        },
+        small: {
+          quick: { floor: 0.70, pass: 0.83, fullCredit: 0.89 },
+          full: { floor: 0.85, pass: 0.90, fullCredit: 0.95 },
+        },
+      },
+    },
+  ],
+};
+
+/** The rubric of task `task`; throws naming the task when the rubric has none. */
+export function taskRubric(task: number, rubric: Rubric = RUBRIC): TaskRubric {
+  const found = rubric.tasks.find((t) => t.task === task);
+  if (!found) throw new Error(`the rubric has no task ${task} (known: 1..4)`);
+  return found;
+}
+
+/** Total points of one task (accuracy plus comparison). */
+export function taskPoints(t: TaskRubric): number {
+  return t.accuracyPoints + (t.comparison?.points ?? 0);
+}
+
+/**
+ * Checks a rubric for internal consistency (levels in [0, 1],
+ * floor <= pass <= fullCredit, non-negative points, comparisons with their
+ * numbers) and throws an error naming the first bad field.
+ */
+export function validateRubric(rubric: Rubric): void {
+  for (const t of rubric.tasks) {
+    const where = `rubric task ${t.task}`;
+    if (!(t.accuracyPoints >= 0)) throw new Error(`${where}: accuracyPoints must be >= 0`);
+    if (t.comparison && !(t.comparison.points >= 0)) {
+      throw new Error(`${where}: comparison.points must be >= 0`);
+    }
+    for (const [protocol, byProfile] of Object.entries(t.thresholds)) {
+      for (const [profile, th] of Object.entries(byProfile as Record<string, Thresholds>)) {
+        const at = `${where} ${protocol}/${profile}`;
+        for (const key of ["floor", "pass", "fullCredit"] as const) {
+          const v = th[key];
+          if (!(v >= 0 && v <= 1)) throw new Error(`${at}: ${key} must be in [0, 1], got ${v}`);
+        }
+        if (!(th.floor <= th.pass && th.pass <= th.fullCredit && th.floor < th.fullCredit)) {
+          throw new Error(
+            `${at}: expected floor <= pass <= fullCredit with floor < fullCredit, got ` +
+              `${th.floor}, ${th.pass}, ${th.fullCredit}`,
+          );
+        }
+        if (t.comparison?.kind === "margin" && th.margin === undefined) {
+          throw new Error(`${at}: a margin comparison needs a margin`);
+        }
+        if (t.comparison?.kind === "gap" && th.gapReduction === undefined) {
+          throw new Error(`${at}: a gap comparison needs a gapReduction`);
+        }
+      }
+    }
+    for (const [profile, b] of Object.entries(t.budget)) {
+      if (!(b.timeoutSeconds > 0)) {
+        throw new Error(`${where} budget ${profile}: timeoutSeconds must be > 0`);
+      }
+    }
+  }
+}
+
+/** Hex SHA-256 of the rubric's canonical JSON: recorded in every report. */
+export async function rubricHash(rubric: Rubric = RUBRIC): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson(rubric));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** JSON with object keys sorted at every level, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,237 @@
+/** Report formats: Gradescope results.json fields, well-formed JUnit XML, Markdown summary. */
+import { assert, assertEquals } from "../deps/assert.ts";
+import { join } from "node:path";
+import { grade, type GradeReport } from "../grader/grade.ts";
+import { toGradescope, toJUnit, toMarkdown, writeReports, xmlEscape } from "../grader/reports.ts";
+import { RUBRIC, type Rubric } from "../grader/rubric.ts";
+import { syntheticSplits } from "../grader/synthetic.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const fixture = (name: string): string => join(root, "tests/fixtures/students", `${name}.ts`);
+
+let cached: Promise<GradeReport> | undefined;
+function sampleReport(): Promise<GradeReport> {
+  cached ??= (async () => {
+    const rubric = structuredClone(RUBRIC) as Rubric;
+    for (const t of rubric.tasks) {
+      t.budget.quick = { trainSize: 100, epochs: 1, timeoutSeconds: 30 };
+      t.thresholds.small.quick = {
+        floor: 0.5,
+        pass: 0.8,
+        fullCredit: 0.99,
+        margin: t.task === 2 ? 0.2 : undefined,
+        gapReduction: t.task === 3 ? 0.1 : undefined,
+      };
+    }
+    return await grade({
+      data: { protocol: "small", ...syntheticSplits(3) },
+      tasks: [
+        { task: 1, module: fixture("honest"), trusted: false },
+        { task: 2, module: fixture("honest"), trusted: false },
+        // messages with XML/Markdown specials and control characters must survive
+        { task: 3, module: fixture("throws"), trusted: false },
+        { task: 4, module: fixture("fetch_url"), trusted: false },
+      ],
+      profile: "quick",
+      rubric,
+      outDir: await Deno.makeTempDir({ prefix: "grader-report-" }),
+      projectRoot: root,
+    });
+  })();
+  return cached;
+}
+
+const VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"];
+
+/** Checks an object against Gradescope's documented results.json fields. */
+function checkGradescope(value: unknown): string[] {
+  const problems: string[] = [];
+  const top = value as Record<string, unknown>;
+  const known = [
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "visibility",
+    "stdout_visibility",
+    "extra_data",
+    "tests",
+    "leaderboard",
+  ];
+  for (const k of Object.keys(top)) if (!known.includes(k)) problems.push(`unknown top-level ${k}`);
+  if (typeof top.score !== "number") problems.push("score must be a number");
+  if (typeof top.execution_time !== "number") problems.push("execution_time must be a number");
+  if (top.visibility !== undefined && !VISIBILITY.includes(top.visibility as string)) {
+    problems.push("bad visibility");
+  }
+  if (!Array.isArray(top.tests)) return [...problems, "tests must be an array"];
+  const testKeys = [
+    "score",
+    "max_score",
+    "status",
+    "name",
+    "name_format",
+    "number",
+    "output",
+    "output_format",
+    "tags",
+    "visibility",
+    "extra_data",
+  ];
+  let sum = 0;
+  top.tests.forEach((t: Record<string, unknown>, i: number) => {
+    for (const k of Object.keys(t)) {
+      if (!testKeys.includes(k)) problems.push(`tests[${i}]: unknown ${k}`);
+    }
+    for (const k of ["name", "output"]) {
+      if (typeof t[k] !== "string") problems.push(`tests[${i}].${k}`);
+    }
+    for (const k of ["score", "max_score"]) {
+      if (typeof t[k] !== "number" || !Number.isFinite(t[k])) problems.push(`tests[${i}].${k}`);
+    }
+    if (!VISIBILITY.includes(t.visibility as string)) problems.push(`tests[${i}].visibility`);
+    if (t.status !== undefined && t.status !== "passed" && t.status !== "failed") {
+      problems.push(`tests[${i}].status`);
+    }
+    if ((t.score as number) > (t.max_score as number)) {
+      problems.push(`tests[${i}]: score > max_score`);
+    }
+    sum += t.score as number;
+  });
+  if (Math.abs(sum - (top.score as number)) > 1e-6) {
+    problems.push(`score ${top.score} != sum ${sum}`);
+  }
+  return problems;
+}
+
+/**
+ * A small well-formedness checker for the XML this grader writes: one root,
+ * balanced and properly nested tags, quoted attributes without duplicates, no
+ * raw '<' or '&' outside entities, no forbidden control characters.
+ */
+function xmlProblems(xml: string): string[] {
+  const problems: string[] = [];
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(xml)) problems.push("control character");
+  let rest = xml.replace(/^<\?xml[^?]*\?>\s*/, "");
+  const stack: string[] = [];
+  let roots = 0;
+  const text = (s: string): void => {
+    if (/<|&(?!(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/.test(s)) {
+      problems.push(`bad text: ${s.slice(0, 40)}`);
+    }
+  };
+  while (rest.length > 0) {
+    const lt = rest.indexOf("<");
+    if (lt < 0) {
+      if (rest.trim()) problems.push("text after root");
+      break;
+    }
+    const before = rest.slice(0, lt);
+    if (stack.length === 0 && before.trim()) problems.push("text outside root");
+    text(before);
+    const gt = rest.indexOf(">", lt);
+    if (gt < 0) return [...problems, "unterminated tag"];
+    const tag = rest.slice(lt + 1, gt);
+    rest = rest.slice(gt + 1);
+    if (tag.startsWith("/")) {
+      const name = tag.slice(1).trim();
+      if (stack.pop() !== name) problems.push(`mismatched </${name}>`);
+      continue;
+    }
+    const selfClosing = tag.endsWith("/");
+    const body = selfClosing ? tag.slice(0, -1) : tag;
+    const m = /^([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.-]*="[^"<]*")*)\s*$/.exec(body);
+    if (!m) {
+      problems.push(`bad tag <${tag.slice(0, 60)}>`);
+      continue;
+    }
+    const attrs = [...m[2].matchAll(/([A-Za-z_][\w.-]*)="([^"]*)"/g)];
+    const names = attrs.map((a) => a[1]);
+    if (new Set(names).size !== names.length) problems.push(`duplicate attribute in <${m[1]}>`);
+    for (const a of attrs) text(a[2]);
+    if (stack.length === 0) roots++;
+    if (!selfClosing) stack.push(m[1]);
+  }
+  if (stack.length) problems.push(`unclosed ${stack.join(",")}`);
+  if (roots !== 1) problems.push(`${roots} root elements`);
+  return problems;
+}
+
+Deno.test("the XML checker itself catches broken XML", () => {
+  assertEquals(xmlProblems(`<a x="1"><b/></a>`), []);
+  assert(xmlProblems(`<a><b></a></b>`).length > 0);
+  assert(xmlProblems(`<a>1 < 2</a>`).length > 0);
+  assert(xmlProblems(`<a>R&D</a>`).length > 0);
+  assert(xmlProblems(`<a x=1></a>`).length > 0);
+  assert(xmlProblems(`<a></a><b></b>`).length > 0);
+  assert(xmlProblems(`<a>\u001e</a>`).length > 0);
+});
+
+Deno.test("xmlEscape escapes specials and drops control characters", () => {
+  assertEquals(
+    xmlEscape(`<a & "b" 'c'>\u001e\u0007\tx`),
+    "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;\tx",
+  );
+});
+
+Deno.test("results.json follows Gradescope's field list and adds up", async () => {
+  const report = await sampleReport();
+  const results = toGradescope(report);
+  assertEquals(checkGradescope(JSON.parse(JSON.stringify(results))), []);
+  assertEquals(results.tests.length, 2 + 3 + 3 + 2);
+  assertEquals(results.tests.reduce((s, t) => s + t.max_score, 0), 100);
+  assert(results.output.includes("small protocol"));
+  assert(results.output.includes("97.10%"));
+  const failed = results.tests.filter((t) => t.status === "failed").map((t) => t.number);
+  assertEquals(failed, ["3.1", "3.2", "3.3", "4.1", "4.2"]);
+});
+
+Deno.test("the Gradescope checker rejects a wrong field", () => {
+  assert(
+    checkGradescope({ score: 1, execution_time: 1, tests: [{ name: "x", score: 2 }] }).length > 0,
+  );
+  assert(checkGradescope({ score: "1", execution_time: 1, tests: [] }).length > 0);
+});
+
+Deno.test("JUnit XML is well-formed and carries each failure", async () => {
+  const report = await sampleReport();
+  const xml = toJUnit(report);
+  assertEquals(xmlProblems(xml), []);
+  assertEquals((xml.match(/<testcase /g) ?? []).length, report.tests.length);
+  assertEquals((xml.match(/<failure /g) ?? []).length, 5);
+  assert(xml.includes("Requires net access to &quot;example.com:443&quot;"));
+  assert(/<testsuites [^>]*failures="5"/.test(xml));
+});
+
+Deno.test("the Markdown summary has the table, the protocol note and the reproducibility record", async () => {
+  const report = await sampleReport();
+  const md = toMarkdown(report);
+  assert(md.includes("| Task | | Test accuracy | Pass at | Full credit at | Target (lab) |"));
+  assert(md.includes("97.10%"));
+  assert(md.includes("protocol `small`"));
+  assert(md.includes("student bug: shapes"));
+  assert(md.includes(report.rubricHash));
+  assert(
+    /\| 1 \| .* \| \d\d\.\d\d% \| 80\.00% \| 99\.00% \| 97\.10% \| [\d.]+ \/ 25 \| PASS \|/.test(
+      md,
+    ),
+    md,
+  );
+  assert(md.includes("](task1/learning_curve.svg)"));
+});
+
+Deno.test("writeReports writes the four files into the report folder", async () => {
+  const report = await sampleReport();
+  const dir = await Deno.makeTempDir();
+  const paths = await writeReports(dir, report);
+  assertEquals(paths.map((p) => p.slice(dir.length + 1)).sort(), [
+    "junit.xml",
+    "report.json",
+    "results.json",
+    "summary.md",
+  ]);
+  const parsed = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+  assertEquals(checkGradescope(parsed), []);
+  assertEquals(xmlProblems(await Deno.readTextFile(join(dir, "junit.xml"))), []);
+});
