@@ -196,6 +196,81 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `wasm-blas sum: leading-axis reductions (SGEMV) and the rest match stock wasm${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const rng = new Rng(16);
+    const cases: [number[], number | number[] | null][] = [
+      [[37, 11], 0],
+      [[37, 11], [0]],
+      [[1, 64, 10], [0, 1]],
+      [[3, 5, 7], [0, 1]],
+      [[3, 5, 7], 0],
+      [[3, 5, 7], [1, 0]],
+      [[37, 11], 1],
+      [[37, 11], -1],
+      [[3, 5, 7], [0, 2]],
+      [[3, 5, 7], null],
+      [[9], 0],
+      [[0, 4], 0],
+    ];
+    for (const [shape, axis] of cases) {
+      for (const keepDims of [false, true]) {
+        const x = randomTensor(rng, shape);
+        const f = (t: tf.Tensor) => tf.sum(t, axis ?? undefined, keepDims);
+        const what = `sum shape [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims}`;
+        await tf.setBackend(WASM_BLAS);
+        const blasShape = tf.tidy(() => f(tf.tensor(x.values, shape)).shape);
+        await tf.setBackend("wasm");
+        const stockShape = tf.tidy(() => f(tf.tensor(x.values, shape)).shape);
+        assertEquals(blasShape, stockShape, `${what}: shape`);
+        const [blas] = await onBackend(WASM_BLAS, [x], f);
+        const [stock] = await onBackend("wasm", [x], f);
+        assertClose(blas, stock, what);
+      }
+    }
+  },
+});
+
+/** Clone/cast/assign/dispose sequence; returns the values read and the leaked counts. */
+async function aliasingScenario(backend: string): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const be = tf.backend();
+  const before = [tf.memory().numTensors, be.numDataIds()];
+  const a = tf.tensor1d([1, 2, 3]);
+  const b = tf.clone(a);
+  const c = tf.cast(a, "float32");
+  const f = tf.tensor1d([1.7, -2.2], "float32");
+  const i = tf.cast(f, "int32");
+  a.dispose();
+  const v = tf.variable(tf.tensor1d([5, 6]));
+  const snapshot = tf.clone(v);
+  const next = tf.tensor1d([7, 8]);
+  v.assign(next);
+  next.dispose();
+  const out = [
+    [...await b.data()],
+    [...await c.data()],
+    [...await i.data()],
+    [...await snapshot.data()],
+    [...await v.data()],
+  ];
+  tf.dispose([b, c, f, i, v, snapshot]);
+  const after = [tf.memory().numTensors, be.numDataIds()];
+  return [...out, [after[0] - before[0], after[1] - before[1]]];
+}
+
+Deno.test({
+  name: `wasm-blas identity/cast share memory safely (clone, cast, assign, dispose)${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const blas = await aliasingScenario(WASM_BLAS);
+    assertEquals(blas.slice(0, 5), [[1, 2, 3], [1, 2, 3], [1, -2], [5, 6], [7, 8]]);
+    assertEquals(blas, await aliasingScenario("wasm"), "same values and leak counts as stock");
+  },
+});
+
 const ACTIVATIONS = ["linear", "relu", "relu6", "leakyrelu", "sigmoid", "elu", "prelu"] as const;
 
 function unfusedActivation(x: tf.Tensor, activation: string, alpha: tf.Tensor): tf.Tensor {

@@ -11,6 +11,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { type BlasLibrary, loadBlas } from "./blas_library.ts";
 import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
+import { castKernel, identityKernel, sumKernel } from "./aux_kernels.ts";
 
 /** The name the backend is registered under. */
 export const WASM_BLAS = "wasm-blas";
@@ -88,16 +89,19 @@ function register(opts: WasmBlasOptions): BlasProbe {
   if (wasmFactory == null) {
     return { ok: false, reason: "the stock tfjs wasm backend is not registered" };
   }
-  const overrides: Record<string, tf.KernelFunc> = {
-    BatchMatMul: batchMatMulKernel(blas),
-    _FusedMatMul: fusedMatMulKernel(blas, runStock),
+  // Replacements, each given the stock kernel function to fall back on.
+  const overrides: Record<string, (stock: tf.KernelFunc) => tf.KernelFunc> = {
+    BatchMatMul: () => batchMatMulKernel(blas),
+    _FusedMatMul: () => fusedMatMulKernel(blas, runStock),
+    Sum: (stock) => sumKernel(blas, stock),
+    Identity: (stock) => identityKernel(stock),
+    Cast: (stock) => castKernel(stock),
   };
   for (const k of tf.getKernelsForBackend("wasm")) {
-    if (k.kernelName in overrides) continue;
-    tf.registerKernel({ ...k, backendName: WASM_BLAS });
-  }
-  for (const [kernelName, kernelFunc] of Object.entries(overrides)) {
-    tf.registerKernel({ kernelName, backendName: WASM_BLAS, kernelFunc });
+    const replace = overrides[k.kernelName];
+    const kernelFunc = replace ? replace(k.kernelFunc) : k.kernelFunc;
+    // The stock setupFunc stays: it binds the wasm functions the fallbacks call.
+    tf.registerKernel({ ...k, backendName: WASM_BLAS, kernelFunc });
   }
   tf.registerBackend(WASM_BLAS, async () => (await wasmFactory()) as BackendWasm, 1);
   loaded = blas;

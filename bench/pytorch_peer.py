@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""PyTorch peer for bench/train_bench.ts: trains the same MLPs on the same
+batch sizes with the same optimizers on synthetic data and prints JSON.
+
+Without --worker it tries several thread settings, each in its own process
+(BLAS settings must be in the environment before torch loads): torch threads
+1 or 2 x OPENBLAS_NUM_THREADS 1 or 2, with OPENBLAS_CORETYPE=SkylakeX when the
+CPU has AVX-512 and the variable is not already set. It keeps, per row, the
+best samples/s and the setting that gave it.
+
+Usage: pytorch_peer.py [--steps N] [--models a,c] [--batches 128,512]
+                       [--opts sgd,momentum]
+Output (stdout, one JSON object):
+  {"torch": "...", "rows": [{"model","batch","opt","samples_per_s","config"}],
+   "configs": [{"config", "rows": [...]} | {"config", "error"}]}
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+MODELS = {"a": [784, 1024, 1024, 10], "c": [784, 128, 10]}
+
+
+def parse_args(argv):
+    opts = {"steps": 30, "models": "a,c", "batches": "128,512", "opts": "sgd,momentum",
+            "worker": False, "torch_threads": 1}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--worker":
+            opts["worker"] = True
+        elif a in ("--steps", "--models", "--batches", "--opts", "--torch-threads"):
+            if i + 1 >= len(argv):
+                sys.exit(f"pytorch_peer.py: {a} expects a value")
+            opts[a[2:].replace("-", "_")] = argv[i + 1]
+            i += 1
+        else:
+            sys.exit(f"pytorch_peer.py: unknown argument {a}; known: --steps --models "
+                     "--batches --opts --torch-threads --worker")
+        i += 1
+    try:
+        opts["steps"] = int(opts["steps"])
+        opts["torch_threads"] = int(opts["torch_threads"])
+    except ValueError:
+        sys.exit("pytorch_peer.py: --steps and --torch-threads expect integers")
+    if opts["steps"] < 1:
+        sys.exit("pytorch_peer.py: --steps expects an integer >= 1")
+    return opts
+
+
+def worker(opts):
+    import torch
+    torch.set_num_threads(opts["torch_threads"])
+    torch.manual_seed(0)
+    rows = []
+    for model_name in opts["models"].split(","):
+        sizes = MODELS[model_name]
+        for batch in [int(b) for b in opts["batches"].split(",")]:
+            for opt_name in opts["opts"].split(","):
+                layers = []
+                for i in range(len(sizes) - 1):
+                    layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+                    if i + 2 < len(sizes):
+                        layers.append(torch.nn.ReLU())
+                model = torch.nn.Sequential(*layers)
+                if opt_name == "sgd":
+                    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+                else:
+                    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+                loss_fn = torch.nn.CrossEntropyLoss()
+                x = torch.rand(batch, sizes[0])
+                y = torch.randint(0, sizes[-1], (batch,))
+
+                def step():
+                    opt.zero_grad()
+                    loss = loss_fn(model(x), y)
+                    loss.backward()
+                    opt.step()
+                    return loss.item()
+
+                for _ in range(5):
+                    step()
+                t0 = time.perf_counter()
+                for _ in range(opts["steps"]):
+                    step()
+                dt = time.perf_counter() - t0
+                rows.append({"model": model_name, "batch": batch, "opt": opt_name,
+                             "samples_per_s": batch * opts["steps"] / dt})
+    print(json.dumps({"torch": torch.__version__, "rows": rows}))
+
+
+def has_avx512f():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "avx512f" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def driver(opts):
+    base_env = dict(os.environ)
+    if "OPENBLAS_CORETYPE" not in base_env and has_avx512f():
+        base_env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    passthrough = ["--steps", str(opts["steps"]), "--models", opts["models"],
+                   "--batches", opts["batches"], "--opts", opts["opts"]]
+    configs = []
+    best = {}
+    version = None
+    for torch_threads in (1, 2):
+        for blas_threads in (1, 2):
+            env = dict(base_env)
+            env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+            env["OMP_NUM_THREADS"] = str(torch_threads)
+            label = (f"torch_threads={torch_threads} OPENBLAS_NUM_THREADS={blas_threads} "
+                     f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(auto)')}")
+            proc = subprocess.run(
+                [sys.executable, __file__, "--worker", "--torch-threads", str(torch_threads),
+                 *passthrough], env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                lines = (proc.stderr.strip() or "exit code %d" % proc.returncode).splitlines()
+                configs.append({"config": label, "error": lines[-1]})
+                continue
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            version = out["torch"]
+            configs.append({"config": label, "rows": out["rows"]})
+            for r in out["rows"]:
+                key = (r["model"], r["batch"], r["opt"])
+                if key not in best or r["samples_per_s"] > best[key]["samples_per_s"]:
+                    best[key] = dict(r, config=label)
+    print(json.dumps({"torch": version, "rows": list(best.values()), "configs": configs}))
+
+
+def main():
+    opts = parse_args(sys.argv[1:])
+    for m in opts["models"].split(","):
+        if m not in MODELS:
+            sys.exit(f"pytorch_peer.py: unknown model {m}; known: {', '.join(MODELS)}")
+    if opts["worker"]:
+        worker(opts)
+    else:
+        driver(opts)
+
+
+if __name__ == "__main__":
+    main()

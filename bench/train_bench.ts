@@ -1,0 +1,512 @@
+/**
+ * Training throughput benchmark: samples/s and GFLOP/s of one SGD (or
+ * momentum) step of model a (784-1024-1024-10 relu) and model c (784-128-10
+ * relu) at batch 128 and 512 on every tfjs backend available (cpu, wasm,
+ * wasm-blas), against PyTorch on the same models and batches in the same run
+ * (bench/pytorch_peer.py, when a python3 with torch is found), and against two
+ * ceilings measured in the same run: a native FMA loop (when a C compiler is
+ * present) and raw `cblas_sgemm` on a 2048^3 product.
+ *
+ * Usage: `deno run -A bench/train_bench.ts [--steps 30] [--slow-steps 2]
+ *   [--models a,c] [--batches 128,512] [--opts sgd,momentum]
+ *   [--backends cpu,wasm,wasm-blas] [--no-pytorch] [--json FILE]`
+ *
+ * Not a test: nothing fails on a slow machine. The machine may be shared:
+ * compare figures from one run only.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { Rng } from "../utils/rng.ts";
+import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../models/wasm_blas.ts";
+import type { BlasLibrary } from "../models/wasm_blas.ts";
+
+/** Layer sizes of the benchmarked models. */
+export const MODELS: Record<string, number[]> = {
+  a: [784, 1024, 1024, 10],
+  c: [784, 128, 10],
+};
+
+/** One measured row. */
+export interface BenchRow {
+  /** Model name (a key of {@link MODELS}). */
+  model: string;
+  /** Minibatch size. */
+  batch: number;
+  /** Optimizer: sgd or momentum. */
+  opt: string;
+  /** Backend name (tfjs backend, or `pytorch`). */
+  backend: string;
+  /** Training samples per second. */
+  samplesPerS: number;
+  /** Useful matmul GFLOP/s (see {@link trainFlopsPerSample}). */
+  gflops: number;
+  /** Extra detail (PyTorch thread setting, steps). */
+  note?: string;
+}
+
+/**
+ * Matmul FLOPs of one training sample: forward `2 * in * out` per layer,
+ * weight gradient `2 * in * out`, input gradient `2 * in * out` for every
+ * layer but the first (the input needs no gradient). Bias, activation and
+ * optimizer work are not counted.
+ */
+export function trainFlopsPerSample(sizes: number[]): number {
+  let f = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const mac = sizes[l] * sizes[l + 1];
+    f += (l === 0 ? 4 : 6) * mac;
+  }
+  return f;
+}
+
+function randomData(rng: Rng, batch: number, sizes: number[]): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const n = sizes[0];
+  const classes = sizes[sizes.length - 1];
+  const xs = new Float32Array(batch * n);
+  for (let i = 0; i < xs.length; i++) xs[i] = rng.nextUint32() / 2 ** 32;
+  const labels = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) labels[i] = rng.nextUint32() % classes;
+  const x = tf.tensor2d(xs, [batch, n]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), classes) as tf.Tensor2D);
+  return { x, y };
+}
+
+function buildModel(sizes: number[], seed: number): tfl.Sequential {
+  const layers: tfl.layers.Layer[] = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    layers.push(tfl.layers.dense({
+      inputShape: l === 0 ? [sizes[0]] : undefined,
+      units: sizes[l + 1],
+      activation: l + 2 < sizes.length ? "relu" : "linear",
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + l }),
+    }));
+  }
+  return tfl.sequential({ layers });
+}
+
+/**
+ * Times `steps` training steps (after `warmup` steps) of a tfjs-layers model
+ * on `backend`: `optimizer.minimize` of the softmax cross-entropy, reading the
+ * loss back every step as a training loop does. Returns samples/s.
+ */
+export async function timeTfjs(
+  backend: string,
+  sizes: number[],
+  batch: number,
+  opt: string,
+  steps: number,
+  warmup: number,
+): Promise<number> {
+  await tf.setBackend(backend);
+  const model = buildModel(sizes, 7);
+  const { x, y } = randomData(new Rng(3), batch, sizes);
+  const optimizer = opt === "sgd" ? tf.train.sgd(0.01) : tf.train.momentum(0.01, 0.9);
+  const step = async (): Promise<number> => {
+    const loss = optimizer.minimize(() => {
+      const logits = model.apply(x, { training: true }) as tf.Tensor;
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    }, true) as tf.Scalar;
+    const v = (await loss.data())[0];
+    loss.dispose();
+    return v;
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await step();
+  const dt = (performance.now() - t0) / 1000;
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return (batch * steps) / dt;
+}
+
+/** Milliseconds spent per kernel name, filled while kernel timers are installed. */
+export type KernelTimes = Map<string, { ms: number; calls: number }>;
+
+/**
+ * Wraps every kernel registered for `backend` with a timer adding into the
+ * returned map (kernels are synchronous on the wasm backends, so this is their
+ * real cost; the time outside kernels is tfjs' own JS: tape, shapes, disposal).
+ */
+export function installKernelTimers(backend: string): { times: KernelTimes; restore: () => void } {
+  const times: KernelTimes = new Map();
+  const originals = tf.getKernelsForBackend(backend);
+  for (const k of originals) {
+    const inner = k.kernelFunc;
+    const name = k.kernelName;
+    tf.unregisterKernel(name, backend);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (params) => {
+        const t0 = performance.now();
+        const out = inner(params);
+        const e = times.get(name) ?? { ms: 0, calls: 0 };
+        e.ms += performance.now() - t0;
+        e.calls++;
+        times.set(name, e);
+        return out;
+      },
+    });
+  }
+  const restore = (): void => {
+    for (const k of originals) {
+      tf.unregisterKernel(k.kernelName, backend);
+      tf.registerKernel(k);
+    }
+  };
+  return { times, restore };
+}
+
+/** GFLOP/s of `blas` SGEMM on an `n x n x n` product (best of `reps`), on JS memory. */
+export function sgemmGflops(blas: BlasLibrary, n: number, reps: number): number {
+  const a = new Float32Array(n * n).fill(0.5);
+  const b = new Float32Array(n * n).fill(0.25);
+  const c = new Float32Array(n * n);
+  blas.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    blas.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * n * n * n) / (best / 1000) / 1e9;
+}
+
+/**
+ * Samples/s when a training step is only its matmuls (forward, weight and
+ * input gradients, the same transposes tfjs uses) on raw SGEMM: the ceiling of
+ * any framework on this BLAS.
+ */
+export function rawMatmulSamplesPerS(
+  blas: BlasLibrary,
+  sizes: number[],
+  batch: number,
+  steps: number,
+): number {
+  const acts = sizes.map((s) => new Float32Array(batch * s).fill(0.01));
+  const grads = sizes.map((s) => new Float32Array(batch * s).fill(0.01));
+  const ws = sizes.slice(1).map((s, l) => new Float32Array(sizes[l] * s).fill(0.01));
+  const gws = ws.map((w) => new Float32Array(w.length));
+  const step = (): void => {
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      const [i, o] = [sizes[l], sizes[l + 1]];
+      blas.sgemm(false, false, batch, o, i, 1, acts[l], i, ws[l], o, 0, acts[l + 1], o);
+    }
+    for (let l = sizes.length - 2; l >= 0; l--) {
+      const [i, o] = [sizes[l], sizes[l + 1]];
+      blas.sgemm(true, false, i, o, batch, 1, acts[l], i, grads[l + 1], o, 0, gws[l], o);
+      if (l > 0) blas.sgemm(false, true, batch, i, o, 1, grads[l + 1], o, ws[l], o, 0, grads[l], i);
+    }
+  };
+  for (let i = 0; i < 3; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  return (batch * steps) / ((performance.now() - t0) / 1000);
+}
+
+const FMA_C = `
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+typedef float v16 __attribute__((vector_size(64)));
+#define ACC 12
+static long iters = 20000000;
+static void *run(void *out) {
+  v16 acc[ACC]; v16 a, b;
+  for (int i = 0; i < 16; i++) { a[i] = 0.999999f; b[i] = 1e-7f; }
+  for (int j = 0; j < ACC; j++) acc[j] = a * (float)j;
+  for (long i = 0; i < iters; i++)
+    for (int j = 0; j < ACC; j++) acc[j] = acc[j] * a + b;
+  float s = 0; for (int j = 0; j < ACC; j++) for (int i = 0; i < 16; i++) s += acc[j][i];
+  *(float *)out = s; return 0;
+}
+int main(int argc, char **argv) {
+  int t = argc > 1 ? atoi(argv[1]) : 1;
+  pthread_t th[256]; float out[256]; struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < t; i++) pthread_create(&th[i], 0, run, &out[i]);
+  for (int i = 0; i < t; i++) pthread_join(th[i], 0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  printf("%f %f\\n", 2.0 * 16 * ACC * iters * t / s / 1e9, out[0]);
+  return 0;
+}
+`;
+
+/**
+ * FP32 FMA peak in GFLOP/s over `threads` threads, from a small C loop built
+ * with the system compiler (`cc -O3 -march=native`); `undefined` when no
+ * compiler is available.
+ */
+export async function fmaPeakGflops(threads: number): Promise<number | undefined> {
+  const dir = await Deno.makeTempDir({ prefix: "fma_peak_" });
+  try {
+    await Deno.writeTextFile(`${dir}/fma.c`, FMA_C);
+    const build = await new Deno.Command("cc", {
+      args: ["-O3", "-march=native", "-pthread", "-o", `${dir}/fma`, `${dir}/fma.c`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (!build.success) return undefined;
+    let best = 0;
+    for (let r = 0; r < 2; r++) {
+      const run = await new Deno.Command(`${dir}/fma`, { args: [String(threads)] }).output();
+      if (!run.success) return undefined;
+      best = Math.max(best, Number(new TextDecoder().decode(run.stdout).split(" ")[0]));
+    }
+    return best;
+  } catch {
+    return undefined;
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The PyTorch peer's best rows, or why there are none. */
+export type PytorchResult =
+  | { ok: true; torch: string; rows: BenchRow[] }
+  | { ok: false; reason: string };
+
+async function pythonWithTorch(): Promise<string | undefined> {
+  for (const py of ["python3", "/usr/bin/python3"]) {
+    try {
+      const r = await new Deno.Command(py, {
+        args: ["-c", "import torch"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (r.success) return py;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+/** Runs bench/pytorch_peer.py with the same models, batches, optimizers. */
+export async function runPytorch(
+  models: string[],
+  batches: number[],
+  opts: string[],
+  steps: number,
+): Promise<PytorchResult> {
+  const py = await pythonWithTorch();
+  if (py === undefined) return { ok: false, reason: "no python3 with torch found" };
+  const script = new URL("./pytorch_peer.py", import.meta.url).pathname;
+  const out = await new Deno.Command(py, {
+    args: [
+      script,
+      "--steps",
+      String(steps),
+      "--models",
+      models.join(","),
+      "--batches",
+      batches.join(","),
+      "--opts",
+      opts.join(","),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || text === "") {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    return { ok: false, reason: `pytorch_peer.py failed: ${err}` };
+  }
+  const parsed = JSON.parse(text.split("\n").at(-1) as string) as {
+    torch: string;
+    rows: { model: string; batch: number; opt: string; samples_per_s: number; config: string }[];
+  };
+  return {
+    ok: true,
+    torch: parsed.torch,
+    rows: parsed.rows.map((r) => ({
+      model: r.model,
+      batch: r.batch,
+      opt: r.opt,
+      backend: "pytorch",
+      samplesPerS: r.samples_per_s,
+      gflops: (r.samples_per_s * trainFlopsPerSample(MODELS[r.model])) / 1e9,
+      note: r.config,
+    })),
+  };
+}
+
+function listFlag(v: string | undefined, def: string[]): string[] {
+  return v === undefined ? def : v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toFixed(digits).padStart(9);
+}
+
+async function main(args: string[]): Promise<void> {
+  const flags = parseFlags(args, {
+    steps: { type: "string" },
+    "slow-steps": { type: "string" },
+    models: { type: "string" },
+    batches: { type: "string" },
+    opts: { type: "string" },
+    backends: { type: "string" },
+    "no-pytorch": { type: "boolean" },
+    json: { type: "string" },
+    profile: { type: "boolean" },
+  });
+  const steps = intFlag(flags, "steps", 1, 100000) ?? 30;
+  const slowSteps = intFlag(flags, "slow-steps", 1, 100000) ?? 2;
+  const models = listFlag(stringFlag(flags, "models"), ["a", "c"]);
+  for (const m of models) {
+    if (!(m in MODELS)) throw new Error(`--models: unknown model "${m}"; known: a, c`);
+  }
+  const batches = listFlag(stringFlag(flags, "batches"), ["128", "512"]).map((b) => {
+    const n = Number(b);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`--batches expects positive integers, got "${b}"`);
+    }
+    return n;
+  });
+  const opts = listFlag(stringFlag(flags, "opts"), ["sgd", "momentum"]);
+  for (const o of opts) {
+    if (o !== "sgd" && o !== "momentum") throw new Error(`--opts: unknown optimizer "${o}"`);
+  }
+  const backends = listFlag(stringFlag(flags, "backends"), ["cpu", "wasm", WASM_BLAS]);
+
+  const probe = await registerWasmBlasBackend();
+  const blas = wasmBlasLibrary();
+  const cores = navigator.hardwareConcurrency;
+  console.log(
+    `# train_bench: ${cores} cores, deno ${Deno.version.deno}, tfjs ${tf.version_core}; ` +
+      `wasm-blas: ${
+        probe.ok
+          ? `${probe.library} threads=${probe.threads ?? "?"} core=${probe.coreType ?? "-"}`
+          : `unavailable (${probe.reason})`
+      }`,
+  );
+
+  const fma = await fmaPeakGflops(cores);
+  const sgemmPeak = blas ? sgemmGflops(blas, 2048, 5) : undefined;
+  console.log(
+    `# peaks: FP32 FMA loop ${
+      fma === undefined ? "n/a (no C compiler)" : fma.toFixed(0)
+    } GFLOP/s ` +
+      `on ${cores} threads; cblas_sgemm 2048^3 ${sgemmPeak?.toFixed(0) ?? "n/a"} GFLOP/s`,
+  );
+  const peak = fma ?? sgemmPeak;
+  const peakLabel = fma !== undefined ? "fma_peak" : "sgemm_peak";
+
+  const rows: BenchRow[] = [];
+  const t0 = performance.now();
+  for (const model of models) {
+    const sizes = MODELS[model];
+    const flops = trainFlopsPerSample(sizes);
+    for (const batch of batches) {
+      if (blas) {
+        const sps = rawMatmulSamplesPerS(blas, sizes, batch, model === "a" ? steps : steps * 4);
+        rows.push({
+          model,
+          batch,
+          opt: "-",
+          backend: "raw-sgemm",
+          samplesPerS: sps,
+          gflops: (sps * flops) / 1e9,
+          note: "matmuls only",
+        });
+      }
+      for (const opt of opts) {
+        for (const backend of backends) {
+          if (backend === WASM_BLAS && !probe.ok) continue;
+          const slow = backend === "cpu" || backend === "wasm";
+          const n = slow ? slowSteps : model === "a" ? steps : steps * 4;
+          const profile = flags.values.profile === true && backend === WASM_BLAS;
+          const timers = profile ? installKernelTimers(backend) : undefined;
+          const times = timers?.times;
+          const tStart = performance.now();
+          const sps = await timeTfjs(backend, sizes, batch, opt, n, slow ? 1 : 3);
+          if (times) {
+            const total = performance.now() - tStart;
+            const perStep = (ms: number): string => (ms / (n + 3)).toFixed(2);
+            const sorted = [...times.entries()].sort((x, y) => y[1].ms - x[1].ms);
+            const inKernels = sorted.reduce((acc, [, v]) => acc + v.ms, 0);
+            console.log(
+              `# profile ${backend} model=${model} batch=${batch} opt=${opt}: ms/step total ` +
+                `${perStep(total)}, in kernels ${perStep(inKernels)}, outside ${
+                  perStep(total - inKernels)
+                }`,
+            );
+            for (const [name, v] of sorted.slice(0, 14)) {
+              console.log(
+                `#   ${name.padEnd(20)} ${perStep(v.ms).padStart(8)} ms/step  ${
+                  (v.calls / (n + 3)).toFixed(1)
+                } calls/step`,
+              );
+            }
+            timers?.restore();
+          }
+          rows.push({
+            model,
+            batch,
+            opt,
+            backend,
+            samplesPerS: sps,
+            gflops: (sps * flops) / 1e9,
+            note: `${n} steps`,
+          });
+        }
+      }
+    }
+  }
+  const tfjsSeconds = (performance.now() - t0) / 1000;
+
+  const torch = flags.values["no-pytorch"]
+    ? { ok: false as const, reason: "--no-pytorch" }
+    : await runPytorch(models, batches, opts, steps);
+  if (torch.ok) rows.push(...torch.rows);
+
+  console.log(
+    `# tfjs rows took ${tfjsSeconds.toFixed(0)} s; pytorch: ${
+      torch.ok ? `torch ${torch.torch}` : torch.reason
+    }`,
+  );
+  console.log(`model batch opt      backend    samples/s   GFLOP/s  ${peakLabel}  note`);
+  for (const r of rows) {
+    const frac = peak ? (r.gflops / peak).toFixed(3) : "n/a";
+    console.log(
+      `${r.model.padEnd(5)} ${String(r.batch).padEnd(5)} ${r.opt.padEnd(8)} ${
+        r.backend.padEnd(10)
+      }` +
+        `${fmt(r.samplesPerS)} ${fmt(r.gflops, 1)}  ${frac.padStart(8)}  ${r.note ?? ""}`,
+    );
+  }
+  if (torch.ok) {
+    for (const r of rows) {
+      if (r.backend === "pytorch" || r.backend === "raw-sgemm") continue;
+      const p = torch.rows.find((t) =>
+        t.model === r.model && t.batch === r.batch && t.opt === r.opt
+      );
+      if (!p) continue;
+      const frac = peak ? ` ${peakLabel}=${(r.gflops / peak).toFixed(3)}` : "";
+      console.log(
+        `ratio model=${r.model} batch=${r.batch} opt=${r.opt} backend=${r.backend} ` +
+          `vs_pytorch=${(r.samplesPerS / p.samplesPerS).toFixed(2)}${frac}`,
+      );
+    }
+  }
+  const jsonPath = stringFlag(flags, "json");
+  if (jsonPath) {
+    await Deno.writeTextFile(
+      jsonPath,
+      JSON.stringify({ probe, fmaPeakGflops: fma, sgemmPeakGflops: sgemmPeak, rows }, null, 2) +
+        "\n",
+    );
+  }
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+}
