@@ -27,6 +27,8 @@ import {
 import { type FailureKind, runSandboxed, type SandboxResult } from "./sandbox.ts";
 import { type RoleMetrics, scoreTask, type TaskOutcome, type TestResult } from "./score.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
+import { confusionSvg, learningCurveSvg } from "./pictures.ts";
+import { atomicWrite } from "../utils/atomic_write.ts";
 
 /** Which module to grade for one task. */
 export interface TaskSpec {
@@ -366,6 +368,36 @@ async function listPictures(dir: string, reportDir: string): Promise<string[]> {
   return out;
 }
 
+async function drawPictures(
+  dir: string,
+  task: number,
+  run: EvaluatedRun,
+  models: TaskReport["models"],
+): Promise<void> {
+  const main = run.evaluations.main;
+  if (main) {
+    await atomicWrite(
+      join(dir, "grader_confusion.svg"),
+      confusionSvg(
+        main.confusion,
+        `Task ${task}: test confusion matrix of main (accuracy ${
+          (main.accuracy * 100).toFixed(2)
+        }%)`,
+      ),
+    );
+  }
+  const histories: Record<string, EpochRecord[]> = {};
+  for (const [role, m] of Object.entries(models)) {
+    if (m.history.length > 0) histories[role] = m.history;
+  }
+  if (Object.keys(histories).length > 0) {
+    await atomicWrite(
+      join(dir, "grader_learning_curve.svg"),
+      learningCurveSvg(histories, `Task ${task}: accuracy per epoch (from the task's history)`),
+    );
+  }
+}
+
 /**
  * Grades every task in `options.tasks` and returns the report (nothing is
  * written besides the tasks' own output folders; see `reports.ts`). Never
@@ -439,6 +471,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
     const taskOut = join(reportDir, `task${spec.task}`);
+    await drawPictures(taskOut, spec.task, first, models);
     tasks.push({
       task: spec.task,
       title: r.title,

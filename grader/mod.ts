@@ -30,3 +30,4 @@ export * from "./grade.ts";
 export * from "./reports.ts";
 export * from "./provenance.ts";
 export * from "./synthetic.ts";
+export * from "./pictures.ts";

@@ -3,6 +3,7 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { grade, type GradeReport } from "../grader/grade.ts";
 import { toGradescope, toJUnit, toMarkdown, writeReports, xmlEscape } from "../grader/reports.ts";
+import { confusionSvg, learningCurveSvg } from "../grader/pictures.ts";
 import { RUBRIC, type Rubric } from "../grader/rubric.ts";
 import { syntheticSplits } from "../grader/synthetic.ts";
 
@@ -234,4 +235,29 @@ Deno.test("writeReports writes the four files into the report folder", async () 
   const parsed = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
   assertEquals(checkGradescope(parsed), []);
   assertEquals(xmlProblems(await Deno.readTextFile(join(dir, "junit.xml"))), []);
+});
+
+Deno.test("the grader's own pictures are well-formed SVG and are linked from the summary", async () => {
+  const confusion = Array.from(
+    { length: 10 },
+    (_, r) => Array.from({ length: 10 }, (_, c) => (r === c ? 9 : r + c === 9 ? 1 : 0)),
+  );
+  assertEquals(xmlProblems(confusionSvg(confusion, `Task <1> & "x"`)), []);
+  const history = [1, 2, 3].map((epoch) => ({
+    epoch,
+    loss: 1 / epoch,
+    trainAccuracy: 0.8 + epoch / 100,
+    validAccuracy: 0.78 + epoch / 100,
+    validLoss: 1 / epoch,
+    learningRate: 0.1,
+    seconds: 1,
+    samplesPerSecond: 1000,
+  }));
+  assertEquals(
+    xmlProblems(learningCurveSvg({ main: history, baseline: history.slice(0, 1) }, "t")),
+    [],
+  );
+  assertEquals(xmlProblems(learningCurveSvg({}, "empty")), []);
+  const md = toMarkdown(await sampleReport());
+  assert(md.includes("](task1/grader_confusion.svg)"));
 });
