@@ -67,11 +67,14 @@ export function npmName(pkg: TfjsNodePackage): string {
   return ["@tensorflow", pkg].join("/");
 }
 
-/** The exact command that installs `pkg` with its install script allowed. */
+/**
+ * The exact steps that install `pkg` with its install script allowed. Deno runs
+ * npm lifecycle scripts only with a node_modules folder, so deno.json needs
+ * `"nodeModulesDir": "auto"` (for the install and for every later run).
+ */
 export function installCommand(pkg: TfjsNodePackage): string {
-  return `deno install --allow-scripts=npm:${npmName(pkg)} npm:${
-    npmName(pkg)
-  }@${TFJS_NODE_VERSION}`;
+  return `set "nodeModulesDir": "auto" in deno.json, then run: deno install ` +
+    `--allow-scripts=npm:${npmName(pkg)} npm:${npmName(pkg)}@${TFJS_NODE_VERSION}`;
 }
 
 /**
@@ -112,12 +115,14 @@ export function explainTfjsNodeError(pkg: TfjsNodePackage, err: unknown): string
       "(no NVIDIA driver on this machine?)";
   }
   if (message.includes("tfjs_binding.node")) {
-    return `installed but its native binding (tfjs_binding.node) is missing: Deno skips npm ` +
-      `install scripts unless allowed. Run: ${installCommand(pkg)}`;
+    return `installed but its native binding (tfjs_binding.node) is missing: its install ` +
+      `script, which downloads libtensorflow 2.9.1 and the addon from storage.googleapis.com, ` +
+      `did not run (Deno skips npm install scripts unless allowed) or failed. To fix: ` +
+      installCommand(pkg);
   }
   if (/libtensorflow/.test(message)) {
     return `no libtensorflow: ${firstLine(message)}. Its install script puts libtensorflow ` +
-      `2.9.1 in node_modules/${npmName(pkg)}/deps/lib; rerun: ${installCommand(pkg)}`;
+      `2.9.1 in node_modules/${npmName(pkg)}/deps/lib; to reinstall: ${installCommand(pkg)}`;
   }
   if (/NotCapable|--allow-ffi|Requires ffi/.test(message)) {
     return "no --allow-ffi: Deno needs --allow-ffi to load the native tfjs_binding.node addon";

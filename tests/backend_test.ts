@@ -78,7 +78,8 @@ Deno.test("absent tfjs-node packages are skipped with a reason and the next back
   assert(choice.skipped[0].reason.startsWith("not installed:"), choice.skipped[0].reason);
   assert(
     choice.skipped[0].reason.includes(
-      "deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu npm:@tensorflow/tfjs-node-gpu@4.22.0",
+      'set "nodeModulesDir": "auto" in deno.json, then run: deno install ' +
+        "--allow-scripts=npm:@tensorflow/tfjs-node-gpu npm:@tensorflow/tfjs-node-gpu@4.22.0",
     ),
     choice.skipped[0].reason,
   );
@@ -260,7 +261,8 @@ Deno.test("a module that throws tfjs-node's binding error, imported via the env 
     assert(err.message.includes("tfjs_binding.node"), err.message);
     assert(
       err.message.includes(
-        "deno install --allow-scripts=npm:@tensorflow/tfjs-node npm:@tensorflow/tfjs-node@4.22.0",
+        'set "nodeModulesDir": "auto" in deno.json, then run: deno install ' +
+          "--allow-scripts=npm:@tensorflow/tfjs-node npm:@tensorflow/tfjs-node@4.22.0",
       ),
       err.message,
     );
