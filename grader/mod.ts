@@ -31,3 +31,4 @@ export * from "./reports.ts";
 export * from "./provenance.ts";
 export * from "./synthetic.ts";
 export * from "./pictures.ts";
+export * from "./args.ts";

@@ -263,6 +263,11 @@ async function forEachLine(
       onLine(pending.slice(0, nl));
       pending = pending.slice(nl + 1);
     }
+    if (pending.length > 1_000_000) {
+      // A runaway line without newline: pass it on in pieces instead of growing without bound.
+      onLine(pending);
+      pending = "";
+    }
   }
   pending += decoder.decode();
   if (pending) onLine(pending);
