@@ -39,15 +39,19 @@ async function gradeOne(
 ): Promise<GradeReport> {
   const outDir = await Deno.makeTempDir({ prefix: "grader-test-" });
   const spec: TaskSpec = { task, module, trusted: false };
-  return await grade({
-    data,
-    tasks: [spec],
-    profile: "quick",
-    rubric,
-    outDir,
-    projectRoot: root,
-    ...extra,
-  });
+  try {
+    return await grade({
+      data,
+      tasks: [spec],
+      profile: "quick",
+      rubric,
+      outDir,
+      projectRoot: root,
+      ...extra,
+    });
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
 }
 
 Deno.test("an honest student passes every task test, measured by the grader", async () => {
