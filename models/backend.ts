@@ -138,11 +138,12 @@ function defaultStarters(tfjsNodeDeps: Partial<TfjsNodeDeps>): Record<BackendNam
   };
 }
 
-/** Starts `name` and makes it the active tfjs backend; returns why not on failure. */
-async function activate(
-  name: BackendName,
-  starter: BackendStarter,
-): Promise<BackendStartResult> {
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+/** Starts a backend and makes it the active tfjs backend; returns why not on failure. */
+async function activate(starter: BackendStarter): Promise<BackendStartResult> {
   let started: BackendStartResult;
   try {
     started = await starter();
@@ -151,10 +152,10 @@ async function activate(
   }
   if (!started.ok) return started;
   const warn = console.warn;
-  let warning = "";
+  const warnings: string[] = [];
   // tf.setBackend reports an initialisation failure with console.warn and `false`.
   console.warn = (...args: unknown[]) => {
-    warning += args.map(String).join(" ");
+    warnings.push(args.map(String).join(" "));
   };
   let ok: boolean;
   try {
@@ -162,15 +163,16 @@ async function activate(
     if (ok) await tf.ready();
   } catch (err) {
     ok = false;
-    warning ||= err instanceof Error ? err.message : String(err);
+    warnings.push(err instanceof Error ? err.message : String(err));
   } finally {
     console.warn = warn;
   }
   if (!ok || tf.getBackend() !== started.tfName) {
+    const why = warnings.map((w) => w.split("\n")[0].trim())
+      .find((w) => w !== "" && !/^Initialization of backend .* failed$/.test(w));
     return {
       ok: false,
-      reason: `tf.setBackend("${started.tfName}") failed for ${name}` +
-        (warning ? `: ${warning.split("\n")[0]}` : ""),
+      reason: `tf.setBackend("${started.tfName}") failed` + (why ? `: ${clip(why, 240)}` : ""),
     };
   }
   return started;
@@ -188,14 +190,14 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   const starters = { ...defaultStarters(opts.tfjsNodeDeps ?? {}), ...opts.starters };
   if (opts.force !== undefined) {
     const name = parseBackendName(opts.force);
-    const r = await activate(name, starters[name]);
+    const r = await activate(starters[name]);
     if (!r.ok) throw new Error(`--backend ${name}: cannot start: ${r.reason}`);
     log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);
     return { name, skipped: [], detail: r.detail };
   }
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of BACKEND_ORDER) {
-    const r = await activate(name, starters[name]);
+    const r = await activate(starters[name]);
     if (r.ok) {
       for (const s of skipped) log(`skipped ${s.name}: ${s.reason}`);
       log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);

@@ -150,6 +150,10 @@ function defaultProbe(name: string): string | undefined {
 
 function defaultEnv(name: string): string | undefined {
   try {
+    // Query first: reading an unpermitted variable would prompt on a TTY.
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
     return Deno.env.get(name);
   } catch {
     return undefined;
