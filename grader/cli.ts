@@ -1,0 +1,156 @@
+/**
+ * `deno task grade`: grades the lab's four tasks (or a student's modules) on
+ * the real data and writes out/grade/{results.json, junit.xml, summary.md,
+ * report.json}. Exit code 0 only when every required threshold holds; 1 when
+ * one is missed; 2 on a usage or data error. See docs/grader.md.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
+import { type GradeArgs, HELP, parseGradeArgs, PROJECT_ROOT } from "./args.ts";
+import { grade, type GradeReport } from "./grade.ts";
+import { writeReports } from "./reports.ts";
+import { LAB_TARGET, RUBRIC } from "./rubric.ts";
+import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
+import { pct } from "./score.ts";
+
+function envOrUndefined(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Environment variables passed on to trusted task processes (native BLAS settings). */
+export const TRUSTED_ENV_NAMES: readonly string[] = [
+  "NOTMNIST_BLAS_THREADS",
+  "NOTMNIST_BLAS_LIBRARY",
+  "OPENBLAS_CORETYPE",
+  "OPENBLAS_NUM_THREADS",
+];
+
+/** The console table printed at the end of a grade. */
+export function summaryTable(report: GradeReport): string[] {
+  const lines = [
+    `protocol ${report.protocol} (${pct(LAB_TARGET)} is the lab-protocol target), ` +
+    `profile ${report.profile}, seed ${report.seed}`,
+    "task  test acc  pass at  full at  target  points        result  wall      backend",
+  ];
+  for (const t of report.tasks) {
+    const main = t.runs[0]?.metrics.main;
+    const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
+    lines.push(
+      `${String(t.task).padEnd(6)}${(main ? pct(main.testAccuracy) : "—").padEnd(10)}` +
+        `${pct(t.thresholds.pass).padEnd(9)}${pct(t.thresholds.fullCredit).padEnd(9)}` +
+        `${pct(LAB_TARGET).padEnd(8)}${`${t.score.toFixed(2)} / ${t.maxScore}`.padEnd(14)}` +
+        `${(t.passed ? "PASS" : "FAIL").padEnd(8)}${`${wall.toFixed(1)} s`.padEnd(10)}` +
+        `${t.runs[0]?.backend ?? "unknown"}`,
+    );
+    for (const test of t.tests.filter((x) => !x.passed)) {
+      lines.push(`      ✗ ${test.name}: ${test.output.split("\n")[0]}`);
+    }
+  }
+  lines.push(
+    `score ${report.score.toFixed(2)} / ${report.maxScore}: ${report.passed ? "PASS" : "FAIL"} ` +
+      `(${report.executionSeconds.toFixed(1)} s)`,
+  );
+  return lines;
+}
+
+/** Runs the grader CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let a: GradeArgs | "help";
+  try {
+    a = parseGradeArgs(args);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (a === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const log = (line: string): void => console.log(line);
+
+  let splits: Awaited<ReturnType<typeof loadSplits>>;
+  let dataDir: string;
+  let cacheDir: string;
+  try {
+    dataDir = resolveDataDir(a.dataDir);
+    cacheDir = await resolveCacheDir(dataDir, a.cacheDir);
+    splits = await loadSplits({
+      dataDir,
+      cacheDir,
+      protocol: a.protocol,
+      sanitize: true,
+      download: a.download,
+      log,
+    });
+  } catch (err) {
+    console.error(
+      `error: could not load the notMNIST data: ${(err as Error).message}\n` +
+        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz, ` +
+        `or add --download to fetch the small archive (small protocol).`,
+    );
+    return 2;
+  }
+
+  const forbiddenRoots = [dataDir, cacheDir];
+  const dataFiles: FileRecord[] = splits.summary.sources.map((src) => ({
+    path: src.path,
+    name: basename(src.path),
+    bytes: src.bytes,
+    sha256: src.sha256 ?? "(folder: not hashed)",
+  }));
+  const trustedEnv: Record<string, string> = {};
+  for (const name of TRUSTED_ENV_NAMES) {
+    const v = envOrUndefined(name);
+    if (v !== undefined) trustedEnv[name] = v;
+  }
+  log(
+    `grading ${a.tasks.map((t) => `task ${t.task}`).join(", ")}: protocol ${splits.protocol}, ` +
+      `profile ${a.profile}, seed ${a.seed ?? RUBRIC.seed}` +
+      (a.repeat > 1 ? `, ${a.repeat} runs each` : "") +
+      (a.studentMode && !a.tasks[0].trusted ? " (sandboxed, no FFI)" : ""),
+  );
+  const report = await grade({
+    data: {
+      protocol: splits.protocol,
+      train: splits.train,
+      valid: splits.valid,
+      test: splits.test,
+    },
+    tasks: a.tasks,
+    profile: a.profile,
+    seed: a.seed,
+    repeat: a.repeat,
+    outDir: a.out,
+    projectRoot: PROJECT_ROOT,
+    backend: { force: a.backend },
+    forbiddenRoots,
+    trainSize: a.trainSize,
+    epochs: a.epochs,
+    timeoutScale: a.timeoutScale,
+    trustedEnv,
+    log,
+    verbose: a.verbose,
+    provenance: {
+      dataDir,
+      dataFiles: dataFiles.length > 0 ? dataFiles : await dataFileRecords(dataDir),
+      dataSummary: splits.summary,
+      versions: await versions(join(PROJECT_ROOT, "deno.json")),
+      commit: await gitCommit(PROJECT_ROOT),
+    },
+  });
+  const written = await writeReports(a.out, report);
+  log("");
+  for (const line of summaryTable(report)) log(line);
+  log(`reports: ${written.join(", ")}`);
+  return report.passed ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
