@@ -17,7 +17,7 @@ export const IMAGE_SIZE = 28;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 
 /** Number of classes. */
-export const NUM_CLASSES = LETTERS.length;
+export const NUM_CLASSES: number = LETTERS.length;
 
 /**
  * A set of images kept as raw bytes: `images` is N x 784 uint8 (row-major,
