@@ -10,6 +10,8 @@ best samples/s and the setting that gave it.
 
 Usage: pytorch_peer.py [--steps N] [--models a,c] [--batches 128,512]
                        [--opts sgd,momentum]
+       pytorch_peer.py --serve --torch-threads N   (BLAS settings from the env;
+           one JSON request per stdin line, see serve())
 Output (stdout, one JSON object):
   {"torch": "...", "rows": [{"model","batch","opt","samples_per_s","config"}],
    "configs": [{"config", "rows": [...]} | {"config", "error"}]}
@@ -25,12 +27,14 @@ MODELS = {"a": [784, 1024, 1024, 10], "c": [784, 128, 10]}
 
 def parse_args(argv):
     opts = {"steps": 30, "models": "a,c", "batches": "128,512", "opts": "sgd,momentum",
-            "worker": False, "torch_threads": 1}
+            "worker": False, "serve": False, "torch_threads": 1}
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--worker":
             opts["worker"] = True
+        elif a == "--serve":
+            opts["serve"] = True
         elif a in ("--steps", "--models", "--batches", "--opts", "--torch-threads"):
             if i + 1 >= len(argv):
                 sys.exit(f"pytorch_peer.py: {a} expects a value")
@@ -38,7 +42,7 @@ def parse_args(argv):
             i += 1
         else:
             sys.exit(f"pytorch_peer.py: unknown argument {a}; known: --steps --models "
-                     "--batches --opts --torch-threads --worker")
+                     "--batches --opts --torch-threads --worker --serve")
         i += 1
     try:
         opts["steps"] = int(opts["steps"])
@@ -50,45 +54,69 @@ def parse_args(argv):
     return opts
 
 
+def measure(torch, model_name, batch, opt_name, steps):
+    """Samples/s of `steps` training steps (after 5 warm-up steps) of one model."""
+    sizes = MODELS[model_name]
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i + 2 < len(sizes):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.rand(batch, sizes[0])
+    y = torch.randint(0, sizes[-1], (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(5):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - t0)
+
+
 def worker(opts):
     import torch
     torch.set_num_threads(opts["torch_threads"])
     torch.manual_seed(0)
     rows = []
     for model_name in opts["models"].split(","):
-        sizes = MODELS[model_name]
         for batch in [int(b) for b in opts["batches"].split(",")]:
             for opt_name in opts["opts"].split(","):
-                layers = []
-                for i in range(len(sizes) - 1):
-                    layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-                    if i + 2 < len(sizes):
-                        layers.append(torch.nn.ReLU())
-                model = torch.nn.Sequential(*layers)
-                if opt_name == "sgd":
-                    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-                else:
-                    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-                loss_fn = torch.nn.CrossEntropyLoss()
-                x = torch.rand(batch, sizes[0])
-                y = torch.randint(0, sizes[-1], (batch,))
-
-                def step():
-                    opt.zero_grad()
-                    loss = loss_fn(model(x), y)
-                    loss.backward()
-                    opt.step()
-                    return loss.item()
-
-                for _ in range(5):
-                    step()
-                t0 = time.perf_counter()
-                for _ in range(opts["steps"]):
-                    step()
-                dt = time.perf_counter() - t0
                 rows.append({"model": model_name, "batch": batch, "opt": opt_name,
-                             "samples_per_s": batch * opts["steps"] / dt})
+                             "samples_per_s": measure(torch, model_name, batch, opt_name,
+                                                      opts["steps"])})
     print(json.dumps({"torch": torch.__version__, "rows": rows}))
+
+
+def serve(opts):
+    """Answers one JSON request per stdin line: {"model","batch","opt","steps"} ->
+    {"samples_per_s"} (or {"error"}), so a caller can interleave its own
+    measurements with PyTorch's under the same machine load."""
+    import torch
+    torch.set_num_threads(opts["torch_threads"])
+    torch.manual_seed(0)
+    print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            sps = measure(torch, req["model"], int(req["batch"]), req["opt"], int(req["steps"]))
+            print(json.dumps({"samples_per_s": sps}), flush=True)
+        except Exception as e:  # report, keep serving
+            print(json.dumps({"error": str(e)}), flush=True)
 
 
 def has_avx512f():
@@ -140,7 +168,9 @@ def main():
     for m in opts["models"].split(","):
         if m not in MODELS:
             sys.exit(f"pytorch_peer.py: unknown model {m}; known: {', '.join(MODELS)}")
-    if opts["worker"]:
+    if opts["serve"]:
+        serve(opts)
+    elif opts["worker"]:
         worker(opts)
     else:
         driver(opts)

@@ -7,9 +7,9 @@
  * ceilings measured in the same run: a native FMA loop (when a C compiler is
  * present) and raw `cblas_sgemm` on a 2048^3 product.
  *
- * Usage: `deno run -A bench/train_bench.ts [--steps 30] [--slow-steps 2]
+ * Usage: `deno run -A bench/train_bench.ts [--steps 30] [--slow-steps 2] [--rounds 3]
  *   [--models a,c] [--batches 128,512] [--opts sgd,momentum]
- *   [--backends cpu,wasm,wasm-blas] [--no-pytorch] [--json FILE]`
+ *   [--backends cpu,wasm,wasm-blas] [--no-pytorch] [--profile] [--json FILE]`
  *
  * Not a test: nothing fails on a slow machine. The machine may be shared:
  * compare figures from one run only.
@@ -268,10 +268,15 @@ export async function fmaPeakGflops(threads: number): Promise<number | undefined
   }
 }
 
-/** The PyTorch peer's best rows, or why there are none. */
-export type PytorchResult =
-  | { ok: true; torch: string; rows: BenchRow[] }
-  | { ok: false; reason: string };
+/** One PyTorch thread setting, served by a long-lived bench/pytorch_peer.py process. */
+export interface TorchServer {
+  /** The setting, e.g. `torch_threads=1 OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SkylakeX`. */
+  config: string;
+  /** Runs one measurement in the server; samples/s. */
+  measure(model: string, batch: number, opt: string, steps: number): Promise<number>;
+  /** Ends the server process. */
+  close(): Promise<void>;
+}
 
 async function pythonWithTorch(): Promise<string | undefined> {
   for (const py of ["python3", "/usr/bin/python3"]) {
@@ -289,53 +294,87 @@ async function pythonWithTorch(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Runs bench/pytorch_peer.py with the same models, batches, optimizers. */
-export async function runPytorch(
-  models: string[],
-  batches: number[],
-  opts: string[],
-  steps: number,
-): Promise<PytorchResult> {
+function lineReader(stream: ReadableStream<Uint8Array>): () => Promise<string | undefined> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return async () => {
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      buf += value;
+    }
+    const i = buf.indexOf("\n");
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    return line;
+  };
+}
+
+/**
+ * Starts one PyTorch server per thread setting: torch threads 1 or 2 x
+ * `OPENBLAS_NUM_THREADS` 1 or 2, with `OPENBLAS_CORETYPE=SkylakeX` where the
+ * CPU has AVX-512 and the user has not set it. Returns the servers, or why
+ * there are none.
+ */
+export async function startTorchServers(): Promise<
+  { ok: true; torch: string; servers: TorchServer[] } | { ok: false; reason: string }
+> {
   const py = await pythonWithTorch();
   if (py === undefined) return { ok: false, reason: "no python3 with torch found" };
   const script = new URL("./pytorch_peer.py", import.meta.url).pathname;
-  const out = await new Deno.Command(py, {
-    args: [
-      script,
-      "--steps",
-      String(steps),
-      "--models",
-      models.join(","),
-      "--batches",
-      batches.join(","),
-      "--opts",
-      opts.join(","),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success || text === "") {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
-    return { ok: false, reason: `pytorch_peer.py failed: ${err}` };
+  const env: Record<string, string> = {};
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  if (!Deno.env.get("OPENBLAS_CORETYPE") && /^flags\s*:.*\bavx512f\b/m.test(cpuinfo)) {
+    env.OPENBLAS_CORETYPE = "SkylakeX";
   }
-  const parsed = JSON.parse(text.split("\n").at(-1) as string) as {
-    torch: string;
-    rows: { model: string; batch: number; opt: string; samples_per_s: number; config: string }[];
-  };
-  return {
-    ok: true,
-    torch: parsed.torch,
-    rows: parsed.rows.map((r) => ({
-      model: r.model,
-      batch: r.batch,
-      opt: r.opt,
-      backend: "pytorch",
-      samplesPerS: r.samples_per_s,
-      gflops: (r.samples_per_s * trainFlopsPerSample(MODELS[r.model])) / 1e9,
-      note: r.config,
-    })),
-  };
+  const servers: TorchServer[] = [];
+  let torch = "";
+  for (const torchThreads of [1, 2]) {
+    for (const blasThreads of [1, 2]) {
+      const config = `torch_threads=${torchThreads} OPENBLAS_NUM_THREADS=${blasThreads} ` +
+        `OPENBLAS_CORETYPE=${
+          env.OPENBLAS_CORETYPE ?? Deno.env.get("OPENBLAS_CORETYPE") ?? "(auto)"
+        }`;
+      const child = new Deno.Command(py, {
+        args: [script, "--serve", "--torch-threads", String(torchThreads)],
+        env: {
+          ...env,
+          OPENBLAS_NUM_THREADS: String(blasThreads),
+          OMP_NUM_THREADS: String(torchThreads),
+        },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const next = lineReader(child.stdout);
+      const writer = child.stdin.getWriter();
+      const hello = await next();
+      if (hello === undefined) {
+        await writer.close().catch(() => {});
+        await child.status;
+        return { ok: false, reason: `pytorch_peer.py --serve did not start (${config})` };
+      }
+      torch = (JSON.parse(hello) as { torch: string }).torch;
+      servers.push({
+        config,
+        async measure(model, batch, opt, steps) {
+          await writer.write(
+            new TextEncoder().encode(JSON.stringify({ model, batch, opt, steps }) + "\n"),
+          );
+          const line = await next();
+          if (line === undefined) throw new Error(`pytorch server exited (${config})`);
+          const r = JSON.parse(line) as { samples_per_s?: number; error?: string };
+          if (r.samples_per_s === undefined) throw new Error(`pytorch server: ${r.error}`);
+          return r.samples_per_s;
+        },
+        async close() {
+          await writer.close().catch(() => {});
+          await child.status;
+        },
+      });
+    }
+  }
+  return { ok: true, torch, servers };
 }
 
 function listFlag(v: string | undefined, def: string[]): string[] {
@@ -346,10 +385,20 @@ function fmt(n: number, digits = 0): string {
   return n.toFixed(digits).padStart(9);
 }
 
+/** Keeps the best (highest samples/s) row per model/batch/opt/backend. */
+function keepBest(rows: BenchRow[], r: BenchRow): void {
+  const i = rows.findIndex((x) =>
+    x.model === r.model && x.batch === r.batch && x.opt === r.opt && x.backend === r.backend
+  );
+  if (i < 0) rows.push(r);
+  else if (r.samplesPerS > rows[i].samplesPerS) rows[i] = r;
+}
+
 async function main(args: string[]): Promise<void> {
   const flags = parseFlags(args, {
     steps: { type: "string" },
     "slow-steps": { type: "string" },
+    rounds: { type: "string" },
     models: { type: "string" },
     batches: { type: "string" },
     opts: { type: "string" },
@@ -360,6 +409,7 @@ async function main(args: string[]): Promise<void> {
   });
   const steps = intFlag(flags, "steps", 1, 100000) ?? 30;
   const slowSteps = intFlag(flags, "slow-steps", 1, 100000) ?? 2;
+  const rounds = intFlag(flags, "rounds", 1, 100) ?? 3;
   const models = listFlag(stringFlag(flags, "models"), ["a", "c"]);
   for (const m of models) {
     if (!(m in MODELS)) throw new Error(`--models: unknown model "${m}"; known: a, c`);
@@ -388,6 +438,14 @@ async function main(args: string[]): Promise<void> {
           : `unavailable (${probe.reason})`
       }`,
   );
+  const torch = flags.values["no-pytorch"]
+    ? { ok: false as const, reason: "--no-pytorch" }
+    : await startTorchServers();
+  console.log(
+    `# pytorch: ${
+      torch.ok ? `torch ${torch.torch}, ${torch.servers.length} thread settings` : torch.reason
+    }`,
+  );
 
   const fma = await fmaPeakGflops(cores);
   const sgemmPeak = blas ? sgemmGflops(blas, 2048, 5) : undefined;
@@ -399,79 +457,82 @@ async function main(args: string[]): Promise<void> {
   );
   const peak = fma ?? sgemmPeak;
   const peakLabel = fma !== undefined ? "fma_peak" : "sgemm_peak";
+  // BLAS thread counts tried for wasm-blas (PyTorch's settings are swept too).
+  const blasThreads = [...new Set([probe.threads ?? cores, 1])];
 
   const rows: BenchRow[] = [];
   const t0 = performance.now();
   for (const model of models) {
     const sizes = MODELS[model];
     const flops = trainFlopsPerSample(sizes);
+    const fastSteps = model === "a" ? steps : steps * 4;
+    const row = (
+      batch: number,
+      opt: string,
+      backend: string,
+      sps: number,
+      note: string,
+    ): BenchRow => ({
+      model,
+      batch,
+      opt,
+      backend,
+      samplesPerS: sps,
+      gflops: (sps * flops) / 1e9,
+      note,
+    });
     for (const batch of batches) {
-      if (blas) {
-        const sps = rawMatmulSamplesPerS(blas, sizes, batch, model === "a" ? steps : steps * 4);
-        rows.push({
-          model,
-          batch,
-          opt: "-",
-          backend: "raw-sgemm",
-          samplesPerS: sps,
-          gflops: (sps * flops) / 1e9,
-          note: "matmuls only",
-        });
-      }
       for (const opt of opts) {
-        for (const backend of backends) {
-          if (backend === WASM_BLAS && !probe.ok) continue;
-          const slow = backend === "cpu" || backend === "wasm";
-          const n = slow ? slowSteps : model === "a" ? steps : steps * 4;
-          const profile = flags.values.profile === true && backend === WASM_BLAS;
-          const timers = profile ? installKernelTimers(backend) : undefined;
-          const times = timers?.times;
-          const tStart = performance.now();
-          const sps = await timeTfjs(backend, sizes, batch, opt, n, slow ? 1 : 3);
-          if (times) {
-            const total = performance.now() - tStart;
-            const perStep = (ms: number): string => (ms / (n + 3)).toFixed(2);
-            const sorted = [...times.entries()].sort((x, y) => y[1].ms - x[1].ms);
-            const inKernels = sorted.reduce((acc, [, v]) => acc + v.ms, 0);
-            console.log(
-              `# profile ${backend} model=${model} batch=${batch} opt=${opt}: ms/step total ` +
-                `${perStep(total)}, in kernels ${perStep(inKernels)}, outside ${
-                  perStep(total - inKernels)
-                }`,
-            );
-            for (const [name, v] of sorted.slice(0, 14)) {
-              console.log(
-                `#   ${name.padEnd(20)} ${perStep(v.ms).padStart(8)} ms/step  ${
-                  (v.calls / (n + 3)).toFixed(1)
-                } calls/step`,
+        for (const backend of backends.filter((b) => b === "cpu" || b === "wasm")) {
+          const sps = await timeTfjs(backend, sizes, batch, opt, slowSteps, 1);
+          keepBest(rows, row(batch, opt, backend, sps, `${slowSteps} steps`));
+        }
+        // Interleaved rounds: wasm-blas, raw sgemm and every PyTorch setting
+        // measured one after the other, best of `rounds` kept, so a change in
+        // the machine's load hits them alike.
+        for (let r = 0; r < rounds; r++) {
+          if (blas && backends.includes(WASM_BLAS)) {
+            for (const th of blasThreads) {
+              blas.setThreads(th);
+              const profile = flags.values.profile === true && r === 0;
+              const timers = profile ? installKernelTimers(WASM_BLAS) : undefined;
+              const tStart = performance.now();
+              const sps = await timeTfjs(WASM_BLAS, sizes, batch, opt, fastSteps, 3);
+              if (timers) {
+                printProfile(
+                  timers.times,
+                  performance.now() - tStart,
+                  fastSteps + 3,
+                  `${model}/${batch}/${opt} threads=${th}`,
+                );
+              }
+              timers?.restore();
+              keepBest(
+                rows,
+                row(batch, opt, WASM_BLAS, sps, `${fastSteps} steps, BLAS threads=${th}`),
               );
+              const raw = rawMatmulSamplesPerS(blas, sizes, batch, fastSteps);
+              keepBest(rows, row(batch, "-", "raw-sgemm", raw, `matmuls only, BLAS threads=${th}`));
             }
-            timers?.restore();
+            blas.setThreads(probe.threads ?? cores);
           }
-          rows.push({
-            model,
-            batch,
-            opt,
-            backend,
-            samplesPerS: sps,
-            gflops: (sps * flops) / 1e9,
-            note: `${n} steps`,
-          });
+          if (torch.ok) {
+            for (const server of torch.servers) {
+              const sps = await server.measure(model, batch, opt, fastSteps);
+              keepBest(rows, row(batch, opt, "pytorch", sps, server.config));
+            }
+          }
         }
       }
     }
   }
-  const tfjsSeconds = (performance.now() - t0) / 1000;
-
-  const torch = flags.values["no-pytorch"]
-    ? { ok: false as const, reason: "--no-pytorch" }
-    : await runPytorch(models, batches, opts, steps);
-  if (torch.ok) rows.push(...torch.rows);
+  if (torch.ok) { for (const server of torch.servers) await server.close(); }
+  const seconds = (performance.now() - t0) / 1000;
 
   console.log(
-    `# tfjs rows took ${tfjsSeconds.toFixed(0)} s; pytorch: ${
-      torch.ok ? `torch ${torch.torch}` : torch.reason
-    }`,
+    `# measured in ${
+      seconds.toFixed(0)
+    } s (best of ${rounds} interleaved rounds for wasm-blas, raw-sgemm, pytorch)`,
   );
   console.log(`model batch opt      backend    samples/s   GFLOP/s  ${peakLabel}  note`);
   for (const r of rows) {
@@ -486,8 +547,8 @@ async function main(args: string[]): Promise<void> {
   if (torch.ok) {
     for (const r of rows) {
       if (r.backend === "pytorch" || r.backend === "raw-sgemm") continue;
-      const p = torch.rows.find((t) =>
-        t.model === r.model && t.batch === r.batch && t.opt === r.opt
+      const p = rows.find((t) =>
+        t.backend === "pytorch" && t.model === r.model && t.batch === r.batch && t.opt === r.opt
       );
       if (!p) continue;
       const frac = peak ? ` ${peakLabel}=${(r.gflops / peak).toFixed(3)}` : "";
@@ -503,6 +564,23 @@ async function main(args: string[]): Promise<void> {
       jsonPath,
       JSON.stringify({ probe, fmaPeakGflops: fma, sgemmPeakGflops: sgemmPeak, rows }, null, 2) +
         "\n",
+    );
+  }
+}
+
+function printProfile(times: KernelTimes, totalMs: number, steps: number, what: string): void {
+  const perStep = (ms: number): string => (ms / steps).toFixed(2);
+  const sorted = [...times.entries()].sort((x, y) => y[1].ms - x[1].ms);
+  const inKernels = sorted.reduce((acc, [, v]) => acc + v.ms, 0);
+  console.log(
+    `# profile wasm-blas ${what}: ms/step total ${perStep(totalMs)}, in kernels ` +
+      `${perStep(inKernels)}, outside kernels ${perStep(totalMs - inKernels)}`,
+  );
+  for (const [name, v] of sorted.slice(0, 12)) {
+    console.log(
+      `#   ${name.padEnd(20)} ${perStep(v.ms).padStart(8)} ms/step  ${
+        (v.calls / steps).toFixed(1)
+      } calls/step`,
     );
   }
 }

@@ -14,6 +14,8 @@ import { registerWasmBlasBackend, WASM_BLAS } from "../models/wasm_blas.ts";
 import { loadBlas } from "../models/wasm_blas/blas_library.ts";
 import { planMatMul } from "../models/wasm_blas/matmul_plan.ts";
 import { coreTypeForFlags, parseCpuFlags } from "../models/wasm_blas/cpu_features.ts";
+import { LAZY_MIN_SIZE, pendingCount } from "../models/wasm_blas/lazy_scale.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 const probe = await registerWasmBlasBackend();
 const skip = probe.ok ? "" : ` (SKIPPED: no BLAS for wasm-blas: ${probe.reason})`;
@@ -268,6 +270,95 @@ Deno.test({
     const blas = await aliasingScenario(WASM_BLAS);
     assertEquals(blas.slice(0, 5), [[1, 2, 3], [1, 2, 3], [1, -2], [5, 6], [7, 8]]);
     assertEquals(blas, await aliasingScenario("wasm"), "same values and leak counts as stock");
+  },
+});
+
+/** Bitwise equality of two float arrays (NaN-free inputs). */
+function assertSameBits(x: Float32Array, y: Float32Array, what: string): void {
+  assertEquals(x.length, y.length, `${what}: length`);
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) assert(false, `${what}: element ${i}: ${x[i]} !== ${y[i]}`);
+  }
+}
+
+Deno.test({
+  name: `wasm-blas deferred scalar products: every use sees stock values${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const rng = new Rng(17);
+    const n = LAZY_MIN_SIZE + 3;
+    const g = randomTensor(rng, [n]);
+    const v = randomTensor(rng, [n]);
+    const w = randomTensor(rng, [n]);
+    const c = { shape: [], values: new Float32Array([-0.37]) };
+    const cases: [string, (c: tf.Tensor, g: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => tf.Tensor][] =
+      [
+        ["read", (c, g) => tf.mul(c, g)],
+        ["add(lazy, v)", (c, g, v) => tf.add(tf.mul(c, g), v)],
+        ["add(v, lazy)", (c, g, v) => tf.add(v, tf.mul(g, c))],
+        ["add(lazy, lazy)", (c, g, v) => tf.add(tf.mul(c, g), tf.mul(c, v))],
+        ["add(x, x)", (c, g) => {
+          const x = tf.mul(c, g);
+          return tf.add(x, x);
+        }],
+        ["other kernel", (c, g) => tf.exp(tf.mul(c, g))],
+        ["momentum", (c, g, v, w) => tf.add(tf.mul(c, tf.add(tf.mul(c, w), g)), v)],
+        [
+          "broadcast add",
+          (c, g, v) => tf.add(tf.reshape(tf.mul(c, g), [1, n]), tf.reshape(v, [n])),
+        ],
+      ];
+    for (const [what, f] of cases) {
+      const [blas] = await onBackend(WASM_BLAS, [c, g, v, w], f);
+      const [stock] = await onBackend("wasm", [c, g, v, w], f);
+      assertSameBits(blas, stock, what);
+    }
+  },
+});
+
+/** Deferral lifetimes: returns values read, pending counts seen, and leaked data ids. */
+async function lifetimeScenario(backendName: string): Promise<number[]> {
+  await tf.setBackend(backendName);
+  const backend = tf.backend() as BackendWasm;
+  const ids = backend.numDataIds();
+  const n = LAZY_MIN_SIZE * 2;
+  const out: number[] = [];
+  const three = tf.scalar(3);
+  const g = tf.fill([n], 2);
+  const lazy = tf.mul(three, g);
+  out.push(pendingCount(backend));
+  g.dispose();
+  const ones = tf.fill([n], 1);
+  const sum = tf.add(lazy, ones);
+  out.push((await sum.data())[n - 1]);
+  tf.dispose([lazy, sum, ones]);
+  out.push(pendingCount(backend));
+  const five = tf.fill([n], 5);
+  const two = tf.scalar(2);
+  const unused = tf.mul(five, two);
+  unused.dispose();
+  tf.dispose([five, two, three]);
+  out.push(pendingCount(backend), backend.numDataIds() - ids);
+  const four = tf.scalar(4);
+  const half = tf.fill([n], 0.5);
+  const moved = tf.mul(four, half);
+  tf.dispose([four, half]);
+  await tf.setBackend("wasm");
+  const onStock = tf.add(moved, 1);
+  out.push((await onStock.data())[0]);
+  tf.dispose([moved, onStock]);
+  return out;
+}
+
+Deno.test({
+  name: `wasm-blas deferred scalar products: source lifetime, dispose, backend moves${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const blas = await lifetimeScenario(WASM_BLAS);
+    // pending after mul, value, pending after dispose, pending after unused, leaked ids, moved value
+    assertEquals(blas, [1, 7, 0, 0, 0, 3]);
+    const stock = await lifetimeScenario("wasm");
+    assertEquals(stock, [0, 7, 0, 0, 0, 3]);
   },
 });
 

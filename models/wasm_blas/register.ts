@@ -12,6 +12,12 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { type BlasLibrary, loadBlas } from "./blas_library.ts";
 import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
 import { castKernel, identityKernel, sumKernel } from "./aux_kernels.ts";
+import {
+  enableLazyScale,
+  lazyAddKernel,
+  lazyMultiplyKernel,
+  materializingKernel,
+} from "./lazy_scale.ts";
 
 /** The name the backend is registered under. */
 export const WASM_BLAS = "wasm-blas";
@@ -97,13 +103,24 @@ function register(opts: WasmBlasOptions): BlasProbe {
     Identity: (stock) => identityKernel(stock),
     Cast: (stock) => castKernel(stock),
   };
+  // Add and Multiply handle deferred scalar products themselves (lazy_scale.ts);
+  // every other kernel fills deferred inputs before running.
+  const lazy: Record<string, (stock: tf.KernelFunc) => tf.KernelFunc> = {
+    Add: (stock) => lazyAddKernel(stock),
+    Multiply: (stock) => lazyMultiplyKernel(stock),
+  };
   for (const k of tf.getKernelsForBackend("wasm")) {
     const replace = overrides[k.kernelName];
-    const kernelFunc = replace ? replace(k.kernelFunc) : k.kernelFunc;
+    const kernelFunc = lazy[k.kernelName]?.(k.kernelFunc) ??
+      materializingKernel(replace ? replace(k.kernelFunc) : k.kernelFunc);
     // The stock setupFunc stays: it binds the wasm functions the fallbacks call.
     tf.registerKernel({ ...k, backendName: WASM_BLAS, kernelFunc });
   }
-  tf.registerBackend(WASM_BLAS, async () => (await wasmFactory()) as BackendWasm, 1);
+  tf.registerBackend(WASM_BLAS, async () => {
+    const backend = (await wasmFactory()) as BackendWasm;
+    enableLazyScale(backend);
+    return backend;
+  }, 1);
   loaded = blas;
   return { ok: true, library: blas.library, threads: blas.threads, coreType: blas.coreType };
 }

@@ -1,0 +1,281 @@
+/**
+ * A tiny WebAssembly SIMD module, assembled here byte by byte, that shares the
+ * tfjs wasm module's memory and provides fused elementwise loops tfjs has no
+ * kernel for: `out = a + c * b` (the SGD / momentum update in one pass instead
+ * of a Multiply and an Add) and `out = c * b`.
+ *
+ * Each f32x4 lane computes `c * b` rounded, then `+ a` rounded, exactly like
+ * the stock Multiply and Add kernels, so results are bit-identical to them.
+ *
+ * @module
+ */
+
+/** The fused loops, on byte offsets into the shared memory. */
+export interface SimdOps {
+  /** `out[i] = a[i] + c * b[i]` for `n` floats. */
+  axpy(out: number, a: number, b: number, c: number, n: number): void;
+  /** `out[i] = c * b[i]` for `n` floats. */
+  scale(out: number, b: number, c: number, n: number): void;
+}
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+// Core opcodes.
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const I32_CONST = 0x41;
+const I32_ADD = 0x6a;
+const I32_AND = 0x71;
+const I32_SHL = 0x74;
+const I32_GE_U = 0x4f;
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const VOID = 0x40;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const END = 0x0b;
+const F32_LOAD = 0x2a;
+const F32_STORE = 0x38;
+const F32_ADD = 0x92;
+const F32_MUL = 0x94;
+// SIMD opcodes (0xfd prefix, LEB128 sub-opcode).
+const SIMD = 0xfd;
+const V128_LOAD = [SIMD, 0x00];
+const V128_STORE = [SIMD, 0x0b];
+const F32X4_SPLAT = [SIMD, 0x13];
+const F32X4_ADD = [SIMD, 0xe4, 0x01];
+const F32X4_MUL = [SIMD, 0xe6, 0x01];
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  while (true) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function str(s: string): number[] {
+  const bytes = [...new TextEncoder().encode(s)];
+  return [...uleb(bytes.length), ...bytes];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+const get = (i: number): number[] => [LOCAL_GET, ...uleb(i)];
+const set = (i: number): number[] => [LOCAL_SET, ...uleb(i)];
+const i32c = (v: number): number[] => [I32_CONST, ...sleb(v)];
+const mem = (align: number): number[] => [align, 0];
+
+/**
+ * Body of a loop over `n` floats (param `nIdx`) with byte counter local `i`:
+ * a 4-lane part running `vecBody` then a scalar tail running `scalarBody`,
+ * both addressing element `i` through the pointer params.
+ */
+function lanes(
+  nIdx: number,
+  i: number,
+  end: number,
+  vecBody: number[],
+  scalarBody: number[],
+): number[] {
+  return [
+    ...i32c(0),
+    ...set(i),
+    // end = (n & ~3) << 2
+    ...get(nIdx),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    ...get(i),
+    ...get(end),
+    I32_GE_U,
+    BR_IF,
+    1,
+    ...vecBody,
+    ...get(i),
+    ...i32c(16),
+    I32_ADD,
+    ...set(i),
+    BR,
+    0,
+    END,
+    END,
+    // end = n << 2
+    ...get(nIdx),
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    ...get(i),
+    ...get(end),
+    I32_GE_U,
+    BR_IF,
+    1,
+    ...scalarBody,
+    ...get(i),
+    ...i32c(4),
+    I32_ADD,
+    ...set(i),
+    BR,
+    0,
+    END,
+    END,
+  ];
+}
+
+const at = (ptr: number, i: number): number[] => [...get(ptr), ...get(i), I32_ADD];
+
+/** axpy(out, a, b, c, n); locals: i=5, end=6, cv=7 (v128). */
+function axpyBody(): number[] {
+  const [out, a, b, c, n, i, end, cv] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const code = [
+    ...get(c),
+    ...F32X4_SPLAT,
+    ...set(cv),
+    ...lanes(
+      n,
+      i,
+      end,
+      [
+        ...at(out, i),
+        ...at(a, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...get(cv),
+        ...at(b, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...F32X4_MUL,
+        ...F32X4_ADD,
+        ...V128_STORE,
+        ...mem(0),
+      ],
+      [
+        ...at(out, i),
+        ...at(a, i),
+        F32_LOAD,
+        ...mem(2),
+        ...get(c),
+        ...at(b, i),
+        F32_LOAD,
+        ...mem(2),
+        F32_MUL,
+        F32_ADD,
+        F32_STORE,
+        ...mem(2),
+      ],
+    ),
+    END,
+  ];
+  const locals = vec([[...uleb(2), I32], [...uleb(1), V128]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/** scale(out, b, c, n); locals: i=4, end=5, cv=6 (v128). */
+function scaleBody(): number[] {
+  const [out, b, c, n, i, end, cv] = [0, 1, 2, 3, 4, 5, 6];
+  const code = [
+    ...get(c),
+    ...F32X4_SPLAT,
+    ...set(cv),
+    ...lanes(
+      n,
+      i,
+      end,
+      [
+        ...at(out, i),
+        ...get(cv),
+        ...at(b, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...F32X4_MUL,
+        ...V128_STORE,
+        ...mem(0),
+      ],
+      [
+        ...at(out, i),
+        ...get(c),
+        ...at(b, i),
+        F32_LOAD,
+        ...mem(2),
+        F32_MUL,
+        F32_STORE,
+        ...mem(2),
+      ],
+    ),
+    END,
+  ];
+  const locals = vec([[...uleb(2), I32], [...uleb(1), V128]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/** The module's bytes: imports `env.memory`, exports `axpy` and `scale`. */
+export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32], [F32], [I32]]), 0],
+    [0x60, ...vec([[I32], [I32], [F32], [I32]]), 0],
+  ]);
+  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x01]]);
+  const funcs = vec([[0], [1]]);
+  const exports = vec([[...str("axpy"), 0x00, 0], [...str("scale"), 0x00, 1]]);
+  const code = vec([axpyBody(), scaleBody()]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Instantiates the SIMD loops on `memory` (the tfjs wasm module's memory). */
+export function instantiateSimd(memory: WebAssembly.Memory): SimdOps {
+  compiled ??= new WebAssembly.Module(simdModuleBytes());
+  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  return instance.exports as unknown as SimdOps;
+}
