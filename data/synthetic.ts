@@ -1,0 +1,89 @@
+/**
+ * Generated archives for tests and benchmarks: random or shifted 28x28 images,
+ * written as PNGs into a `.tar.gz` or a folder with the project's PNG and tar
+ * seams. Nothing here is real data.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { encodePng } from "../deps/png.ts";
+import { gzip, packTar, TarGzWriter, type TarInput } from "../deps/tar.ts";
+import { Rng } from "../utils/rng.ts";
+import { IMAGE_SIZE, type ImageSet, LETTERS, PIXELS } from "./types.ts";
+
+/** A file of a generated archive: path inside the archive and its bytes. */
+export interface SyntheticFile {
+  /** Path, e.g. `notMNIST_small/A/x.png`. */
+  path: string;
+  /** Contents. */
+  bytes: Uint8Array;
+}
+
+/** A random 28x28 gray image (784 bytes) from `rng`. */
+export function randomImage(rng: Rng): Uint8Array {
+  const img = new Uint8Array(PIXELS);
+  for (let i = 0; i < PIXELS; i++) img[i] = rng.int(256);
+  return img;
+}
+
+/** Encodes a 28x28 gray image (784 bytes) as an 8-bit grayscale PNG. */
+export function grayPng(pixels: Uint8Array): Uint8Array {
+  return encodePng(pixels, IMAGE_SIZE, IMAGE_SIZE);
+}
+
+/** `img` shifted by (dx, dy) pixels, filling uncovered pixels with 0. */
+export function shiftImage(img: Uint8Array, dx: number, dy: number): Uint8Array {
+  const out = new Uint8Array(PIXELS);
+  for (let y = 0; y < IMAGE_SIZE; y++) {
+    const sy = y - dy;
+    if (sy < 0 || sy >= IMAGE_SIZE) continue;
+    for (let x = 0; x < IMAGE_SIZE; x++) {
+      const sx = x - dx;
+      if (sx >= 0 && sx < IMAGE_SIZE) out[y * IMAGE_SIZE + x] = img[sy * IMAGE_SIZE + sx];
+    }
+  }
+  return out;
+}
+
+/** Writes `files` as a `.tar.gz` at `path` (in memory; for small fixtures). */
+export async function writeTarGz(path: string, files: SyntheticFile[]): Promise<void> {
+  const entries: TarInput[] = files.map((f) => ({ name: f.path, bytes: f.bytes }));
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.writeFile(path, await gzip(await packTar(entries)));
+}
+
+/** Writes `files` under folder `root` (paths relative to it). */
+export async function writeFolder(root: string, files: SyntheticFile[]): Promise<void> {
+  for (const f of files) {
+    const p = join(root, f.path);
+    await Deno.mkdir(dirname(p), { recursive: true });
+    await Deno.writeFile(p, f.bytes);
+  }
+}
+
+/**
+ * Streams a large-size archive `notMNIST_large/<letter>/<i>.png` of `count`
+ * images to `path`: copies of the images of `source` shifted by a seeded random
+ * offset of -2..2 pixels (about half of the copies end up as new distinct
+ * images, as notMNIST_large has its own duplicates). Returns the images written.
+ */
+export async function writeLargeArchive(
+  path: string,
+  source: ImageSet,
+  count: number,
+  seed: number,
+  progress?: (written: number) => void,
+): Promise<number> {
+  const rng = new Rng(seed);
+  const w = new TarGzWriter(path);
+  for (let i = 0; i < count; i++) {
+    const j = i % source.count;
+    const img = source.images.subarray(j * PIXELS, (j + 1) * PIXELS);
+    const shifted = shiftImage(img, rng.int(5) - 2, rng.int(5) - 2);
+    const letter = LETTERS[source.labels[j]];
+    await w.add({ name: `notMNIST_large/${letter}/${i}.png`, bytes: grayPng(shifted) });
+    if (progress && (i + 1) % 50_000 === 0) progress(i + 1);
+  }
+  await w.close();
+  return count;
+}

@@ -1,0 +1,197 @@
+import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
+import { join } from "node:path";
+import { downloadArchive } from "../data/download.ts";
+import { Rng } from "../utils/rng.ts";
+
+interface Server {
+  base: string;
+  requests: { path: string; range: string | null }[];
+  close: () => Promise<void>;
+}
+
+/** A loopback server: `handler` answers each request. */
+function serve(handler: (req: Request, n: number) => Response): Server {
+  const requests: Server["requests"] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => {
+      requests.push({ path: new URL(req.url).pathname, range: req.headers.get("range") });
+      return handler(req, requests.length);
+    },
+  );
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    base: `http://127.0.0.1:${addr.port}/files/`,
+    requests,
+    close: async () => {
+      await server.shutdown();
+    },
+  };
+}
+
+function payload(n: number): Uint8Array {
+  const rng = new Rng(9);
+  return Uint8Array.from({ length: n }, () => rng.int(256));
+}
+
+/** Serves `data` with Range support. */
+function rangeResponse(req: Request, data: Uint8Array): Response {
+  const range = req.headers.get("range");
+  const m = range ? /^bytes=(\d+)-$/.exec(range) : null;
+  if (m) {
+    const start = Number(m[1]);
+    if (start >= data.length) return new Response(null, { status: 416 });
+    return new Response(data.slice(start), {
+      status: 206,
+      headers: { "content-range": `bytes ${start}-${data.length - 1}/${data.length}` },
+    });
+  }
+  return new Response(data.slice(), { headers: { "content-length": String(data.length) } });
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+Deno.test("downloadArchive: a complete download lands under the final name", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = payload(50_000);
+  const srv = serve((req) => rangeResponse(req, data));
+  try {
+    const path = await downloadArchive({
+      name: "small",
+      dataDir: dir,
+      baseUrl: srv.base,
+      progress: false,
+    });
+    assertEquals(path, join(dir, "notMNIST_small.tar.gz"));
+    assertEquals(await Deno.readFile(path), data);
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz"]);
+    assertEquals(srv.requests[0].path, "/files/notMNIST_small.tar.gz");
+    // already there: no new request
+    await downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false });
+    assertEquals(srv.requests.length, 1);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: 404 is a clear error and leaves no file", async () => {
+  const dir = await Deno.makeTempDir();
+  const srv = serve(() => new Response("no", { status: 404 }));
+  try {
+    await assertRejects(
+      () => downloadArchive({ name: "large", dataDir: dir, baseUrl: srv.base, progress: false }),
+      /notMNIST_large\.tar\.gz: HTTP 404/,
+    );
+    assertEquals(await listDir(dir), []);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: a wrong announced size is refused before writing", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = payload(1000);
+  const srv = serve((req) => rangeResponse(req, data));
+  try {
+    await assertRejects(
+      () =>
+        downloadArchive({
+          name: "small",
+          dataDir: dir,
+          baseUrl: srv.base,
+          expectedSize: 8_458_043,
+          progress: false,
+        }),
+      /wrong size: the server announces 1000 bytes, expected 8458043/,
+    );
+    assertEquals(await listDir(dir), []);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: an interrupted transfer keeps only a .part, then resumes with Range", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = payload(300_000);
+  const cut = 120_000;
+  const srv = serve((req, n) => {
+    if (n > 1) return rangeResponse(req, data);
+    // first request: announce the full length, send part of it, then break the connection
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(data.slice(0, cut));
+      },
+      pull(ctl) {
+        return new Promise((r) => setTimeout(r, 50)).then(() => ctl.error(new Error("cut")));
+      },
+    });
+    return new Response(body, { headers: { "content-length": String(data.length) } });
+  });
+  try {
+    await assertRejects(
+      () => downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false }),
+      /interrupted|truncated/,
+    );
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
+    const partial = (await Deno.stat(join(dir, "notMNIST_small.tar.gz.part"))).size;
+    assert(partial > 0 && partial < data.length, `partial size ${partial}`);
+    const path = await downloadArchive({
+      name: "small",
+      dataDir: dir,
+      baseUrl: srv.base,
+      expectedSize: data.length,
+      progress: false,
+    });
+    assertEquals(await Deno.readFile(path), data);
+    assertEquals(srv.requests[1].range, `bytes=${partial}-`);
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz"]);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: a body shorter than announced is reported as truncated", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = payload(10_000);
+  const srv = serve(() =>
+    // a 206 whose Content-Range promises more than the body holds
+    new Response(data.slice(0, 4000), {
+      status: 206,
+      headers: { "content-range": `bytes 0-9999/10000` },
+    })
+  );
+  try {
+    await assertRejects(
+      () => downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false }),
+      /truncated: got 4000 of 10000 bytes/,
+    );
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: an unreachable server is a clear error", async () => {
+  const dir = await Deno.makeTempDir();
+  const srv = serve(() => new Response("x"));
+  const base = srv.base;
+  await srv.close(); // nothing listens on that port any more
+  try {
+    await assertRejects(
+      () => downloadArchive({ name: "small", dataDir: dir, baseUrl: base, progress: false }),
+      /cannot download http:\/\/127\.0\.0\.1:\d+\/files\/notMNIST_small\.tar\.gz: .*offline\?/,
+    );
+    assertEquals(await listDir(dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
