@@ -1,0 +1,213 @@
+/**
+ * Pictures for the task reports, as plain SVG strings (no dependencies):
+ * learning curves (loss and accuracy per epoch, train vs valid, one colour per
+ * model) and a confusion matrix with per-letter accuracy.
+ *
+ * @module
+ */
+import { LETTERS } from "../data/types.ts";
+import type { EpochRecord } from "./types.ts";
+
+/** Escapes text for use inside SVG/XML. */
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}
+
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
+
+/** One model's curves for {@link learningCurveSvg}. */
+export interface CurveSeries {
+  /** Legend label. */
+  label: string;
+  /** The model's per-epoch history. */
+  history: EpochRecord[];
+}
+
+interface Panel {
+  title: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  train: (r: EpochRecord) => number;
+  valid: (r: EpochRecord) => number;
+}
+
+function niceRange(values: number[]): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = (hi - lo) * 0.05;
+  return [lo - pad, hi + pad];
+}
+
+function panelSvg(p: Panel, series: CurveSeries[]): string[] {
+  const out: string[] = [];
+  const epochs = Math.max(1, ...series.map((s) => s.history.length));
+  const values = series.flatMap((s) => s.history.flatMap((r) => [p.train(r), p.valid(r)]));
+  const [lo, hi] = niceRange(values);
+  const sx = (e: number) => p.x + (epochs === 1 ? p.w / 2 : ((e - 1) / (epochs - 1)) * p.w);
+  const sy = (v: number) => p.y + p.h - ((v - lo) / (hi - lo)) * p.h;
+  out.push(
+    `<text x="${p.x}" y="${p.y - 8}" font-weight="bold">${escapeXml(p.title)}</text>`,
+    `<rect x="${p.x}" y="${p.y}" width="${p.w}" height="${p.h}" fill="none" stroke="#888"/>`,
+  );
+  for (let i = 0; i <= 4; i++) {
+    const v = lo + ((hi - lo) * i) / 4;
+    const y = sy(v);
+    out.push(
+      `<line x1="${p.x}" y1="${y.toFixed(1)}" x2="${p.x + p.w}" y2="${
+        y.toFixed(1)
+      }" stroke="#eee"/>`,
+      `<text x="${p.x - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${v.toFixed(3)}</text>`,
+    );
+  }
+  const ticks = Math.min(epochs, 10);
+  for (let i = 0; i < ticks; i++) {
+    const e = Math.round(1 + (i * (epochs - 1)) / Math.max(ticks - 1, 1));
+    out.push(
+      `<text x="${sx(e).toFixed(1)}" y="${p.y + p.h + 14}" text-anchor="middle">${e}</text>`,
+    );
+  }
+  out.push(
+    `<text x="${p.x + p.w / 2}" y="${p.y + p.h + 30}" text-anchor="middle">epoch</text>`,
+  );
+  series.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    for (const [get, dash] of [[p.train, ""], [p.valid, ' stroke-dasharray="5,3"']] as const) {
+      const pts = s.history
+        .filter((r) => Number.isFinite(get(r)))
+        .map((r) => `${sx(r.epoch).toFixed(1)},${sy(get(r)).toFixed(1)}`);
+      if (pts.length === 0) continue;
+      out.push(
+        `<polyline points="${
+          pts.join(" ")
+        }" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`,
+      );
+    }
+  });
+  return out;
+}
+
+/**
+ * Learning curves: a loss panel and an accuracy panel, solid lines for
+ * training, dashed for validation, one colour per series.
+ */
+export function learningCurveSvg(title: string, series: CurveSeries[]): string {
+  const width = 900;
+  const legendRows = series.length;
+  const height = 360 + legendRows * 16;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="20" y="22" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    ...panelSvg({
+      title: "loss (train: mean over the epoch's minibatches incl. L2; valid: end of epoch)",
+      x: 60,
+      y: 60,
+      w: 360,
+      h: 230,
+      train: (r) => r.loss,
+      valid: (r) => r.validLoss,
+    }, series),
+    ...panelSvg({
+      title: "accuracy (train: during the epoch, dropout on; valid: end of epoch)",
+      x: 500,
+      y: 60,
+      w: 360,
+      h: 230,
+      train: (r) => r.trainAccuracy,
+      valid: (r) => r.validAccuracy,
+    }, series),
+  ];
+  series.forEach((s, i) => {
+    const y = 345 + i * 16;
+    const colour = COLOURS[i % COLOURS.length];
+    parts.push(
+      `<line x1="60" y1="${y - 4}" x2="90" y2="${y - 4}" stroke="${colour}" stroke-width="2"/>`,
+      `<line x1="95" y1="${y - 4}" x2="125" y2="${
+        y - 4
+      }" stroke="${colour}" stroke-width="2" stroke-dasharray="5,3"/>`,
+      `<text x="132" y="${y}">${escapeXml(s.label)} (solid: train, dashed: valid)</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+/**
+ * A 10 x 10 confusion matrix (rows: true letter, columns: predicted) with the
+ * count in each cell, shaded by its share of the row, and each letter's
+ * accuracy at the right.
+ */
+export function confusionMatrixSvg(title: string, confusion: number[][]): string {
+  const cell = 40;
+  const left = 50;
+  const top = 70;
+  const width = left + cell * 10 + 110;
+  const height = top + cell * 10 + 50;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="10" y="38">rows: true letter; columns: predicted letter; right: per-letter accuracy</text>`,
+  ];
+  let correct = 0;
+  let total = 0;
+  for (let r = 0; r < 10; r++) {
+    const rowTotal = confusion[r].reduce((a, b) => a + b, 0);
+    total += rowTotal;
+    correct += confusion[r][r];
+    parts.push(
+      `<text x="${left - 16}" y="${top + r * cell + cell / 2 + 4}" font-weight="bold">${
+        LETTERS[r]
+      }</text>`,
+      `<text x="${left + r * cell + cell / 2}" y="${
+        top - 8
+      }" text-anchor="middle" font-weight="bold">${LETTERS[r]}</text>`,
+    );
+    for (let c = 0; c < 10; c++) {
+      const v = confusion[r][c];
+      const share = rowTotal ? v / rowTotal : 0;
+      const fill = r === c
+        ? `rgb(${Math.round(255 - 180 * share)},${Math.round(255 - 60 * share)},${
+          Math.round(255 - 180 * share)
+        })`
+        : `rgb(255,${Math.round(255 - 200 * Math.min(1, share * 5))},${
+          Math.round(255 - 200 * Math.min(1, share * 5))
+        })`;
+      const x = left + c * cell;
+      const y = top + r * cell;
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#ccc"/>`,
+      );
+      if (v > 0) {
+        parts.push(
+          `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${v}</text>`,
+        );
+      }
+    }
+    const acc = rowTotal ? `${(100 * confusion[r][r] / rowTotal).toFixed(1)}%` : "n/a";
+    parts.push(
+      `<text x="${left + cell * 10 + 10}" y="${top + r * cell + cell / 2 + 4}">${acc}</text>`,
+    );
+  }
+  const overall = total ? (100 * correct / total).toFixed(2) : "n/a";
+  parts.push(
+    `<text x="${left}" y="${
+      top + cell * 10 + 30
+    }">overall: ${correct} / ${total} = ${overall}%</text>`,
+    "</svg>",
+  );
+  return parts.join("\n") + "\n";
+}

@@ -1,0 +1,139 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { encode } from "fast-png";
+import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
+import { type ImageSet, LETTERS } from "../data/types.ts";
+import { markdownTable, parseTaskArgs } from "../tasks/common.ts";
+import { decodeGrayPng, predictFiles } from "../tasks/predict.ts";
+import { confusionMatrixSvg, learningCurveSvg } from "../tasks/report.ts";
+import * as task1 from "../tasks/task1.ts";
+import * as task2 from "../tasks/task2.ts";
+import type { EpochRecord, TaskModule } from "../tasks/types.ts";
+import { Rng } from "../utils/rng.ts";
+
+await tf.setBackend("cpu");
+
+function toy(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 784);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(10);
+    labels[i] = c;
+    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(120);
+    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 130 + rng.int(120);
+  }
+  return { images, labels, count: n };
+}
+
+Deno.test("task flags: bad values give errors naming the flag", () => {
+  assertThrows(() => parseTaskArgs(["--epochs", "abc"]), /--epochs expects an integer/);
+  assertThrows(() => parseTaskArgs(["--epochs", "0"]), /--epochs expects an integer in \[1,/);
+  assertThrows(() => parseTaskArgs(["--batch-size", "-3"]), /--batch-size/);
+  assertThrows(() => parseTaskArgs(["--train-size", "5"]), /--train-size/);
+  assertThrows(() => parseTaskArgs(["--protocol", "big"]), /--protocol expects lab, small or auto/);
+  assertThrows(() => parseTaskArgs(["--epoch", "3"]), /Known flags: --epochs/);
+  assertThrows(() => parseTaskArgs(["--out", ""]), /--out expects a non-empty value/);
+  const ok = parseTaskArgs(["--epochs", "3", "--seed", "7", "--backend", "cpu"]);
+  assertEquals([ok.epochs, ok.seed, ok.backend, ok.batchSize], [3, 7, "cpu", undefined]);
+});
+
+Deno.test("task modules implement TaskModule; task 2 returns logreg and mlp", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-task-" });
+  try {
+    const t: TaskModule = task2;
+    const lines: string[] = [];
+    const out = await t.train({
+      train: toy(200, 1),
+      valid: toy(50, 2),
+      seed: 3,
+      epochs: 1,
+      batchSize: 50,
+      outDir: dir,
+      log: (l) => lines.push(l),
+    });
+    assertEquals(Object.keys(out.models).sort(), ["logreg", "main", "mlp"]);
+    assertEquals(out.models.logreg.name, "logistic regression (784-10)");
+    assertEquals(out.models.main, out.models.mlp);
+    const probs = await out.models.logreg.predict(toy(7, 4).images, 7);
+    assertEquals(probs.length, 70);
+    assertEquals(out.models.mlp.history.length, 1);
+    assert(lines.some((l) => l.startsWith("epoch 1/1")));
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/model/model.json`));
+    assertEquals(json.userDefinedMetadata.labels, [...LETTERS]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("predict: a generated 28x28 gray PNG gets a letter and 10 probabilities", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-predict-" });
+  try {
+    const train = toy(300, 5);
+    const out = await task1.train({
+      train,
+      valid: toy(50, 6),
+      seed: 1,
+      epochs: 2,
+      batchSize: 30,
+      outDir: dir,
+      log: () => {},
+    });
+    // A clean image of class 3 (band 3 lit).
+    const pixels = new Uint8Array(784);
+    for (let p = 3 * 78; p < 3 * 78 + 78; p++) pixels[p] = 220;
+    const png = encode({ width: 28, height: 28, data: pixels, channels: 1, depth: 8 });
+    await Deno.writeFile(`${dir}/d.png`, png);
+    assertEquals(decodeGrayPng(png, "d.png"), pixels);
+    const [p] = await predictFiles(`${dir}/model`, [`${dir}/d.png`]);
+    assertEquals(p.probabilities.length, 10);
+    assert(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    const direct = await out.models.main.predict(pixels, 1);
+    assertEquals(p.probabilities, Array.from(direct));
+    assertEquals(p.letter, "D");
+
+    const rgb = encode({ width: 28, height: 28, data: new Uint8Array(784 * 3), channels: 3 });
+    await Deno.writeFile(`${dir}/rgb.png`, rgb);
+    await assertRejects(
+      () => predictFiles(`${dir}/model`, [`${dir}/rgb.png`]),
+      /rgb\.png: expected a 28x28 8-bit grayscale PNG \(like notMNIST's\), got 3 channels/,
+    );
+    const big = encode({ width: 32, height: 28, data: new Uint8Array(32 * 28), channels: 1 });
+    assertThrows(() => decodeGrayPng(big, "big.png"), /big\.png: .* got size 32x28/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report pictures and tables", () => {
+  const h: EpochRecord[] = [1, 2, 3].map((epoch) => ({
+    epoch,
+    loss: 1 / epoch,
+    trainAccuracy: 0.5 + epoch / 10,
+    validLoss: 1.1 / epoch,
+    validAccuracy: 0.45 + epoch / 10,
+    learningRate: 0.1,
+    seconds: 1,
+    samplesPerSecond: 100,
+  }));
+  const curves = learningCurveSvg("t <1>", [{ label: "a", history: h }, {
+    label: "b",
+    history: h,
+  }]);
+  assert(curves.startsWith("<svg") && curves.trimEnd().endsWith("</svg>"));
+  assert(curves.includes("t &lt;1&gt;"));
+  assertEquals(curves.match(/<polyline/g)?.length, 8);
+  const m = Array.from(
+    { length: 10 },
+    (_, i) => Array.from({ length: 10 }, (_, j) => i === j ? 9 : j === 0 ? 1 : 0),
+  );
+  const cm = confusionMatrixSvg("cm", m);
+  assertEquals(cm.match(/<rect /g)?.length, 101);
+  assert(cm.includes("90.0%") && cm.includes("100.0%"));
+  assert(cm.includes("overall: 90 / 99"));
+  assertEquals(markdownTable(["a", "bb"], [["xyz", "1"]]), [
+    "| a   | bb |",
+    "|-----|----|",
+    "| xyz | 1  |",
+  ]);
+});

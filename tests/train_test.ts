@@ -1,0 +1,155 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
+import type { ImageSet } from "../data/types.ts";
+import { evaluateSet } from "../models/evaluate.ts";
+import {
+  batchBounds,
+  shiftImages,
+  type TrainConfig,
+  TrainingDivergedError,
+  trainMlp,
+  validateTrainConfig,
+} from "../models/train.ts";
+import { Rng } from "../utils/rng.ts";
+
+await tf.setBackend("cpu");
+
+/** A separable toy problem: class c lights up pixel band c (plus noise). */
+function toy(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 784);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(10);
+    labels[i] = c;
+    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(120);
+    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 130 + rng.int(120);
+  }
+  return { images, labels, count: n };
+}
+
+const train = toy(300, 1);
+const valid = toy(100, 2);
+
+const base: TrainConfig = {
+  spec: { hidden: [{ units: 16, activation: "relu", dropout: 0.2, l2: 1e-4 }] },
+  optimizer: { kind: "momentum", momentum: 0.9 },
+  schedule: { kind: "step", initial: 0.05, factor: 0.5, every: 1 },
+  epochs: 3,
+  batchSize: 32,
+  seed: 11,
+};
+
+Deno.test("an MLP learns a separable toy problem; the rate follows the schedule", async () => {
+  const r = await trainMlp(train, valid, base);
+  assertEquals(r.history.length, 3);
+  assertEquals(r.history.map((h) => h.learningRate), [0.05, 0.025, 0.0125]);
+  assertEquals(r.history.map((h) => h.epoch), [1, 2, 3]);
+  assert(r.history[2].validAccuracy > 0.9, `valid acc ${r.history[2].validAccuracy}`);
+  assert(r.history[2].loss < r.history[0].loss);
+  const v = evaluateSet(r.model, valid);
+  assertEquals(v.accuracy, r.history[2].validAccuracy);
+  r.model.dispose();
+});
+
+Deno.test("logistic regression (0 hidden layers) learns it too", async () => {
+  const r = await trainMlp(train, valid, {
+    ...base,
+    spec: { hidden: [] },
+    optimizer: { kind: "sgd" },
+    schedule: { kind: "constant", initial: 0.5 },
+  });
+  assertEquals(r.model.weightShapes(), [[784, 10], [10]]);
+  assert(r.history[2].validAccuracy > 0.9, `valid acc ${r.history[2].validAccuracy}`);
+  r.model.dispose();
+});
+
+Deno.test("same seed, backend and data: bit-identical weights and metrics", async () => {
+  const strip = (h: { seconds: number; samplesPerSecond: number }[]) =>
+    h.map(({ seconds: _s, samplesPerSecond: _p, ...rest }) => rest);
+  const cfg: TrainConfig = { ...base, augmentShift: 2, epochs: 2 };
+  const a = await trainMlp(train, valid, cfg);
+  const b = await trainMlp(train, valid, cfg);
+  const c = await trainMlp(train, valid, { ...cfg, seed: 12 });
+  const weights = (r: typeof a) => r.model.weights().map((w) => Array.from(w));
+  assertEquals(weights(a), weights(b));
+  assertEquals(strip(a.history), strip(b.history));
+  assert(JSON.stringify(weights(a)) !== JSON.stringify(weights(c)));
+  [a, b, c].forEach((r) => r.model.dispose());
+});
+
+Deno.test("no tensor leaks: the tensor count does not grow across epochs", async () => {
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  const r = await trainMlp(train, valid, { ...base, epochs: 4, averageLast: 2 }, {
+    log: (line) => {
+      if (line.startsWith("epoch")) counts.push(tf.memory().numTensors);
+    },
+  });
+  assertEquals(counts.length, 4);
+  assert(counts.every((n) => n === counts[0]), `tensors per epoch: ${counts}`);
+  r.model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("NaN/Inf loss stops training with a clear error and keeps the history", async () => {
+  const before = tf.memory().numTensors;
+  const err = await assertRejects(
+    () =>
+      trainMlp(train, valid, {
+        ...base,
+        spec: {
+          hidden: [{ units: 32, activation: "linear" }, { units: 32, activation: "linear" }],
+        },
+        // A learning-rate range test gone too far: 1e-3 in epoch 1, 10 in epoch 2.
+        schedule: { kind: "exponential", initial: 1e-3, rate: 1e4 },
+        optimizer: { kind: "momentum", momentum: 0.99 },
+        epochs: 3,
+      }),
+    (e: unknown) => {
+      assert(e instanceof TrainingDivergedError);
+      assert(/training diverged: loss is (NaN|Infinity) at epoch 2/.test(e.message), e.message);
+      assertEquals(e.history.length, 1);
+      assert(Number.isFinite(e.history[0].loss));
+      return true;
+    },
+  );
+  void err;
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("validateTrainConfig names the field", () => {
+  assertThrows(() => validateTrainConfig({ ...base, epochs: 0 }), /epochs must be an integer/);
+  assertThrows(() => validateTrainConfig({ ...base, batchSize: 1.5 }), /batchSize/);
+  assertThrows(
+    () => validateTrainConfig({ ...base, optimizer: { kind: "momentum", momentum: 1.2 } }),
+    /optimizer\.momentum must be a number in \[0, 1\), got 1\.2/,
+  );
+});
+
+Deno.test("shiftImages moves the picture and fills with zeros", () => {
+  const img = new Float32Array(784);
+  img[10 * 28 + 10] = 1;
+  // Find a seed whose first draw is a non-zero shift and check the pixel moved by it.
+  const rng = new Rng(5);
+  const probe = new Rng(5);
+  const dx = probe.int(5) - 2;
+  const dy = probe.int(5) - 2;
+  shiftImages(img, 1, rng, 2);
+  assertEquals(img.reduce((a, b) => a + b, 0), 1);
+  assertEquals(img[(10 + dy) * 28 + 10 + dx], 1);
+});
+
+Deno.test("batches are equal-sized: no tiny last batch", () => {
+  const count = 117 * 128 + 4;
+  const steps = Math.ceil(count / 128);
+  const sizes = Array.from({ length: steps }, (_, b) => {
+    const [s, e] = batchBounds(count, steps, b);
+    return e - s;
+  });
+  assertEquals(sizes.reduce((a, b) => a + b, 0), count);
+  assert(Math.max(...sizes) <= 128 && Math.max(...sizes) - Math.min(...sizes) <= 1, `${sizes}`);
+  assertEquals(batchBounds(count, steps, 0)[0], 0);
+  assertEquals(batchBounds(count, steps, steps - 1)[1], count);
+});
