@@ -104,25 +104,27 @@ function panelSvg(p: Panel, series: CurveSeries[]): string[] {
 export function learningCurveSvg(title: string, series: CurveSeries[]): string {
   const width = 900;
   const legendRows = series.length;
-  const height = 360 + legendRows * 16;
+  const height = 372 + legendRows * 16;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="22" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="20" y="40">solid: training (loss incl. L2 and accuracy averaged over the epoch's ` +
+    `minibatches, dropout on); dashed: validation at the end of each epoch</text>`,
     ...panelSvg({
-      title: "loss (train: mean over the epoch's minibatches incl. L2; valid: end of epoch)",
+      title: "loss",
       x: 60,
-      y: 60,
+      y: 72,
       w: 360,
       h: 230,
       train: (r) => r.loss,
       valid: (r) => r.validLoss,
     }, series),
     ...panelSvg({
-      title: "accuracy (train: during the epoch, dropout on; valid: end of epoch)",
+      title: "accuracy",
       x: 500,
-      y: 60,
+      y: 72,
       w: 360,
       h: 230,
       train: (r) => r.trainAccuracy,
@@ -130,14 +132,14 @@ export function learningCurveSvg(title: string, series: CurveSeries[]): string {
     }, series),
   ];
   series.forEach((s, i) => {
-    const y = 345 + i * 16;
+    const y = 357 + i * 16;
     const colour = COLOURS[i % COLOURS.length];
     parts.push(
       `<line x1="60" y1="${y - 4}" x2="90" y2="${y - 4}" stroke="${colour}" stroke-width="2"/>`,
       `<line x1="95" y1="${y - 4}" x2="125" y2="${
         y - 4
       }" stroke="${colour}" stroke-width="2" stroke-dasharray="5,3"/>`,
-      `<text x="132" y="${y}">${escapeXml(s.label)} (solid: train, dashed: valid)</text>`,
+      `<text x="132" y="${y}">${escapeXml(s.label)}</text>`,
     );
   });
   parts.push("</svg>");

@@ -92,7 +92,11 @@ function report(r: TaskResult): { table: string[]; notes: string[] } {
       diff > 0
         ? `the deep net beats logistic regression by ${diff.toFixed(2)} points on the test split`
         : `the deep net does NOT beat logistic regression here (${diff.toFixed(2)} points)`,
-      "the test split has about 1,871 images: a standard error of about 0.6 points per accuracy",
+      `the test split has ${r.sizes.test} images: a standard error of about ` +
+      `${
+        (100 * Math.sqrt(net.accuracy.test * (1 - net.accuracy.test) / r.sizes.test)).toFixed(2)
+      } ` +
+      `points on each test accuracy`,
       ...DATA_NOTES.slice(0, 3),
     ],
   };

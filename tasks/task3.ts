@@ -10,6 +10,7 @@ import type { TrainConfig } from "../models/train.ts";
 import {
   markdownTable,
   pct,
+  points,
   runTask,
   saveMain,
   type TaskDefinition,
@@ -81,7 +82,7 @@ function report(r: TaskResult): { table: string[]; notes: string[] } {
         ? `L2 ${L2} + dropout ${DROPOUT} shrink the train-test gap by ${
           shrink.toFixed(2)
         } points ` +
-          `(test ${(100 * (after.accuracy.test - before.accuracy.test)).toFixed(2)} points)`
+          `(test accuracy ${points(after.accuracy.test - before.accuracy.test)} points)`
         : `regularization did NOT shrink the train-test gap here (${shrink.toFixed(2)} points)`,
       "each hidden layer has its own dropout layer object with a new, seeded mask at every step " +
       "(the common notebook reuses one dropout op; tfjs's seeded Dropout repeats one mask forever)",
