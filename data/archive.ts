@@ -65,7 +65,7 @@ export interface DecodedArchive {
 export interface LoadArchiveOptions {
   /** Folder for the decoded cache; `null` disables caching. Default: no cache. */
   cacheDir?: string | null;
-  /** Decode workers; 0 decodes on the calling thread. Default: `navigator.hardwareConcurrency` (at most 4). */
+  /** Decode workers; 0 decodes on the calling thread. Default: {@link defaultWorkers}. */
   workers?: number;
   /** Ignore an existing cache and decode again. */
   refresh?: boolean;
@@ -217,9 +217,12 @@ export async function loadArchive(
   return { ...decoded, cachePath, fromCache: false, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Default number of decode workers: the CPU count, at most 4. */
+/**
+ * Default number of decode workers: one less than the CPU count (the reading
+ * thread also decodes when the workers are busy), at most 4; 0 on one CPU.
+ */
 export function defaultWorkers(): number {
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+  return Math.max(0, Math.min(4, (navigator.hardwareConcurrency || 1) - 1));
 }
 
 function cachePrefix(cacheDir: string, sourcePath: string): string {
@@ -235,21 +238,87 @@ function cachePrefix(cacheDir: string, sourcePath: string): string {
 
 type Decoded = Omit<DecodedArchive, "cachePath" | "fromCache" | "seconds">;
 
+/** Largest archive the decoder accepts: 5,000,000 images (3.9 GB of pixels). */
+const MAX_IMAGES = 5_000_000;
+
+/**
+ * Collects decoded batches in order into one growing pixel buffer. The buffer is
+ * a resizable `ArrayBuffer` that grows in place, so the full set is never held
+ * twice (a grow-and-copy array would need 1.5-2x the final size at its peak).
+ */
+class Collector {
+  #buf = new ArrayBuffer(0, { maxByteLength: MAX_IMAGES * PIXELS });
+  #labels: number[] = [];
+  #hashes: number[] = [];
+  names: string[] = [];
+  count = 0;
+  perLetter = letterCounts();
+
+  add(r: DecodedBatch, names: string[], labels: number[], skipped: SkippedFile[]): void {
+    const ok = r.images.byteLength / PIXELS;
+    const need = (this.count + ok) * PIXELS;
+    if (need > this.#buf.maxByteLength) {
+      throw new Error(`archive holds more than ${MAX_IMAGES} images; not supported`);
+    }
+    if (need > this.#buf.byteLength) {
+      // growing in place costs no copy, so grow in 32 MB steps, not by doubling
+      this.#buf.resize(Math.min(this.#buf.maxByteLength, need + (32 << 20)));
+    }
+    new Uint8Array(this.#buf, this.count * PIXELS, ok * PIXELS).set(r.images);
+    for (let i = 0; i < ok * 2; i++) this.#hashes.push(r.hashes[i]);
+    for (let i = 0; i < r.reasons.length; i++) {
+      const reason = r.reasons[i];
+      if (reason !== null) {
+        skipped.push({ path: names[i], reason });
+        continue;
+      }
+      this.#labels.push(labels[i]);
+      this.names.push(names[i]);
+      this.perLetter[LETTERS[labels[i]]]++;
+    }
+    this.count += ok;
+  }
+
+  finish(): { set: ImageSet; hashes: Uint32Array } {
+    this.#buf.resize(this.count * PIXELS);
+    const images = new Uint8Array(this.#buf.transferToFixedLength());
+    return {
+      set: { images, labels: Uint8Array.from(this.#labels), count: this.count },
+      hashes: Uint32Array.from(this.#hashes),
+    };
+  }
+}
+
 async function decodeSource(
   source: ArchiveSource,
   workers: number,
   log: (line: string) => void,
 ): Promise<Decoded> {
   const pool = new DecodePool(workers);
+  // With workers, the reading thread decodes a batch itself when they are all busy.
+  const inlineWhenBusy = workers;
   const skipped: SkippedFile[] = [];
   const filesPerLetter = letterCounts();
-  const jobs: { names: string[]; labels: number[]; result: Promise<DecodedBatch> }[] = [];
+  const out = new Collector();
+  interface Job {
+    names: string[];
+    labels: number[];
+    result: Promise<DecodedBatch>;
+    done: DecodedBatch | null;
+  }
+  const jobs: Job[] = [];
   let names: string[] = [];
   let labels: number[] = [];
   let bytes: Uint8Array[] = [];
   let seq = 0;
   let files = 0;
   let totalBytes = 0;
+  const collectReady = () => {
+    while (jobs.length > 0 && jobs[0].done) {
+      const j = jobs.shift()!;
+      out.add(j.done!, j.names, j.labels, skipped);
+    }
+  };
   const flush = async () => {
     if (names.length === 0) return;
     let size = 0;
@@ -262,12 +331,15 @@ async function decodeSource(
       o += bytes[i].byteLength;
       offsets[i + 1] = o;
     }
-    await pool.waitBelow(Math.max(2, workers * 3));
     const batch: RawBatch = { seq: seq++, blob, offsets };
-    jobs.push({ names, labels, result: pool.decode(batch) });
+    const job: Job = { names, labels, result: pool.decode(batch, inlineWhenBusy), done: null };
+    job.result.then((r) => (job.done = r), () => {});
+    jobs.push(job);
     names = [];
     labels = [];
     bytes = [];
+    await pool.waitBelow(Math.max(2, workers * 4));
+    collectReady();
   };
   let sha256: string | null = null;
   const iter = source.kind === "tar.gz"
@@ -290,34 +362,11 @@ async function decodeSource(
       if (files % 100_000 === 0) log(`  ${files} files read`);
     }
     await flush();
-    const results: DecodedBatch[] = [];
-    for (const j of jobs) results.push(await j.result);
-    let count = 0;
-    for (const r of results) count += r.images.byteLength / PIXELS;
-    const images = new Uint8Array(count * PIXELS);
-    const outLabels = new Uint8Array(count);
-    const hashes = new Uint32Array(2 * count);
-    const outNames: string[] = new Array(count);
-    const perLetter = letterCounts();
-    let k = 0;
-    for (let b = 0; b < results.length; b++) {
-      const r = results[b];
-      const j = jobs[b];
-      images.set(r.images, k * PIXELS);
-      hashes.set(r.hashes, 2 * k);
-      for (let i = 0; i < r.reasons.length; i++) {
-        const reason = r.reasons[i];
-        if (reason !== null) {
-          skipped.push({ path: j.names[i], reason });
-          continue;
-        }
-        outLabels[k] = j.labels[i];
-        outNames[k] = j.names[i];
-        perLetter[LETTERS[j.labels[i]]]++;
-        k++;
-      }
-      results[b] = undefined as unknown as DecodedBatch; // let the batch be collected
-    }
+    for (const j of jobs) j.done = await j.result;
+    collectReady();
+    const { set, hashes } = out.finish();
+    const perLetter = out.perLetter;
+    const outNames = out.names;
     skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const src: ArchiveSource = {
       ...source,
@@ -327,7 +376,7 @@ async function decodeSource(
     };
     return {
       source: src,
-      set: { images, labels: outLabels, count },
+      set,
       hashes,
       names: outNames,
       skipped,

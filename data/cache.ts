@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
+import { dirname } from "node:path";
+import { atomicWriteJson } from "../utils/atomic_write.ts";
 import type { ArchiveSource, DecodedArchive, SkippedFile } from "./archive.ts";
 import { type Letter, PIXELS } from "./types.ts";
 
@@ -64,7 +65,7 @@ export async function readCache(prefix: string, source: ArchiveSource): Promise<
   try {
     const st = await Deno.stat(`${prefix}.bin`);
     if (st.size !== manifest.binBytes) return null;
-    bin = await Deno.readFile(`${prefix}.bin`);
+    bin = await readAll(`${prefix}.bin`, manifest.binBytes);
   } catch {
     return null;
   }
@@ -86,7 +87,33 @@ export async function readCache(prefix: string, source: ArchiveSource): Promise<
   };
 }
 
-/** Writes the cache of `d` at `prefix` (`.bin` first, then the manifest), atomically. */
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await file.write(bytes.subarray(off, off + (64 << 20)));
+}
+
+async function readAll(path: string, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  const file = await Deno.open(path);
+  try {
+    let off = 0;
+    while (off < size) {
+      const n = await file.read(out.subarray(off, Math.min(size, off + (64 << 20))));
+      if (n === null) break;
+      off += n;
+    }
+    if (off !== size) throw new Error(`${path}: expected ${size} bytes, read ${off}`);
+  } finally {
+    file.close();
+  }
+  return out;
+}
+
+/**
+ * Writes the cache of `d` at `prefix`: the `.bin` is streamed to a temporary
+ * name part by part (no second copy of the images in memory) and renamed, then
+ * the manifest is written the same way.
+ */
 export async function writeCache(prefix: string, d: Cached): Promise<void> {
   const n = d.set.count;
   const namesBytes = new TextEncoder().encode(d.names.join("\n"));
@@ -95,12 +122,24 @@ export async function writeCache(prefix: string, d: Cached): Promise<void> {
   const hashesAt = Math.ceil((labelsAt + n) / 8) * 8;
   const namesAt = hashesAt + 8 * n;
   const total = namesAt + namesBytes.byteLength;
-  const bin = new Uint8Array(total);
-  bin.set(d.set.images.subarray(0, n * PIXELS), imagesAt);
-  bin.set(d.set.labels.subarray(0, n), labelsAt);
-  bin.set(new Uint8Array(d.hashes.buffer, d.hashes.byteOffset, 8 * n), hashesAt);
-  bin.set(namesBytes, namesAt);
-  await atomicWrite(`${prefix}.bin`, bin);
+  await Deno.mkdir(dirname(prefix), { recursive: true });
+  const tmp = `${prefix}.bin.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    await writeAll(file, d.set.images.subarray(0, n * PIXELS));
+    await writeAll(file, d.set.labels.subarray(0, n));
+    await writeAll(file, new Uint8Array(hashesAt - labelsAt - n));
+    await writeAll(file, new Uint8Array(d.hashes.buffer, d.hashes.byteOffset, 8 * n));
+    await writeAll(file, namesBytes);
+    file.close();
+    await Deno.rename(tmp, `${prefix}.bin`);
+  } catch (err) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
   const manifest: CacheManifest = {
     format: "notmnist-lab decoded cache",
     version: CACHE_VERSION,

@@ -37,9 +37,17 @@ export class DecodePool {
     return this.#pending.size;
   }
 
-  /** Submits a batch; the promise resolves with its decoded form. */
-  decode(batch: RawBatch): Promise<DecodedBatch> {
-    if (this.#workers.length === 0) {
+  /**
+   * Submits a batch; the promise resolves with its decoded form. When every
+   * worker is busy and `inlineWhenBusy` batches are already queued, the batch is
+   * decoded on the calling thread instead of waiting, so that thread helps
+   * rather than idles (and nothing piles up in memory).
+   */
+  decode(batch: RawBatch, inlineWhenBusy = Infinity): Promise<DecodedBatch> {
+    if (
+      this.#workers.length === 0 ||
+      (this.#idle.length === 0 && this.#queue.length >= inlineWhenBusy)
+    ) {
       try {
         return Promise.resolve(decodeBatch(batch));
       } catch (err) {

@@ -63,7 +63,7 @@ export interface LoadSplitsOptions {
   sanitize?: boolean;
   /** Download missing archives from the official URLs (default false). */
   download?: boolean;
-  /** Decode workers (default: CPU count, at most 4). */
+  /** Decode workers (default: CPU count - 1, at most 4; see defaultWorkers). */
   workers?: number;
   /** Progress lines. */
   log?: (line: string) => void;

@@ -13,7 +13,7 @@
  * @module
  */
 import { decode, encode } from "fast-png";
-import { inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 
 /** A decoded PNG image. */
 export interface PngImage {
@@ -66,4 +66,48 @@ export function encodePng(
 export function inflateZlib(bytes: Uint8Array): Uint8Array {
   const out = inflateSync(bytes);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
+  return out;
+}
+
+/**
+ * Encodes 8-bit grayscale pixels as a PNG with native zlib (row filter 0 / none).
+ * About five times faster than {@link encodePng}; used to build large synthetic
+ * archives for the benchmark.
+ */
+export function encodeGray8Fast(pixels: Uint8Array, width: number, height: number): Uint8Array {
+  if (pixels.length !== width * height) {
+    throw new Error(`encodeGray8Fast: expected ${width * height} pixels, got ${pixels.length}`);
+  }
+  const raw = new Uint8Array(height * (width + 1));
+  for (let y = 0; y < height; y++) {
+    raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  }
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr[8] = 8;
+  const z = deflateSync(raw);
+  const parts = [
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", new Uint8Array(z.buffer, z.byteOffset, z.byteLength)),
+    pngChunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
