@@ -28,7 +28,7 @@ import type { TaskInput, TaskOutput } from "./types.ts";
  * rate as task 1's net. (The common notebook's 0.5 assumes centred inputs; on
  * pixels in [0, 1] rates above about 0.3 make it oscillate.)
  */
-export const LOGREG_LEARNING_RATE = LEARNING_RATE;
+export const LOGREG_LEARNING_RATE: number = LEARNING_RATE;
 
 /** Logistic regression = a network with no hidden layer: 784 inputs -> 10 softmax outputs. */
 export function logregConfig(seed: number, epochs = EPOCHS, batchSize = BATCH_SIZE): TrainConfig {
