@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { loadSplits, type SplitSummary } from "../data.ts";
 import { type ImageSet, LETTERS, type Protocol } from "../data/types.ts";
-import { selectBackend } from "../models/backend.ts";
+import { parseBackendName, selectBackend } from "../models/backend.ts";
 import {
   accuracyOf,
   confusionMatrix,
@@ -387,6 +387,7 @@ export function parseTaskArgs(args: string[]): TaskRunOptions & { help: boolean 
   for (const [name, v] of [["data-dir", dataDir], ["out", out], ["backend", backend]]) {
     if (v !== undefined && v.trim() === "") throw new Error(`--${name} expects a non-empty value`);
   }
+  if (backend !== undefined) parseBackendName(backend);
   return {
     epochs: intFlag(flags, "epochs", 1, 10000),
     batchSize: intFlag(flags, "batch-size", 1, 65536),

@@ -34,6 +34,7 @@ Deno.test("task flags: bad values give errors naming the flag", () => {
   assertThrows(() => parseTaskArgs(["--protocol", "big"]), /--protocol expects lab, small or auto/);
   assertThrows(() => parseTaskArgs(["--epoch", "3"]), /Known flags: --epochs/);
   assertThrows(() => parseTaskArgs(["--out", ""]), /--out expects a non-empty value/);
+  assertThrows(() => parseTaskArgs(["--backend", "gpu"]), /--backend: unknown backend "gpu"/);
   const ok = parseTaskArgs(["--epochs", "3", "--seed", "7", "--backend", "cpu"]);
   assertEquals([ok.epochs, ok.seed, ok.backend, ok.batchSize], [3, 7, "cpu", undefined]);
 });
