@@ -87,9 +87,13 @@ export async function main(args: string[]): Promise<number> {
       const letters = Object.entries(d.largest.letters).map(([l, n]) => `${l} ${n}`).join(", ");
       console.log(`  largest group: ${d.largest.size} copies (${letters})`);
     }
-    for (const c of d.conflicting) {
+    for (const c of d.conflicting.slice(0, 5)) {
       const letters = Object.entries(c.letters).map(([l, n]) => `${l} ${n}`).join(", ");
       console.log(`  conflicting labels: a group of ${c.size} (${letters})`);
+    }
+    if (d.conflicting.length > 5) {
+      const images = d.conflicting.reduce((n, c) => n + c.size, 0);
+      console.log(`  conflicting labels: ${d.conflicting.length} groups, ${images} images in all`);
     }
     if (a.source.sha256) console.log(`  sha256: ${a.source.sha256}`);
     console.log(`  cache: ${a.cachePath}.{bin,json} (${a.fromCache ? "reloaded" : "written"})`);

@@ -29,7 +29,7 @@ function serve(handler: (req: Request, n: number) => Response): Server {
   };
 }
 
-function payload(n: number): Uint8Array {
+function payload(n: number): Uint8Array<ArrayBuffer> {
   const rng = new Rng(9);
   return Uint8Array.from({ length: n }, () => rng.int(256));
 }
@@ -192,6 +192,30 @@ Deno.test("downloadArchive: an unreachable server is a clear error", async () =>
     );
     assertEquals(await listDir(dir), []);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadArchive: a complete body of the wrong size is refused and removed", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = payload(3000);
+  // no Content-Length: the size is only known once the body has ended
+  const srv = serve(() => new Response(new Blob([data.slice()]).stream()));
+  try {
+    await assertRejects(
+      () =>
+        downloadArchive({
+          name: "small",
+          dataDir: dir,
+          baseUrl: srv.base,
+          expectedSize: 5000,
+          progress: false,
+        }),
+      /wrong size: downloaded 3000 bytes, expected 5000/,
+    );
+    assertEquals(await listDir(dir), []);
+  } finally {
+    await srv.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
