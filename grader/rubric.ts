@@ -102,10 +102,14 @@ export interface Rubric {
  * near 0.89-0.90, a one-hidden-layer net near 0.93, the best deep net 0.971 on
  * the sanitized small set) and must be re-measured by whoever has the large set.
  *
- * `small` levels come from measured runs on notMNIST_small's grouped 80/10/10
- * split (see docs/grader.md): each `pass` sits below the lowest accuracy seen
- * across seeds, by at least one test-set standard error (about 0.6 points on
- * 1,871 images), so an honest implementation passes and a broken one does not.
+ * `small` levels are preliminary, from runs of this project's tasks measured
+ * on notMNIST_small's default grouped 80/10/10 split (test: 1,872 sanitized
+ * images) with seeds 42, 1..5 (quick) and 42, 1, 2 (full) on the wasm-blas
+ * backend (docs/grader.md has the table and the command). Each `pass` sits
+ * 1.5 points or more below the lowest accuracy measured (one test-set standard
+ * error is about 0.7 points), `fullCredit` near the measured median, and the
+ * margins at about half the smallest measured lead. The accuracy study
+ * (issue 6) will revise them.
  */
 export const RUBRIC: Rubric = {
   version: 1,
@@ -117,7 +121,7 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 240 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -126,8 +130,10 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.94 },
         },
         small: {
-          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88 },
-          full: { floor: 0.80, pass: 0.88, fullCredit: 0.92 },
+          // measured 0.8857-0.8990 (6 seeds)
+          quick: { floor: 0.80, pass: 0.87, fullCredit: 0.89 },
+          // measured 0.9129-0.9247 (3 seeds)
+          full: { floor: 0.85, pass: 0.90, fullCredit: 0.915 },
         },
       },
     },
@@ -138,7 +144,7 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["logreg"],
       comparison: { kind: "margin", against: "logreg", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 300 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -147,8 +153,10 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.94, margin: 0.02 },
         },
         small: {
-          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88, margin: 0.005 },
-          full: { floor: 0.80, pass: 0.88, fullCredit: 0.92, margin: 0.01 },
+          // net 0.8857-0.8990, lead over logistic regression 0.96-2.08 points (6 seeds)
+          quick: { floor: 0.80, pass: 0.87, fullCredit: 0.89, margin: 0.005 },
+          // net 0.9129-0.9247, lead 2.40-3.90 points (3 seeds)
+          full: { floor: 0.85, pass: 0.90, fullCredit: 0.915, margin: 0.015 },
         },
       },
     },
@@ -159,7 +167,7 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["baseline"],
       comparison: { kind: "gap", against: "baseline", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 300 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -168,8 +176,10 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.91, fullCredit: 0.95, gapReduction: 0.005 },
         },
         small: {
-          quick: { floor: 0.70, pass: 0.82, fullCredit: 0.88, gapReduction: 0.0 },
-          full: { floor: 0.80, pass: 0.88, fullCredit: 0.93, gapReduction: 0.005 },
+          // measured 0.8873-0.8964, gap reduced by 1.03-2.02 points (6 seeds)
+          quick: { floor: 0.80, pass: 0.87, fullCredit: 0.89, gapReduction: 0.005 },
+          // measured 0.9199-0.9247, gap reduced by 1.63-2.50 points (3 seeds)
+          full: { floor: 0.85, pass: 0.905, fullCredit: 0.92, gapReduction: 0.01 },
         },
       },
     },
@@ -179,7 +189,7 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 5, timeoutSeconds: 240 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -188,8 +198,10 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.90, pass: 0.95, fullCredit: LAB_TARGET },
         },
         small: {
-          quick: { floor: 0.70, pass: 0.83, fullCredit: 0.89 },
-          full: { floor: 0.85, pass: 0.90, fullCredit: 0.95 },
+          // measured 0.8996-0.9033 (6 seeds)
+          quick: { floor: 0.80, pass: 0.885, fullCredit: 0.90 },
+          // measured 0.9231-0.9263 (3 seeds); full credit at the PyTorch reference (issue 6)
+          full: { floor: 0.85, pass: 0.91, fullCredit: 0.93 },
         },
       },
     },
