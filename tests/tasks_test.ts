@@ -138,3 +138,48 @@ Deno.test("report pictures and tables", () => {
     "| xyz | 1  |",
   ]);
 });
+
+const dataDir = Deno.env.get("NOTMNIST_DIR");
+const haveData = dataDir !== undefined &&
+  (() => {
+    try {
+      return Deno.statSync(`${dataDir}/notMNIST_small.tar.gz`).isFile;
+    } catch {
+      return false;
+    }
+  })();
+
+Deno.test({
+  name: "task 2 runs end to end on the real data (small subset, 1 epoch)",
+  ignore: !haveData,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "nm-run-" });
+    try {
+      const lines: string[] = [];
+      const r = await task2.run({
+        epochs: 1,
+        trainSize: 600,
+        backend: "wasm",
+        protocol: "small",
+        out,
+        log: (l) => lines.push(l),
+      });
+      assertEquals(r.task, 2);
+      assertEquals(r.sizes.train, 600);
+      assertEquals(Object.keys(r.models).sort(), ["logreg", "main", "mlp"]);
+      for (const m of Object.values(r.models)) {
+        assert(m.accuracy.test > 0.5 && m.accuracy.test <= 1, `${m.name}: ${m.accuracy.test}`);
+        assertEquals(m.history.length, 1);
+      }
+      assert(r.table.some((l) => l.includes("net - logistic regression")));
+      assert(lines.some((l) => l.startsWith("backend: wasm")));
+      const saved = JSON.parse(await Deno.readTextFile(`${out}/result.json`));
+      assertEquals(saved.models.main.accuracy, r.models.main.accuracy);
+      for (const f of ["learning_curves.svg", "confusion_matrix.svg", "model/model.json"]) {
+        assert(Deno.statSync(`${out}/${f}`).size > 0, f);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
