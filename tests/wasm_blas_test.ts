@@ -15,6 +15,7 @@ import { loadBlas } from "../models/wasm_blas/blas_library.ts";
 import { planMatMul } from "../models/wasm_blas/matmul_plan.ts";
 import { coreTypeForFlags, parseCpuFlags } from "../models/wasm_blas/cpu_features.ts";
 import { LAZY_MIN_SIZE, pendingCount } from "../models/wasm_blas/lazy_scale.ts";
+import { instantiateSimd } from "../models/wasm_blas/simd_module.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 const probe = await registerWasmBlasBackend();
@@ -280,6 +281,27 @@ function assertSameBits(x: Float32Array, y: Float32Array, what: string): void {
     if (x[i] !== y[i]) assert(false, `${what}: element ${i}: ${x[i]} !== ${y[i]}`);
   }
 }
+
+Deno.test("simd module: axpy and scale match float32 JS arithmetic bit for bit", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const simd = instantiateSimd(memory);
+  const f = new Float32Array(memory.buffer);
+  const rng = new Rng(18);
+  for (const n of [0, 1, 3, 4, 5, 16, 37]) {
+    const a = randomArray(rng, n);
+    const b = randomArray(rng, n);
+    f.set(a, 0);
+    f.set(b, 1000);
+    const c = Math.fround(-0.37);
+    simd.axpy(8000, 0, 4000, c, n);
+    simd.scale(12000, 4000, c, n);
+    const axpy = Array.from(a, (ai, i) => Math.fround(ai + Math.fround(c * b[i])));
+    const scale = Array.from(b, (bi) => Math.fround(c * bi));
+    assertSameBits(f.slice(2000, 2000 + n), new Float32Array(axpy), `axpy n=${n}`);
+    assertSameBits(f.slice(3000, 3000 + n), new Float32Array(scale), `scale n=${n}`);
+    assertEquals(f[2000 + n], 0, `axpy n=${n} writes nothing past n`);
+  }
+});
 
 Deno.test({
   name: `wasm-blas deferred scalar products: every use sees stock values${skip}`,
