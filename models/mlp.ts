@@ -59,7 +59,11 @@ export class Network {
     return this.#model.countParams();
   }
 
-  /** Shapes of the weight arrays, in layer order (kernel, bias, kernel, bias, ...). */
+  /**
+   * Shapes of the weight arrays: the trainable ones in layer order (kernel,
+   * bias or batch-norm gamma and beta, ...), then the batch-norm moving
+   * means and variances.
+   */
   weightShapes(): number[][] {
     return this.#model.getWeights().map((w) => [...w.shape]);
   }
@@ -105,6 +109,11 @@ export interface HiddenLayerSpec {
   dropout?: number;
   /** Max-norm constraint: each unit's incoming weight vector is rescaled to norm <= this after every step. */
   maxNorm?: number;
+  /**
+   * Batch normalization between the layer's product and its activation (the
+   * dense layer then has no bias; default false). Moving averages use momentum 0.99.
+   */
+  batchNorm?: boolean;
 }
 
 /**
@@ -184,6 +193,9 @@ export function validateMlpSpec(spec: MlpSpec): void {
     checkL2(layer.l2, `${where}.l2`);
     checkRate(layer.dropout, `${where}.dropout`);
     checkMaxNorm(layer.maxNorm, `${where}.maxNorm`);
+    if (layer.batchNorm !== undefined && typeof layer.batchNorm !== "boolean") {
+      throw new Error(`${where}.batchNorm must be a boolean, got ${layer.batchNorm}`);
+    }
   });
   checkRate(spec.inputDropout, "inputDropout");
   checkL2(spec.outputL2, "outputL2");
@@ -241,14 +253,30 @@ export function buildMlp(spec: MlpSpec, seed: number): Network {
   };
   addDropout(spec.inputDropout, "input_dropout");
   spec.hidden.forEach((layer, i) => {
-    model.add(tfl.layers.dense({
-      units: layer.units,
-      activation: layer.activation,
-      kernelInitializer: initializerFor(init, layer.activation, deriveSeed(seed, 1, i)),
-      biasInitializer: "zeros",
-      name: hiddenLayerName(i),
-    }));
-    addDropout(layer.dropout, `${hiddenLayerName(i)}_dropout`);
+    const name = hiddenLayerName(i);
+    const kernelInitializer = initializerFor(init, layer.activation, deriveSeed(seed, 1, i));
+    if (layer.batchNorm) {
+      model.add(tfl.layers.dense({
+        units: layer.units,
+        activation: "linear",
+        useBias: false,
+        kernelInitializer,
+        name,
+      }));
+      model.add(
+        tfl.layers.batchNormalization({ momentum: 0.99, epsilon: 1e-3, name: `${name}_bn` }),
+      );
+      model.add(tfl.layers.activation({ activation: layer.activation, name: `${name}_act` }));
+    } else {
+      model.add(tfl.layers.dense({
+        units: layer.units,
+        activation: layer.activation,
+        kernelInitializer,
+        biasInitializer: "zeros",
+        name,
+      }));
+    }
+    addDropout(layer.dropout, `${name}_dropout`);
   });
   model.add(tfl.layers.dense({
     units: NUM_CLASSES,
@@ -333,6 +361,7 @@ export function describeMlp(spec: MlpSpec): string {
   const drops = [...new Set(spec.hidden.map((h) => h.dropout ?? 0))];
   const l2s = [...new Set([...spec.hidden.map((h) => h.l2 ?? 0), spec.outputL2 ?? 0])];
   let s = `${sizes} ${acts}`;
+  if (spec.hidden.some((h) => h.batchNorm)) s += ", batch norm";
   if (spec.inputDropout) s += `, input dropout ${spec.inputDropout}`;
   if (drops.some((d) => d > 0)) s += `, dropout ${drops.join("/")}`;
   if (l2s.some((l) => l > 0)) s += `, L2 ${l2s.join("/")}`;
@@ -343,9 +372,10 @@ export function describeMlp(spec: MlpSpec): string {
 export function parameterCount(spec: MlpSpec): number {
   let prev = PIXELS;
   let n = 0;
-  for (const h of [...spec.hidden.map((h) => h.units), NUM_CLASSES]) {
-    n += prev * h + h;
-    prev = h;
+  for (const h of spec.hidden) {
+    // Dense kernel + bias, or kernel + batch-norm gamma and beta (trainable).
+    n += prev * h.units + (h.batchNorm ? 2 * h.units : h.units);
+    prev = h.units;
   }
-  return n;
+  return n + prev * NUM_CLASSES + NUM_CLASSES;
 }

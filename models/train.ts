@@ -65,6 +65,11 @@ export interface TrainConfig {
   augmentShift?: number;
   /** Final weights = average of the end-of-epoch weights of the last N epochs (default 1 = last). */
   averageLast?: number;
+  /**
+   * Final weights = those of the epoch with the best validation accuracy
+   * (first one on ties) instead of the last epoch's (default false; not with `averageLast`).
+   */
+  restoreBest?: boolean;
 }
 
 /** Options that do not change the result. */
@@ -87,6 +92,8 @@ export interface TrainResult {
   config: TrainConfig;
   /** Total wall-clock seconds. */
   seconds: number;
+  /** The 1-based epoch whose weights the model holds (the last one unless `restoreBest`). */
+  finalEpoch: number;
 }
 
 /** Thrown when the loss becomes NaN or infinite; carries the history of the completed epochs. */
@@ -121,6 +128,12 @@ export function validateTrainConfig(config: TrainConfig): void {
   if (!(ls >= 0 && ls < 1)) throw new Error(`labelSmoothing must be in [0, 1), got ${ls}`);
   intIn(config.augmentShift ?? 0, "augmentShift", 0, 8);
   intIn(config.averageLast ?? 1, "averageLast", 1, config.epochs);
+  if (config.restoreBest !== undefined && typeof config.restoreBest !== "boolean") {
+    throw new Error(`restoreBest must be a boolean, got ${config.restoreBest}`);
+  }
+  if (config.restoreBest && (config.averageLast ?? 1) > 1) {
+    throw new Error("restoreBest and averageLast > 1 cannot be combined");
+  }
   const su = config.scheduleUpdate ?? "epoch";
   if (su !== "epoch" && su !== "step") {
     throw new Error(`scheduleUpdate must be "epoch" or "step", got ${JSON.stringify(su)}`);
@@ -260,6 +273,9 @@ export async function trainMlp(
   const averaged: tf.Tensor[] | undefined = averageLast > 1
     ? variables.map((v) => tf.zerosLike(v))
     : undefined;
+  // Best-epoch snapshot (restoreBest): every weight, batch-norm statistics included.
+  const allWeights = model.layers.weights.map((w) => w.read() as tf.Variable);
+  let best: { epoch: number; accuracy: number; weights: tf.Tensor[] } | undefined;
   const started = performance.now();
   let step = 0;
 
@@ -355,6 +371,14 @@ export async function trainMlp(
         samplesPerSecond: seen / trainSeconds,
       };
       history.push(record);
+      if (config.restoreBest && (best === undefined || v.accuracy > best.accuracy)) {
+        if (best) tf.dispose(best.weights);
+        best = {
+          epoch: epoch + 1,
+          accuracy: v.accuracy,
+          weights: allWeights.map((w) => w.clone()),
+        };
+      }
       bar?.clear();
       log(formatEpoch(record, epochs));
       // Let timers and I/O run between epochs.
@@ -368,6 +392,10 @@ export async function trainMlp(
       });
       log(`final weights: average of the last ${averageLast} epochs' weights`);
     }
+    if (best) {
+      allWeights.forEach((w, i) => w.assign(best!.weights[i]));
+      log(`final weights: epoch ${best.epoch}, best valid accuracy ${best.accuracy.toFixed(4)}`);
+    }
   } catch (err) {
     bar?.clear();
     model.dispose();
@@ -375,6 +403,13 @@ export async function trainMlp(
   } finally {
     disposeOptimizer(optimizer);
     if (averaged) tf.dispose(averaged);
+    if (best) tf.dispose(best.weights);
   }
-  return { model, history, config, seconds: (performance.now() - started) / 1000 };
+  return {
+    model,
+    history,
+    config,
+    seconds: (performance.now() - started) / 1000,
+    finalEpoch: best?.epoch ?? epochs,
+  };
 }

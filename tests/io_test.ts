@@ -51,3 +51,23 @@ Deno.test("loadModel on a missing folder names the file", async () => {
     /cannot read model \/nonexistent\/model\/model\.json/,
   );
 });
+
+Deno.test("save/load round trip with batch norm keeps the moving statistics", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-io-bn-" });
+  try {
+    const model = buildMlp({ hidden: [{ units: 8, activation: "relu", batchNorm: true }] }, 2);
+    // Give the moving statistics non-default values.
+    const stats = model.layers.getLayer("hidden1_bn").getWeights();
+    model.layers.getLayer("hidden1_bn").setWeights(stats.map((w, i) => tf.fill(w.shape, i + 0.5)));
+    await saveModel(model, dir);
+    const { model: loaded } = await loadModel(dir);
+    assertEquals(
+      loaded.weights().map((w) => Array.from(w)),
+      model.weights().map((w) => Array.from(w)),
+    );
+    model.dispose();
+    loaded.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

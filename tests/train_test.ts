@@ -153,3 +153,47 @@ Deno.test("batches are equal-sized: no tiny last batch", () => {
   assertEquals(batchBounds(count, steps, 0)[0], 0);
   assertEquals(batchBounds(count, steps, steps - 1)[1], count);
 });
+
+Deno.test("batch norm: learns, is reproducible, no tensor leak", async () => {
+  const before = tf.memory().numTensors;
+  const cfg: TrainConfig = {
+    ...base,
+    spec: { hidden: [{ units: 16, activation: "relu", batchNorm: true, dropout: 0.1 }] },
+    epochs: 2,
+  };
+  const a = await trainMlp(train, valid, cfg);
+  const b = await trainMlp(train, valid, cfg);
+  assert(a.history[1].validAccuracy > 0.9, `valid acc ${a.history[1].validAccuracy}`);
+  // Trainable first (kernel, gamma, beta, output kernel and bias), then moving mean and variance.
+  assertEquals(a.model.weightShapes(), [[784, 16], [16], [16], [16, 10], [10], [16], [16]]);
+  assertEquals(
+    a.model.weights().map((w) => Array.from(w)),
+    b.model.weights().map((w) => Array.from(w)),
+  );
+  // Inference uses the moving statistics: evaluation matches the recorded valid accuracy.
+  assertEquals(evaluateSet(a.model, valid).accuracy, a.history[1].validAccuracy);
+  a.model.dispose();
+  b.model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("restoreBest keeps the weights of the best validation epoch", async () => {
+  const before = tf.memory().numTensors;
+  // A noisy run (large constant rate) so that the last epoch is not the best.
+  const r = await trainMlp(toy(200, 7), toy(100, 8), {
+    ...base,
+    schedule: { kind: "constant", initial: 0.3 },
+    epochs: 5,
+    restoreBest: true,
+  });
+  const accs = r.history.map((h) => h.validAccuracy);
+  const bestEpoch = accs.indexOf(Math.max(...accs)) + 1;
+  assertEquals(r.finalEpoch, bestEpoch);
+  assertEquals(evaluateSet(r.model, toy(100, 8)).accuracy, Math.max(...accs));
+  r.model.dispose();
+  assertEquals(tf.memory().numTensors, before);
+  assertThrows(
+    () => validateTrainConfig({ ...base, restoreBest: true, averageLast: 2 }),
+    /restoreBest and averageLast > 1 cannot be combined/,
+  );
+});
