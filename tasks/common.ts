@@ -38,6 +38,10 @@ export interface TaskRunOptions {
   seed?: number;
   /** Folder holding notMNIST_small.tar.gz (`--data-dir`; default `$NOTMNIST_DIR`). */
   dataDir?: string;
+  /** Folder for the decoded-image cache (`--cache-dir`; default `$NOTMNIST_CACHE`, see the data layer). */
+  cacheDir?: string;
+  /** Download missing archives from the official URLs (`--download`; default false). */
+  download?: boolean;
   /** Backend to force (`--backend`); the fastest available when absent. */
   backend?: string;
   /** Output folder (`--out`, default `out/taskN`). */
@@ -251,6 +255,8 @@ export async function runTask(
   // Data.
   const splits = await loadSplits({
     dataDir: options.dataDir,
+    cacheDir: options.cacheDir,
+    download: options.download,
     protocol: options.protocol ?? "auto",
     trainSize: options.trainSize,
     log,
@@ -365,6 +371,8 @@ export const TASK_FLAGS = {
   "train-size": { type: "string" },
   seed: { type: "string" },
   "data-dir": { type: "string" },
+  "cache-dir": { type: "string" },
+  download: { type: "boolean" },
   backend: { type: "string" },
   out: { type: "string" },
   protocol: { type: "string" },
@@ -382,9 +390,16 @@ export function parseTaskArgs(args: string[]): TaskRunOptions & { help: boolean 
     throw new Error(`--protocol expects lab, small or auto, got "${protocol}"`);
   }
   const dataDir = stringFlag(flags, "data-dir");
+  const cacheDir = stringFlag(flags, "cache-dir");
   const out = stringFlag(flags, "out");
   const backend = stringFlag(flags, "backend");
-  for (const [name, v] of [["data-dir", dataDir], ["out", out], ["backend", backend]]) {
+  const named: [string, string | undefined][] = [
+    ["data-dir", dataDir],
+    ["cache-dir", cacheDir],
+    ["out", out],
+    ["backend", backend],
+  ];
+  for (const [name, v] of named) {
     if (v !== undefined && v.trim() === "") throw new Error(`--${name} expects a non-empty value`);
   }
   if (backend !== undefined) parseBackendName(backend);
@@ -394,6 +409,8 @@ export function parseTaskArgs(args: string[]): TaskRunOptions & { help: boolean 
     trainSize: intFlag(flags, "train-size", 10, 10_000_000),
     seed: intFlag(flags, "seed", 0, 4294967295),
     dataDir,
+    cacheDir,
+    download: flags.values["download"] === true,
     backend,
     out,
     protocol: protocol as TaskRunOptions["protocol"],
@@ -411,6 +428,8 @@ export function usage(def: TaskDefinition): string {
     "  --train-size N    train on a stratified subset of N images (default: all)",
     `  --seed N          training seed (default ${DEFAULT_SEED})`,
     "  --data-dir DIR    folder with notMNIST_small.tar.gz (default $NOTMNIST_DIR)",
+    "  --cache-dir DIR   folder for the decoded-image cache (default $NOTMNIST_CACHE)",
+    "  --download        download missing archives from the official URLs",
     "  --backend NAME    force tfjs-node-gpu, tfjs-node, wasm-blas, wasm or cpu",
     `  --out DIR         output folder (default out/task${def.id})`,
     "  --protocol P      lab, small or auto (default auto)",
