@@ -11,6 +11,7 @@ import {
   trainMlp,
   validateTrainConfig,
 } from "../models/train.ts";
+import { learningRateAt } from "../models/schedules.ts";
 import { Rng } from "../utils/rng.ts";
 
 await tf.setBackend("cpu");
@@ -196,4 +197,24 @@ Deno.test("restoreBest keeps the weights of the best validation epoch", async ()
     () => validateTrainConfig({ ...base, restoreBest: true, averageLast: 2 }),
     /restoreBest and averageLast > 1 cannot be combined/,
   );
+});
+
+Deno.test("per-step schedule: the recorded rate is the mean of the rates used in the epoch", async () => {
+  const schedule = { kind: "cosine", initial: 0.05, minimum: 0.005 } as const;
+  const r = await trainMlp(train, valid, {
+    ...base,
+    schedule,
+    scheduleUpdate: "step",
+    labelSmoothing: 0.1,
+    epochs: 2,
+  });
+  const steps = Math.ceil(train.count / base.batchSize);
+  for (const h of r.history) {
+    let sum = 0;
+    for (let b = 0; b < steps; b++) sum += learningRateAt(schedule, h.epoch - 1 + b / steps, 2);
+    assert(Math.abs(h.learningRate - sum / steps) < 1e-12, `${h.learningRate} vs ${sum / steps}`);
+  }
+  assert(r.history[0].learningRate < 0.05 && r.history[1].learningRate < r.history[0].learningRate);
+  assert(r.history[1].validAccuracy > 0.9);
+  r.model.dispose();
 });
