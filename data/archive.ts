@@ -280,8 +280,10 @@ class Collector {
   }
 
   finish(): { set: ImageSet; hashes: Uint32Array } {
+    // Shrink in place and keep the (resizable) buffer: transferToFixedLength()
+    // may copy, which would briefly hold the whole set twice.
     this.#buf.resize(this.count * PIXELS);
-    const images = new Uint8Array(this.#buf.transferToFixedLength());
+    const images = new Uint8Array(this.#buf, 0, this.count * PIXELS);
     return {
       set: { images, labels: Uint8Array.from(this.#labels), count: this.count },
       hashes: Uint32Array.from(this.#hashes),
