@@ -41,7 +41,10 @@ export interface ArchiveSource {
 export interface DecodedArchive {
   /** Where the images came from. */
   source: ArchiveSource;
-  /** The readable images, in archive order. */
+  /**
+   * The readable images, in archive order. `set.images` may be a view into a
+   * larger (or resizable) buffer: use it through its own offset and length.
+   */
   set: ImageSet;
   /** Content hash of each image: `2 * count` lanes (see data/hash.ts). */
   hashes: Uint32Array;
