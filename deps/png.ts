@@ -50,6 +50,8 @@ export interface EncodePngOptions {
   channels?: number;
   /** Bits per sample (default 8). */
   depth?: 8 | 16;
+  /** Adam7 interlacing (default: none). */
+  interlace?: boolean;
 }
 
 /** Encodes `data` (row-major samples) as a PNG with `fast-png`. */
@@ -59,7 +61,10 @@ export function encodePng(
   height: number,
   opts: EncodePngOptions = {},
 ): Uint8Array {
-  return encode({ width, height, data, channels: opts.channels ?? 1, depth: opts.depth ?? 8 });
+  return encode(
+    { width, height, data, channels: opts.channels ?? 1, depth: opts.depth ?? 8 },
+    { interlace: opts.interlace ? "Adam7" : "null" },
+  );
 }
 
 /** Inflates a zlib stream (RFC 1950) natively; throws on corrupt data or a bad checksum. */

@@ -92,6 +92,15 @@ Deno.test("decodeGray28: every PNG row filter decodes like fast-png", () => {
   }
 });
 
+Deno.test("decodeGray28: an interlaced 8-bit gray PNG is accepted via fast-png", () => {
+  const img = randomImage(new Rng(8));
+  const png = encodePng(img, 28, 28, { interlace: true });
+  assertEquals(png[28], 1, "the fixture is interlaced");
+  const out = new Uint8Array(PIXELS);
+  assertEquals(decodeGray28(png, out, 0), null);
+  assertEquals(out, img);
+});
+
 Deno.test("decodeGray28: names what is wrong with a file", () => {
   const img = randomImage(new Rng(1));
   const good = grayPng(img);
@@ -106,6 +115,7 @@ Deno.test("decodeGray28: names what is wrong with a file", () => {
     [encodePng(new Uint8Array(32 * 32), 32, 32), /^wrong size 32x32 \(expected 28x28\)$/],
     [encodePng(new Uint8Array(PIXELS * 3), 28, 28, { channels: 3 }), /^RGB image with 3 channels/],
     [encodePng(new Uint16Array(PIXELS), 28, 28, { depth: 16 }), /^bit depth 16/],
+    [encodePng(new Uint8Array(PIXELS * 2), 28, 28, { channels: 2 }), /^grayscale\+alpha image/],
   ];
   for (const [bytes, re] of cases) {
     const reason = decodeGray28(bytes, out, 0);
