@@ -26,7 +26,8 @@ counts, skipped files, duplicates and split sizes.
                     <data-dir>/.cache when writable, else ~/.cache/notmnist-lab/cache)
   --protocol P      auto (default), lab or small
   --seed N          split seed (default ${DEFAULT_SPLIT_SEED})
-  --download        download missing archives from the official URLs
+  --download        download missing archives from the official URLs (notMNIST_large
+                    only with --protocol lab)
   --json            also print the split summary as JSON
   --help            this text`;
 
