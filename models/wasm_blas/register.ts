@@ -60,7 +60,14 @@ export function wasmBlasLibrary(): BlasLibrary | undefined {
  * ignored: a process has one BLAS).
  */
 export function registerWasmBlasBackend(opts: WasmBlasOptions = {}): Promise<BlasProbe> {
-  registration ??= Promise.resolve().then(() => register(opts));
+  registration ??= Promise.resolve().then(() => {
+    try {
+      return register(opts);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return { ok: false, reason: `wasm-blas registration failed: ${msg.split("\n")[0]}` };
+    }
+  });
   return registration;
 }
 
