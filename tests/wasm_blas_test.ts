@@ -282,7 +282,7 @@ function assertSameBits(x: Float32Array, y: Float32Array, what: string): void {
   }
 }
 
-Deno.test("simd module: axpy and scale match float32 JS arithmetic bit for bit", () => {
+Deno.test("simd module: axpy, scale, step, stepmul match float32 JS arithmetic bit for bit", () => {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const simd = instantiateSimd(memory);
   const f = new Float32Array(memory.buffer);
@@ -300,6 +300,19 @@ Deno.test("simd module: axpy and scale match float32 JS arithmetic bit for bit",
     assertSameBits(f.slice(2000, 2000 + n), new Float32Array(axpy), `axpy n=${n}`);
     assertSameBits(f.slice(3000, 3000 + n), new Float32Array(scale), `scale n=${n}`);
     assertEquals(f[2000 + n], 0, `axpy n=${n} writes nothing past n`);
+    const x = randomArray(rng, n);
+    if (n > 3) x.set([NaN, 0, -0], 0);
+    f.set(x, 0);
+    simd.stepmul(8000, 4000, 0, n);
+    simd.step(12000, 0, n);
+    const step = (v: number): number => (v > 0 ? 1 : Number.isNaN(v) ? v : 0);
+    const sm = Array.from(x, (xi, i) => Math.fround(b[i] * step(xi)));
+    const got = f.slice(2000, 2000 + n);
+    const gotStep = f.slice(3000, 3000 + n);
+    for (let i = 0; i < n; i++) {
+      assert(Object.is(got[i], sm[i]), `stepmul n=${n} [${i}]: ${got[i]} vs ${sm[i]}`);
+      assert(Object.is(gotStep[i], step(x[i])), `step n=${n} [${i}]: ${gotStep[i]}`);
+    }
   }
 });
 
@@ -381,6 +394,122 @@ Deno.test({
     assertEquals(blas, [1, 7, 0, 0, 0, 3]);
     const stock = await lifetimeScenario("wasm");
     assertEquals(stock, [0, 7, 0, 0, 0, 3]);
+  },
+});
+
+Deno.test({
+  name:
+    `wasm-blas deferred steps: relu-gradient pattern and other uses match stock bit for bit${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const rng = new Rng(19);
+    const n = LAZY_MIN_SIZE + 5;
+    const x = randomTensor(rng, [n]);
+    x.values[0] = NaN;
+    x.values[1] = 0;
+    x.values[2] = -0;
+    const dy = randomTensor(rng, [n]);
+    const y = randomTensor(rng, [n]);
+    const cases: [string, (x: tf.Tensor, dy: tf.Tensor, y: tf.Tensor) => tf.Tensor][] = [
+      ["mul(dy, cast(step(x)))", (x, dy) => tf.mul(dy, tf.cast(tf.step(x), "float32"))],
+      ["mul(step(x), dy)", (x, dy) => tf.mul(tf.step(x), dy)],
+      ["read step(x)", (x) => tf.step(x)],
+      ["step with alpha", (x, dy) => tf.mul(dy, tf.step(x, 0.5))],
+      ["other kernel", (x) => tf.exp(tf.step(x))],
+      ["mul(step(x), step(y))", (x, _dy, y) => tf.mul(tf.step(x), tf.step(y))],
+      ["mul(step(x), step(x))", (x) => {
+        const s = tf.step(x);
+        return tf.mul(s, s);
+      }],
+      ["relu grad", (x, dy) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy)))(x)],
+    ];
+    for (const [what, f] of cases) {
+      const [blas] = await onBackend(WASM_BLAS, [x, dy, y], f);
+      const [stock] = await onBackend("wasm", [x, dy, y], f);
+      assertEquals(Number.isNaN(blas[0]), Number.isNaN(stock[0]), `${what}: NaN`);
+      assertSameBits(blas.subarray(1), stock.subarray(1), what);
+      assertEquals(Object.is(blas[2], -0), Object.is(stock[2], -0), `${what}: sign of zero`);
+    }
+  },
+});
+
+Deno.test({
+  name: `wasm-blas deferred products: add(matMul, bias) and other uses match stock${skip}`,
+  ...blasTest,
+  fn: async () => {
+    const rng = new Rng(20);
+    const [m, k, n] = [130, 33, 129]; // m * n >= LAZY_MIN_SIZE
+    const a = randomTensor(rng, [m, k]);
+    const b = randomTensor(rng, [k, n]);
+    const bias = randomTensor(rng, [n]);
+    const full = randomTensor(rng, [m, n]);
+    const col = randomTensor(rng, [m, 1]);
+    type F = (
+      a: tf.Tensor,
+      b: tf.Tensor,
+      bias: tf.Tensor,
+      full: tf.Tensor,
+      col: tf.Tensor,
+    ) => tf.Tensor;
+    const cases: [string, F][] = [
+      ["add(mm, bias)", (a, b, bias) => tf.add(tf.matMul(a, b), bias)],
+      ["add(bias, mm)", (a, b, bias) => tf.add(bias, tf.matMul(a, b))],
+      ["add(mm, [1,n] bias)", (a, b, bias) => tf.add(tf.matMul(a, b), tf.reshape(bias, [1, n]))],
+      ["add(mm, full)", (a, b, _bias, full) => tf.add(tf.matMul(a, b), full)],
+      [
+        "add(reshape(mm), full)",
+        (a, b, _bias, full) =>
+          tf.add(tf.reshape(tf.matMul(tf.reshape(a, [1, m, k]), b), [m, n]), full),
+      ],
+      ["add(mm, column) (not fused)", (a, b, _bias, _full, col) => tf.add(tf.matMul(a, b), col)],
+      ["add(mm, mm)", (a, b) => {
+        const p = tf.matMul(a, b);
+        return tf.add(p, p);
+      }],
+      ["read mm", (a, b) => tf.matMul(a, b)],
+      ["relu(add(mm, bias))", (a, b, bias) => tf.relu(tf.add(tf.matMul(a, b), bias))],
+      ["mm of mm", (a, b) => tf.matMul(tf.matMul(a, b), tf.transpose(tf.matMul(a, b)))],
+    ];
+    for (const [what, f] of cases) {
+      const [blas] = await onBackend(WASM_BLAS, [a, b, bias, full, col], f);
+      const [stock] = await onBackend("wasm", [a, b, bias, full, col], f);
+      assertClose(blas, stock, what);
+    }
+  },
+});
+
+/** Deferred product lifetimes; returns values, pending counts and leaked data ids. */
+async function productScenario(backendName: string): Promise<number[]> {
+  await tf.setBackend(backendName);
+  const backend = tf.backend() as BackendWasm;
+  const ids = backend.numDataIds();
+  const out: number[] = [];
+  const a = tf.fill([128, 4], 1);
+  const b = tf.fill([4, 128], 0.5);
+  const p = tf.matMul(a, b);
+  out.push(pendingCount(backend));
+  a.dispose();
+  b.dispose();
+  const bias = tf.fill([128], 1);
+  const s = tf.add(p, bias);
+  out.push((await s.data())[5], pendingCount(backend));
+  out.push((await p.data())[7], pendingCount(backend));
+  tf.dispose([p, s, bias]);
+  const c = tf.fill([128, 4], 1);
+  const unused = tf.matMul(c, c, false, true);
+  unused.dispose();
+  c.dispose();
+  out.push(pendingCount(backend), backend.numDataIds() - ids);
+  return out;
+}
+
+Deno.test({
+  name: `wasm-blas deferred products: inputs outlive their tensors, no leaks${skip}`,
+  ...blasTest,
+  fn: async () => {
+    // pending, value of add, pending, value of product, pending, pending, leaked ids
+    assertEquals(await productScenario(WASM_BLAS), [1, 3, 1, 2, 0, 0, 0]);
+    assertEquals(await productScenario("wasm"), [0, 3, 0, 2, 0, 0, 0]);
   },
 });
 

@@ -18,7 +18,10 @@ function alias(backend: BackendWasm, x: TensorInfo): TensorInfo {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
-/** `Identity` without a copy; strings go to `fallback` (the stock kernel). */
+/**
+ * `Identity` without a copy; strings go to `fallback` (the stock kernel).
+ * Aliasing keeps the same data id, so a deferred input stays deferred.
+ */
 export function identityKernel(fallback: KernelFunc): KernelFunc {
   return (params) => {
     const x = params.inputs.x as TensorInfo;

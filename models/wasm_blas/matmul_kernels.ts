@@ -10,6 +10,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { BlasLibrary } from "./blas_library.ts";
 import { f32View, sizeOf } from "./heap.ts";
 import { type MatMulPlan, planMatMul } from "./matmul_plan.ts";
+import { deferProducer, LAZY_MIN_SIZE } from "./lazy_scale.ts";
 
 /** Runs a kernel registered for the backend by name (used for rare fused activations). */
 export type KernelRunner = (
@@ -73,7 +74,11 @@ function gemmInto(
   }
 }
 
-/** The `BatchMatMul` kernel function over `blas`. */
+/**
+ * The `BatchMatMul` kernel function over `blas`. Large products are deferred
+ * (lazy_scale.ts): an `Add` of the product and a bias then runs as one GEMM
+ * into the bias-filled output; any other use computes the product first.
+ */
 export function batchMatMulKernel(blas: BlasLibrary): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const wasm = backend as BackendWasm;
@@ -81,17 +86,30 @@ export function batchMatMulKernel(blas: BlasLibrary): KernelFunc {
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
     requireFloat32("BatchMatMul", a, b);
     const plan = planMatMul(a.shape, b.shape, transposeA, transposeB);
+    const fill = (w: BackendWasm, out: TensorInfo, beta: 0 | 1): void =>
+      gemmInto(
+        blas,
+        plan,
+        f32View(w, a),
+        f32View(w, b),
+        f32View(w, out),
+        transposeA,
+        transposeB,
+        beta,
+      );
+    if (sizeOf(plan.outShape) >= LAZY_MIN_SIZE) {
+      const held = [a.dataId, b.dataId];
+      const out = deferProducer(wasm, plan.outShape, {
+        fill,
+        release: (w) => held.forEach((id) => w.disposeData(id)),
+      });
+      if (out !== undefined) {
+        held.forEach((id) => wasm.incRef(id));
+        return out;
+      }
+    }
     const out = wasm.makeOutput(plan.outShape, "float32");
-    gemmInto(
-      blas,
-      plan,
-      f32View(wasm, a),
-      f32View(wasm, b),
-      f32View(wasm, out),
-      transposeA,
-      transposeB,
-      0,
-    );
+    fill(wasm, out, 0);
     return out;
   };
 }

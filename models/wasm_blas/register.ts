@@ -16,6 +16,7 @@ import {
   enableLazyScale,
   lazyAddKernel,
   lazyMultiplyKernel,
+  lazyStepKernel,
   materializingKernel,
 } from "./lazy_scale.ts";
 
@@ -102,24 +103,25 @@ function register(opts: WasmBlasOptions): BlasProbe {
   if (wasmFactory == null) {
     return { ok: false, reason: "the stock tfjs wasm backend is not registered" };
   }
-  // Replacements, each given the stock kernel function to fall back on.
+  // Replacements, each given the stock kernel function to fall back on. Every
+  // kernel fills deferred inputs (lazy_scale.ts) before running, except those
+  // that handle them: Add, Multiply, Step (fusion), and the aliasing Identity,
+  // same-dtype Cast and Reshape (same data id: a deferred input stays deferred).
+  const m = materializingKernel;
   const overrides: Record<string, (stock: tf.KernelFunc) => tf.KernelFunc> = {
-    BatchMatMul: () => batchMatMulKernel(blas),
-    _FusedMatMul: () => fusedMatMulKernel(blas, runStock),
-    Sum: (stock) => sumKernel(blas, stock),
-    Identity: (stock) => identityKernel(stock),
-    Cast: (stock) => castKernel(stock),
-  };
-  // Add and Multiply handle deferred scalar products themselves (lazy_scale.ts);
-  // every other kernel fills deferred inputs before running.
-  const lazy: Record<string, (stock: tf.KernelFunc) => tf.KernelFunc> = {
+    BatchMatMul: () => m(batchMatMulKernel(blas)),
+    _FusedMatMul: () => m(fusedMatMulKernel(blas, runStock)),
+    Sum: (stock) => m(sumKernel(blas, stock)),
+    Identity: (stock) => identityKernel(m(stock)),
+    Cast: (stock) => castKernel(m(stock)),
+    Reshape: (stock) => stock,
     Add: (stock) => lazyAddKernel(stock),
     Multiply: (stock) => lazyMultiplyKernel(stock),
+    Step: (stock) => lazyStepKernel(stock),
   };
   for (const k of tf.getKernelsForBackend("wasm")) {
     const replace = overrides[k.kernelName];
-    const kernelFunc = lazy[k.kernelName]?.(k.kernelFunc) ??
-      materializingKernel(replace ? replace(k.kernelFunc) : k.kernelFunc);
+    const kernelFunc = replace ? replace(k.kernelFunc) : m(k.kernelFunc);
     // The stock setupFunc stays: it binds the wasm functions the fallbacks call.
     tf.registerKernel({ ...k, backendName: WASM_BLAS, kernelFunc });
   }

@@ -2,10 +2,12 @@
  * A tiny WebAssembly SIMD module, assembled here byte by byte, that shares the
  * tfjs wasm module's memory and provides fused elementwise loops tfjs has no
  * kernel for: `out = a + c * b` (the SGD / momentum update in one pass instead
- * of a Multiply and an Add) and `out = c * b`.
+ * of a Multiply and an Add), `out = c * b`, `out = a * step(x)` (the relu
+ * gradient in one pass instead of a Step and a Multiply) and `out = step(x)`.
  *
  * Each f32x4 lane computes `c * b` rounded, then `+ a` rounded, exactly like
- * the stock Multiply and Add kernels, so results are bit-identical to them.
+ * the stock Multiply and Add kernels (and step exactly like the stock Step,
+ * NaN included), so results are bit-identical to them.
  *
  * @module
  */
@@ -16,6 +18,10 @@ export interface SimdOps {
   axpy(out: number, a: number, b: number, c: number, n: number): void;
   /** `out[i] = c * b[i]` for `n` floats. */
   scale(out: number, b: number, c: number, n: number): void;
+  /** `out[i] = a[i] * step(x[i])` for `n` floats (the relu gradient in one pass). */
+  stepmul(out: number, a: number, x: number, n: number): void;
+  /** `out[i] = step(x[i])`: 1 where `x > 0`, NaN where `x` is NaN, else 0 (tfjs' `step`). */
+  step(out: number, x: number, n: number): void;
 }
 
 const I32 = 0x7f;
@@ -40,6 +46,11 @@ const F32_LOAD = 0x2a;
 const F32_STORE = 0x38;
 const F32_ADD = 0x92;
 const F32_MUL = 0x94;
+const F32_CONST = 0x43;
+const F32_NE = 0x5c;
+const F32_GT = 0x5e;
+const SELECT = 0x1b;
+
 // SIMD opcodes (0xfd prefix, LEB128 sub-opcode).
 const SIMD = 0xfd;
 const V128_LOAD = [SIMD, 0x00];
@@ -47,6 +58,10 @@ const V128_STORE = [SIMD, 0x0b];
 const F32X4_SPLAT = [SIMD, 0x13];
 const F32X4_ADD = [SIMD, 0xe4, 0x01];
 const F32X4_MUL = [SIMD, 0xe6, 0x01];
+const F32X4_NE = [SIMD, 0x42];
+const F32X4_GT = [SIMD, 0x44];
+const V128_AND = [SIMD, 0x4e];
+const V128_OR = [SIMD, 0x50];
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -158,6 +173,132 @@ function lanes(
 
 const at = (ptr: number, i: number): number[] => [...get(ptr), ...get(i), I32_ADD];
 
+function f32c(v: number): number[] {
+  const b = new Uint8Array(new Float32Array([v]).buffer);
+  return [F32_CONST, ...b];
+}
+
+/** Pushes step(xv) for the v128 in local `xv`: (x > 0) & 1.0 | (x != x) & x. */
+function stepVec(xv: number, zero: number, one: number): number[] {
+  return [
+    ...get(xv),
+    ...get(zero),
+    ...F32X4_GT,
+    ...get(one),
+    ...V128_AND,
+    ...get(xv),
+    ...get(xv),
+    ...F32X4_NE,
+    ...get(xv),
+    ...V128_AND,
+    ...V128_OR,
+  ];
+}
+
+/** Pushes step(xs) for the f32 in local `xs`: x > 0 ? 1 : (x != x ? x : 0). */
+function stepScalar(xs: number): number[] {
+  return [
+    ...f32c(1),
+    ...get(xs),
+    ...f32c(0),
+    ...get(xs),
+    ...get(xs),
+    F32_NE,
+    SELECT,
+    ...get(xs),
+    ...f32c(0),
+    F32_GT,
+    SELECT,
+  ];
+}
+
+/** Sets the v128 locals `zero` and `one`. */
+function stepConsts(zero: number, one: number): number[] {
+  return [...f32c(0), ...F32X4_SPLAT, ...set(zero), ...f32c(1), ...F32X4_SPLAT, ...set(one)];
+}
+
+/** stepmul(out, a, x, n); locals: i=4, end=5, xv=6, zero=7, one=8 (v128), xs=9 (f32). */
+function stepmulBody(): number[] {
+  const [out, a, x, n, i, end, xv, zero, one, xs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const code = [
+    ...stepConsts(zero, one),
+    ...lanes(
+      n,
+      i,
+      end,
+      [
+        ...at(out, i),
+        ...at(a, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...at(x, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...set(xv),
+        ...stepVec(xv, zero, one),
+        ...F32X4_MUL,
+        ...V128_STORE,
+        ...mem(0),
+      ],
+      [
+        ...at(out, i),
+        ...at(a, i),
+        F32_LOAD,
+        ...mem(2),
+        ...at(x, i),
+        F32_LOAD,
+        ...mem(2),
+        ...set(xs),
+        ...stepScalar(xs),
+        F32_MUL,
+        F32_STORE,
+        ...mem(2),
+      ],
+    ),
+    END,
+  ];
+  const locals = vec([[...uleb(2), I32], [...uleb(3), V128], [...uleb(1), F32]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/** step(out, x, n); locals: i=3, end=4, xv=5, zero=6, one=7 (v128), xs=8 (f32). */
+function stepBody(): number[] {
+  const [out, x, n, i, end, xv, zero, one, xs] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const code = [
+    ...stepConsts(zero, one),
+    ...lanes(
+      n,
+      i,
+      end,
+      [
+        ...at(out, i),
+        ...at(x, i),
+        ...V128_LOAD,
+        ...mem(0),
+        ...set(xv),
+        ...stepVec(xv, zero, one),
+        ...V128_STORE,
+        ...mem(0),
+      ],
+      [
+        ...at(out, i),
+        ...at(x, i),
+        F32_LOAD,
+        ...mem(2),
+        ...set(xs),
+        ...stepScalar(xs),
+        F32_STORE,
+        ...mem(2),
+      ],
+    ),
+    END,
+  ];
+  const locals = vec([[...uleb(2), I32], [...uleb(3), V128], [...uleb(1), F32]]);
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
 /** axpy(out, a, b, c, n); locals: i=5, end=6, cv=7 (v128). */
 function axpyBody(): number[] {
   const [out, a, b, c, n, i, end, cv] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -249,11 +390,18 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [F32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [F32], [I32]]), 0],
+    [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0],
+    [0x60, ...vec([[I32], [I32], [I32]]), 0],
   ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x01]]);
-  const funcs = vec([[0], [1]]);
-  const exports = vec([[...str("axpy"), 0x00, 0], [...str("scale"), 0x00, 1]]);
-  const code = vec([axpyBody(), scaleBody()]);
+  const funcs = vec([[0], [1], [2], [3]]);
+  const exports = vec([
+    [...str("axpy"), 0x00, 0],
+    [...str("scale"), 0x00, 1],
+    [...str("stepmul"), 0x00, 2],
+    [...str("step"), 0x00, 3],
+  ]);
+  const code = vec([axpyBody(), scaleBody(), stepmulBody(), stepBody()]);
   return new Uint8Array([
     0x00,
     0x61,
