@@ -499,16 +499,19 @@ async function main(args: string[]): Promise<void> {
               blas.setThreads(th);
               const profile = flags.values.profile === true && r === 0;
               const timers = profile ? installKernelTimers(WASM_BLAS) : undefined;
+              Object.assign(blas.timing, { enabled: profile, ms: 0, calls: 0 });
               const tStart = performance.now();
               const sps = await timeTfjs(WASM_BLAS, sizes, batch, opt, fastSteps, 3);
               if (timers) {
                 printProfile(
                   timers.times,
                   performance.now() - tStart,
+                  blas.timing.ms,
                   fastSteps + 3,
                   `${model}/${batch}/${opt} threads=${th}`,
                 );
               }
+              blas.timing.enabled = false;
               timers?.restore();
               keepBest(
                 rows,
@@ -592,13 +595,21 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-function printProfile(times: KernelTimes, totalMs: number, steps: number, what: string): void {
+function printProfile(
+  times: KernelTimes,
+  totalMs: number,
+  blasMs: number,
+  steps: number,
+  what: string,
+): void {
   const perStep = (ms: number): string => (ms / steps).toFixed(2);
   const sorted = [...times.entries()].sort((x, y) => y[1].ms - x[1].ms);
   const inKernels = sorted.reduce((acc, [, v]) => acc + v.ms, 0);
   console.log(
-    `# profile wasm-blas ${what}: ms/step total ${perStep(totalMs)}, in kernels ` +
-      `${perStep(inKernels)}, outside kernels ${perStep(totalMs - inKernels)}`,
+    `# profile wasm-blas ${what}: ms/step total ${perStep(totalMs)}: in BLAS calls ` +
+      `${perStep(blasMs)} (all threads), JS thread in kernels otherwise ` +
+      `${perStep(inKernels - blasMs)}, outside kernels (tfjs) ${perStep(totalMs - inKernels)}. ` +
+      `Per kernel (deferred products count in the kernel that consumes them):`,
   );
   for (const [name, v] of sorted.slice(0, 12)) {
     console.log(

@@ -64,6 +64,16 @@ const SYMBOLS = {
   bli_thread_set_num_threads: { parameters: ["i64"], result: "void", optional: true },
 } as const;
 
+/** Time spent inside BLAS calls, accumulated while `enabled` (for profiles). */
+export interface BlasTiming {
+  /** Whether calls are timed (off by default). */
+  enabled: boolean;
+  /** Milliseconds inside BLAS calls since the last reset. */
+  ms: number;
+  /** Number of BLAS calls since the last reset. */
+  calls: number;
+}
+
 /** Which family a loaded BLAS belongs to (decides how threads are set). */
 export type BlasFamily = "openblas" | "blis" | "cblas";
 
@@ -110,6 +120,8 @@ export interface BlasLibrary {
   ): void;
   /** `y += alpha * x` over `n` contiguous elements. */
   saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
+  /** Call timing (set `enabled`, read and reset `ms` / `calls`). */
+  readonly timing: BlasTiming;
   /** Sets the thread count where the library allows it; returns whether it could. */
   setThreads(threads: number): boolean;
   /** Unloads the library. */
@@ -277,12 +289,21 @@ function wrap(
     if (p !== null) coreType = new Deno.UnsafePointerView(p).getCString();
   }
   const gemm = s.cblas_sgemm;
+  const timing: BlasTiming = { enabled: false, ms: 0, calls: 0 };
+  const timed = <A extends unknown[]>(f: (...args: A) => void) => (...args: A): void => {
+    if (!timing.enabled) return f(...args);
+    const t0 = performance.now();
+    f(...args);
+    timing.ms += performance.now() - t0;
+    timing.calls++;
+  };
   return {
     library: name,
     family,
     coreType,
     threads: threadsSet,
-    sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): void {
+    timing,
+    sgemm: timed((transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): void => {
       gemm(
         ROW_MAJOR,
         transA ? TRANS : NO_TRANS,
@@ -299,13 +320,13 @@ function wrap(
         c,
         ldc,
       );
-    },
-    sgemv(transA, m, n, alpha, a, lda, x, beta, y): void {
+    }),
+    sgemv: timed((transA, m, n, alpha, a, lda, x, beta, y): void => {
       s.cblas_sgemv(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, a, lda, x, 1, beta, y, 1);
-    },
-    saxpy(n, alpha, x, y): void {
+    }),
+    saxpy: timed((n, alpha, x, y): void => {
       s.cblas_saxpy(n, alpha, x, 1, y, 1);
-    },
+    }),
     setThreads,
     close(): void {
       lib.close();
