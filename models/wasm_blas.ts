@@ -25,7 +25,7 @@ export {
   BLAS_LIB_ENV,
   BLAS_THREADS_ENV,
   type BlasFamily,
-  type BlasTiming,
   type BlasLibrary,
+  type BlasTiming,
   defaultBlasCandidates,
 } from "./wasm_blas/blas_library.ts";
