@@ -1,0 +1,80 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
+import type { ImageSet } from "../data/types.ts";
+import { evaluateSet } from "../models/evaluate.ts";
+import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
+import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
+import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
+import { meanStd } from "../experiments/accuracy.ts";
+import { Rng } from "../utils/rng.ts";
+
+await tf.setBackend("cpu");
+
+/** A separable toy problem: class c lights up pixel band c (plus noise). */
+function toy(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 784);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(10);
+    labels[i] = c;
+    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(100);
+    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 150 + rng.int(100);
+  }
+  return { images, labels, count: n };
+}
+
+Deno.test("the recipes are valid training configurations", () => {
+  validateTrainConfig(SMALL_RECIPE);
+  validateTrainConfig(LAB_RECIPE);
+  // averaging needs at least that many epochs; the lab recipe trains fewer epochs on more data
+  assert((SMALL_RECIPE.averageLast ?? 1) <= SMALL_RECIPE.epochs);
+  assert(LAB_RECIPE.epochs <= SMALL_RECIPE.epochs);
+});
+
+Deno.test("every named candidate configuration is valid; unknown names are refused", () => {
+  for (const name of configNames()) validateTrainConfig(configByName(name, 3));
+  assertEquals(configByName("small-recipe", 9).seed, 9);
+  assertEquals(configByName("small-recipe", 9).spec, SMALL_RECIPE.spec);
+  assert(CONFIGS["reference"].description.length > 0);
+  assertThrows(() => configByName("nope", 1), Error, "unknown configuration");
+});
+
+for (
+  const [name, recipe] of [["SMALL_RECIPE", SMALL_RECIPE], ["LAB_RECIPE", LAB_RECIPE]] as const
+) {
+  Deno.test(`${name}: one epoch of its network and training tricks runs on synthetic data`, async () => {
+    const train = toy(512, 1);
+    const valid = toy(128, 2);
+    const config: TrainConfig = {
+      ...recipe,
+      epochs: 1,
+      averageLast: 1,
+      batchSize: 64,
+      seed: 5,
+      // a lower rate: 8 steps must not blow up the wide net on toy data
+      schedule: { ...recipe.schedule, initial: 0.02 } as TrainConfig["schedule"],
+    };
+    const r = await trainMlp(train, valid, config);
+    try {
+      assertEquals(r.history.length, 1);
+      assert(Number.isFinite(r.history[0].loss), `loss ${r.history[0].loss}`);
+      const shapes = r.model.weightShapes();
+      assertEquals(shapes[0], [784, recipe.spec.hidden[0].units]);
+      assertEquals(shapes[shapes.length - 1], [10]);
+      const v = evaluateSet(r.model, valid);
+      assert(v.accuracy > 0.5, `valid accuracy after one epoch ${v.accuracy}`);
+    } finally {
+      r.model.dispose();
+    }
+  });
+}
+
+Deno.test("meanStd: sample standard deviation", () => {
+  const { mean, std } = meanStd([0.9, 0.92, 0.94]);
+  assert(Math.abs(mean - 0.92) < 1e-12);
+  assert(Math.abs(std - 0.02) < 1e-12);
+  assertEquals(meanStd([0.5]).std, 0);
+  assertThrows(() => meanStd([]), Error, "no values");
+});
