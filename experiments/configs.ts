@@ -17,11 +17,11 @@
  * @module
  */
 import type { HiddenLayerSpec } from "../models/mlp.ts";
-import type { TrainConfig } from "../models/train.ts";
+import type { TrainConfig } from "../models/recipes.ts";
 import { task4Config } from "../tasks/task4.ts";
 import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
 
-export type { TrainConfig };
+export * from "../models/recipes.ts";
 
 /** One named candidate: a description and a factory from the seed. */
 export interface NamedConfig {

@@ -23,6 +23,22 @@
 import type { TrainConfig } from "./train.ts";
 
 export type { TrainConfig };
+export {
+  type Activation,
+  ACTIVATIONS,
+  type HiddenLayerSpec,
+  type Initializer,
+  INITIALIZERS,
+  type MlpSpec,
+} from "./mlp.ts";
+export type { MomentumSpec, OptimizerSpec, SgdSpec } from "./optimizers.ts";
+export type {
+  ConstantSchedule,
+  CosineSchedule,
+  ExponentialSchedule,
+  Schedule,
+  StepSchedule,
+} from "./schedules.ts";
 
 /** L2 per kernel of {@link SMALL_RECIPE} (PyTorch weight decay 5e-5). */
 const SMALL_L2 = 2.5e-5;
