@@ -19,10 +19,10 @@
  * @module
  */
 import { join } from "node:path";
-import { groupedFolds, type ImageSet, loadSplits } from "../data.ts";
+import { groupedFolds, type ImageSet, loadSplits, NUM_CLASSES } from "../data.ts";
 import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
 import { selectBackend } from "../models/backend.ts";
-import { evaluateSet } from "../models/evaluate.ts";
+import { argmaxRow, evaluateSet, predictProbabilities } from "../models/evaluate.ts";
 import { loadModel, saveModel } from "../models/io.ts";
 import type { Network } from "../models/mlp.ts";
 import { type TrainConfig, trainMlp } from "../models/train.ts";
@@ -33,15 +33,17 @@ import { configByName, configNames, CONFIGS } from "./configs.ts";
 export interface AccuracyRecord {
   /** Configuration name. */
   config: string;
-  /** `single` (default split) or `cv` (k-fold). */
-  mode: "single" | "cv";
+  /** `single` (default split), `ensemble` (mean probabilities of several seeds) or `cv`. */
+  mode: "single" | "ensemble" | "cv";
   /** Training seed. */
   seed: number;
+  /** Ensemble size (seeds seed .. seed + members - 1), ensemble mode only. */
+  members?: number;
   /** Epochs trained. */
   epochs: number;
   /** tfjs backend used. */
   backend: string;
-  /** Training wall-clock seconds (sum over folds in CV mode). */
+  /** Training wall-clock seconds (sum over folds or ensemble members). */
   trainSeconds: number;
   /** Whole command wall-clock seconds (data loading and evaluation included). */
   wallSeconds: number;
@@ -79,6 +81,7 @@ const FLAGS = {
   seed: { type: "string" },
   cv: { type: "string" },
   "eval-test": { type: "boolean" },
+  ensemble: { type: "string" },
   backend: { type: "string" },
   out: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -87,11 +90,12 @@ const FLAGS = {
 function usage(): string {
   return [
     "usage: deno run -A experiments/accuracy.ts --config NAME [--seed N] [--cv K] [--eval-test]",
-    "         [--backend NAME] [--out DIR]",
+    "         [--ensemble N] [--backend NAME] [--out DIR]",
     "",
     "Trains one named configuration on the small protocol's default split (or K-fold grouped",
     "cross-validation with --cv) and prints a JSON line, appended to DIR/results.jsonl",
     "(default out/accuracy). The test split is evaluated only with --eval-test.",
+    "--ensemble N averages the probabilities of N models (seeds SEED..SEED+N-1), reusing saved ones.",
     "",
     "configurations:",
     ...configNames().map((n) => `  ${n.padEnd(16)} ${CONFIGS[n].description}`),
@@ -108,10 +112,15 @@ async function appendLine(path: string, line: string): Promise<void> {
   await atomicWrite(path, old + line + "\n");
 }
 
-async function trySavedModel(dir: string, config: TrainConfig): Promise<Network | undefined> {
+async function trySavedModel(
+  dir: string,
+  config: TrainConfig,
+): Promise<{ model: Network; trainSeconds: number } | undefined> {
   try {
     const { model, metadata } = await loadModel(dir);
-    if (JSON.stringify(metadata["trainConfig"]) === JSON.stringify(config)) return model;
+    if (JSON.stringify(metadata["trainConfig"]) === JSON.stringify(config)) {
+      return { model, trainSeconds: Number(metadata["trainSeconds"]) };
+    }
     model.dispose();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound) && !String(err).includes("No such file")) {
@@ -119,6 +128,22 @@ async function trySavedModel(dir: string, config: TrainConfig): Promise<Network 
     }
   }
   return undefined;
+}
+
+/**
+ * Accuracy of the mean of the members' softmax probabilities on `set`
+ * (one member: its plain accuracy).
+ */
+function ensembleAccuracy(members: Network[], set: ImageSet): number {
+  if (members.length === 1) return evaluateSet(members[0], set).accuracy;
+  const sum = new Float32Array(set.count * NUM_CLASSES);
+  for (const m of members) {
+    const p = predictProbabilities(m, set.images, set.count);
+    for (let i = 0; i < sum.length; i++) sum[i] += p[i];
+  }
+  let correct = 0;
+  for (let r = 0; r < set.count; r++) if (argmaxRow(sum, r) === set.labels[r]) correct++;
+  return set.count ? correct / set.count : NaN;
 }
 
 /** Runs the CLI with `args`; returns the record it printed. */
@@ -134,6 +159,8 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
   const k = intFlag(flags, "cv", 2, 20);
   const evalTest = flags.values["eval-test"] === true;
   if (k !== undefined && evalTest) throw new Error("--cv and --eval-test cannot be combined");
+  const ensemble = intFlag(flags, "ensemble", 1, 10) ?? 1;
+  if (k !== undefined && ensemble > 1) throw new Error("--cv and --ensemble cannot be combined");
   const outDir = stringFlag(flags, "out") ?? join("out", "accuracy");
   const config = configByName(name, seed);
   const log = (line: string) => console.error(line);
@@ -175,37 +202,51 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
     const splits = await loadSplits({ protocol: "small", dataDir, cacheDir, log });
     const { train, valid, test } = splits;
     log(`split: train ${train.count} / valid ${valid.count} / test ${test.count}`);
-    const modelDir = join(outDir, "models", `${name}-s${seed}`);
-    let model = evalTest ? await trySavedModel(modelDir, config) : undefined;
-    const reused = model !== undefined;
-    let trainSeconds = NaN;
-    if (model) {
-      log(`reusing the model saved in ${modelDir} (same configuration)`);
-    } else {
-      const r = await trainMlp(train, valid, config, { log, progress: false });
-      model = r.model;
-      trainSeconds = r.seconds;
-      await saveModel(model, modelDir, { trainConfig: config, trainSeconds, history: r.history });
-    }
-    if (reused) {
-      const { metadata } = await loadModel(modelDir);
-      trainSeconds = Number(metadata["trainSeconds"]);
+    // Members: seeds seed, seed + 1, ...; one member = the single-model run.
+    const members: Network[] = [];
+    let trainSeconds = 0;
+    let reused = true;
+    for (let m = 0; m < ensemble; m++) {
+      const memberSeed = seed + m;
+      const memberConfig = configByName(name, memberSeed);
+      const modelDir = join(outDir, "models", `${name}-s${memberSeed}`);
+      // A plain single run always trains (it is what is timed); an ensemble or a test
+      // evaluation reuses the saved model of the same configuration and seed.
+      const saved = evalTest || ensemble > 1
+        ? await trySavedModel(modelDir, memberConfig)
+        : undefined;
+      if (saved) {
+        log(`reusing the model saved in ${modelDir} (same configuration)`);
+        members.push(saved.model);
+        trainSeconds += saved.trainSeconds;
+      } else {
+        reused = false;
+        const r = await trainMlp(train, valid, memberConfig, { log, progress: false });
+        members.push(r.model);
+        trainSeconds += r.seconds;
+        await saveModel(r.model, modelDir, {
+          trainConfig: memberConfig,
+          trainSeconds: r.seconds,
+          history: r.history,
+        });
+      }
     }
     record = {
       config: name,
-      mode: "single",
+      mode: ensemble > 1 ? "ensemble" : "single",
       seed,
+      ...(ensemble > 1 ? { members: ensemble } : {}),
       epochs: config.epochs,
       backend: backend.name,
       trainSeconds,
       wallSeconds: (performance.now() - started) / 1000,
-      train: evaluateSet(model, train).accuracy,
-      valid: evaluateSet(model, valid).accuracy,
-      ...(evalTest ? { test: evaluateSet(model, test).accuracy } : {}),
+      train: ensembleAccuracy(members, train),
+      valid: ensembleAccuracy(members, valid),
+      ...(evalTest ? { test: ensembleAccuracy(members, test) } : {}),
       reused,
       finishedAt: new Date().toISOString(),
     };
-    model.dispose();
+    for (const m of members) m.dispose();
   }
   const line = JSON.stringify(record);
   console.log(line);

@@ -37,26 +37,49 @@ function relu(units: number, dropout: number, l2: number, maxNorm?: number): Hid
     : { units, activation: "relu", dropout, l2, maxNorm };
 }
 
+/** Knobs of the {@link wide} family. */
+interface WideOptions {
+  /** Hidden units per layer (default [1024, 512]). */
+  units?: number[];
+  /** Hidden activation (default relu). */
+  activation?: "relu" | "elu" | "selu";
+  /** Dropout after each hidden layer (default 0.3). */
+  dropout?: number;
+  /** Input dropout (default 0.2). */
+  inputDropout?: number;
+  /** L2 per kernel (default 2.5e-5 = PyTorch wd 5e-5). */
+  l2?: number;
+  /** Shift augmentation in pixels (default 2). */
+  shift?: number;
+  /** Initial learning rate (default 0.05). */
+  lr?: number;
+}
+
 /**
  * 784-1024-512-10 relu, dropout 0.3, input dropout 0.2, L2 2.5e-5 (wd 5e-5),
  * +-2 px shifts, Nesterov 0.9, per-step cosine 0.05 -> 0, batch 128,
- * averaging the last quarter of the epochs.
+ * averaging the last quarter of the epochs (each default overridable).
  */
-function wide(seed: number, epochs: number): TrainConfig {
-  const l2 = 2.5e-5;
+function wide(seed: number, epochs: number, o: WideOptions = {}): TrainConfig {
+  const l2 = o.l2 ?? 2.5e-5;
   return {
     spec: {
-      hidden: [relu(1024, 0.3, l2), relu(512, 0.3, l2)],
-      inputDropout: 0.2,
+      hidden: (o.units ?? [1024, 512]).map((units) => ({
+        units,
+        activation: o.activation ?? "relu",
+        dropout: o.dropout ?? 0.3,
+        l2,
+      })),
+      inputDropout: o.inputDropout ?? 0.2,
       outputL2: l2,
     },
     optimizer: { kind: "momentum", momentum: 0.9, nesterov: true },
-    schedule: { kind: "cosine", initial: 0.05, minimum: 0 },
+    schedule: { kind: "cosine", initial: o.lr ?? 0.05, minimum: 0 },
     scheduleUpdate: "step",
     epochs,
     batchSize: 128,
     seed,
-    augmentShift: 2,
+    augmentShift: o.shift ?? 2,
     averageLast: Math.max(1, Math.round(epochs / 4)),
   };
 }
@@ -108,6 +131,27 @@ export const CONFIGS: Readonly<Record<string, NamedConfig>> = {
   "wide-60": {
     description: "as wide-30 with 60 epochs, average last 15",
     make: (seed) => wide(seed, 60),
+  },
+  "wide-100": {
+    description: "as wide-30 with 100 epochs, average last 25",
+    make: (seed) => wide(seed, 100),
+  },
+  "wide-60-light": {
+    description: "as wide-60 with lighter regularisation: dropout 0.2, no input dropout, shift 1",
+    make: (seed) => wide(seed, 60, { dropout: 0.2, inputDropout: 0, shift: 1 }),
+  },
+  "wider-60": {
+    description: "784-2048-1024-10, dropout 0.4, input dropout 0.2, L2 2.5e-5, shifts +-2, " +
+      "Nesterov, per-step cosine 0.05, 60 epochs, average last 15",
+    make: (seed) => wide(seed, 60, { units: [2048, 1024], dropout: 0.4 }),
+  },
+  "deep-60": {
+    description: "784-1024-1024-512-10, otherwise as wide-60",
+    make: (seed) => wide(seed, 60, { units: [1024, 1024, 512] }),
+  },
+  "elu-60": {
+    description: "as wide-60 with elu activations",
+    make: (seed) => wide(seed, 60, { activation: "elu" }),
   },
   "maxnorm-30": {
     description: "784-1024-512-10, dropout 0.5, input dropout 0.2, max-norm 3, no L2, " +
