@@ -47,6 +47,8 @@ export interface AccuracyRecord {
   trainSeconds: number;
   /** Whole command wall-clock seconds (data loading and evaluation included). */
   wallSeconds: number;
+  /** Training images when `--train-size` sampled the train split. */
+  trainSize?: number;
   /** Train accuracy (single mode). */
   train?: number;
   /** Valid accuracy (single mode). */
@@ -82,6 +84,8 @@ const FLAGS = {
   cv: { type: "string" },
   "eval-test": { type: "boolean" },
   ensemble: { type: "string" },
+  epochs: { type: "string" },
+  "train-size": { type: "string" },
   backend: { type: "string" },
   out: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -90,11 +94,13 @@ const FLAGS = {
 function usage(): string {
   return [
     "usage: deno run -A experiments/accuracy.ts --config NAME [--seed N] [--cv K] [--eval-test]",
-    "         [--ensemble N] [--backend NAME] [--out DIR]",
+    "         [--ensemble N] [--epochs N] [--train-size N] [--backend NAME] [--out DIR]",
     "",
     "Trains one named configuration on the small protocol's default split (or K-fold grouped",
     "cross-validation with --cv) and prints a JSON line, appended to DIR/results.jsonl",
     "(default out/accuracy). The test split is evaluated only with --eval-test.",
+    "--epochs N overrides the configuration's epochs (averageLast scaled to match);",
+    "--train-size N trains on a seeded class-stratified sample of the train split (grader quick).",
     "--ensemble N averages the probabilities of N models (seeds SEED..SEED+N-1), reusing saved ones.",
     "",
     "configurations:",
@@ -146,6 +152,18 @@ function ensembleAccuracy(members: Network[], set: ImageSet): number {
   return set.count ? correct / set.count : NaN;
 }
 
+/**
+ * `config` with `epochs` epochs (when given); `averageLast` is scaled by the
+ * same factor (at least 1) so that it still covers the same share of the run.
+ */
+export function withEpochs(config: TrainConfig, epochs: number | undefined): TrainConfig {
+  if (epochs === undefined || epochs === config.epochs) return config;
+  const avg = config.averageLast ?? 1;
+  const out: TrainConfig = { ...config, epochs };
+  if (avg > 1) out.averageLast = Math.max(1, Math.round((avg * epochs) / config.epochs));
+  return out;
+}
+
 /** Runs the CLI with `args`; returns the record it printed. */
 export async function main(args: string[]): Promise<AccuracyRecord | undefined> {
   const flags = parseFlags(args, FLAGS);
@@ -162,7 +180,10 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
   const ensemble = intFlag(flags, "ensemble", 1, 10) ?? 1;
   if (k !== undefined && ensemble > 1) throw new Error("--cv and --ensemble cannot be combined");
   const outDir = stringFlag(flags, "out") ?? join("out", "accuracy");
-  const config = configByName(name, seed);
+  const epochs = intFlag(flags, "epochs", 1, 10000);
+  const trainSize = intFlag(flags, "train-size", 10, 1_000_000);
+  const configFor = (memberSeed: number) => withEpochs(configByName(name, memberSeed), epochs);
+  const config = configFor(seed);
   const log = (line: string) => console.error(line);
   const started = performance.now();
 
@@ -199,7 +220,7 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
       finishedAt: new Date().toISOString(),
     };
   } else {
-    const splits = await loadSplits({ protocol: "small", dataDir, cacheDir, log });
+    const splits = await loadSplits({ protocol: "small", dataDir, cacheDir, trainSize, log });
     const { train, valid, test } = splits;
     log(`split: train ${train.count} / valid ${valid.count} / test ${test.count}`);
     // Members: seeds seed, seed + 1, ...; one member = the single-model run.
@@ -208,8 +229,9 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
     let reused = true;
     for (let m = 0; m < ensemble; m++) {
       const memberSeed = seed + m;
-      const memberConfig = configByName(name, memberSeed);
-      const modelDir = join(outDir, "models", `${name}-s${memberSeed}`);
+      const memberConfig = configFor(memberSeed);
+      const variant = (epochs ? `-e${epochs}` : "") + (trainSize ? `-n${trainSize}` : "");
+      const modelDir = join(outDir, "models", `${name}${variant}-s${memberSeed}`);
       // A plain single run always trains (it is what is timed); an ensemble or a test
       // evaluation reuses the saved model of the same configuration and seed.
       const saved = evalTest || ensemble > 1
@@ -237,6 +259,7 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
       seed,
       ...(ensemble > 1 ? { members: ensemble } : {}),
       epochs: config.epochs,
+      ...(trainSize ? { trainSize: train.count } : {}),
       backend: backend.name,
       trainSeconds,
       wallSeconds: (performance.now() - started) / 1000,

@@ -6,7 +6,7 @@ import { evaluateSet } from "../models/evaluate.ts";
 import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
 import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
-import { meanStd } from "../experiments/accuracy.ts";
+import { meanStd, withEpochs } from "../experiments/accuracy.ts";
 import { Rng } from "../utils/rng.ts";
 
 await tf.setBackend("cpu");
@@ -77,4 +77,16 @@ Deno.test("meanStd: sample standard deviation", () => {
   assert(Math.abs(std - 0.02) < 1e-12);
   assertEquals(meanStd([0.5]).std, 0);
   assertThrows(() => meanStd([]), Error, "no values");
+});
+
+Deno.test("withEpochs scales averageLast with the epochs and keeps the rest", () => {
+  const c = { ...SMALL_RECIPE, epochs: 60, averageLast: 15 };
+  const ten = withEpochs(c, 10);
+  assertEquals(ten.epochs, 10);
+  assertEquals(ten.averageLast, 3);
+  assertEquals(ten.spec, c.spec);
+  validateTrainConfig(ten);
+  assertEquals(withEpochs(c, undefined), c);
+  assertEquals(withEpochs({ ...c, averageLast: undefined }, 5).averageLast, undefined);
+  assertEquals(withEpochs(c, 1).averageLast, 1);
 });
