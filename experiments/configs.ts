@@ -123,6 +123,20 @@ export const CONFIGS: Readonly<Record<string, NamedConfig>> = {
       averageLast: 10,
     }),
   },
+  "reference-shift-100": {
+    description: "reference + random +-2 px shifts, 100 epochs, per-step cosine, average last 25",
+    make: (seed) => ({
+      ...task4Config(seed, 100),
+      scheduleUpdate: "step",
+      augmentShift: 2,
+      averageLast: 25,
+    }),
+  },
+  "wide-ref-60": {
+    description: "784-1024-512-10 with the reference's regularisation (dropout 0.3, L2 1e-4, " +
+      "no input dropout), shifts +-2, Nesterov, per-step cosine 0.05, 60 epochs, average last 15",
+    make: (seed) => wide(seed, 60, { l2: 1e-4, inputDropout: 0 }),
+  },
   "wide-30": {
     description: "784-1024-512-10, dropout 0.3, input dropout 0.2, L2 2.5e-5, shifts +-2, " +
       "Nesterov, per-step cosine 0.05, 30 epochs, average last 8",
