@@ -28,6 +28,7 @@ import type { Network } from "../models/mlp.ts";
 import { type TrainConfig, trainMlp } from "../models/train.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 import { configByName, configNames, CONFIGS } from "./configs.ts";
+import { withEpochs } from "../models/recipes.ts";
 
 /** One result line. */
 export interface AccuracyRecord {
@@ -150,18 +151,6 @@ function ensembleAccuracy(members: Network[], set: ImageSet): number {
   let correct = 0;
   for (let r = 0; r < set.count; r++) if (argmaxRow(sum, r) === set.labels[r]) correct++;
   return set.count ? correct / set.count : NaN;
-}
-
-/**
- * `config` with `epochs` epochs (when given); `averageLast` is scaled by the
- * same factor (at least 1) so that it still covers the same share of the run.
- */
-export function withEpochs(config: TrainConfig, epochs: number | undefined): TrainConfig {
-  if (epochs === undefined || epochs === config.epochs) return config;
-  const avg = config.averageLast ?? 1;
-  const out: TrainConfig = { ...config, epochs };
-  if (avg > 1) out.averageLast = Math.max(1, Math.round((avg * epochs) / config.epochs));
-  return out;
 }
 
 /** Runs the CLI with `args`; returns the record it printed. */

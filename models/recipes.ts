@@ -100,3 +100,17 @@ export const LAB_RECIPE: TrainConfig = {
   augmentShift: 1,
   averageLast: 3,
 };
+
+/**
+ * `config` with `epochs` epochs (when given); `averageLast` is scaled by the
+ * same factor (at least 1) so that it still covers the same share of the run.
+ * Use it to run a recipe with another epoch budget (e.g. the grader's quick
+ * profile: {@link SMALL_RECIPE} with 10 epochs averages the last 3).
+ */
+export function withEpochs(config: TrainConfig, epochs: number | undefined): TrainConfig {
+  if (epochs === undefined || epochs === config.epochs) return config;
+  const avg = config.averageLast ?? 1;
+  const out: TrainConfig = { ...config, epochs };
+  if (avg > 1) out.averageLast = Math.max(1, Math.round((avg * epochs) / config.epochs));
+  return out;
+}

@@ -3,10 +3,10 @@ import "@tensorflow/tfjs-backend-cpu";
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import type { ImageSet } from "../data/types.ts";
 import { evaluateSet } from "../models/evaluate.ts";
-import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
+import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";
 import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
-import { meanStd, withEpochs } from "../experiments/accuracy.ts";
+import { meanStd } from "../experiments/accuracy.ts";
 import { Rng } from "../utils/rng.ts";
 
 await tf.setBackend("cpu");
