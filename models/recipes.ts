@@ -40,33 +40,36 @@ export type {
   StepSchedule,
 } from "./schedules.ts";
 
-/** L2 per kernel of {@link SMALL_RECIPE} (PyTorch weight decay 5e-5). */
-const SMALL_L2 = 2.5e-5;
+/** L2 per kernel of {@link SMALL_RECIPE} (PyTorch weight decay 2e-4), as in task 3. */
+const SMALL_L2 = 1e-4;
 
 /**
- * The `small`-protocol recipe: 784-1024-512-10 relu, dropout 0.3 after each
- * hidden layer, input dropout 0.2, L2 2.5e-5 on every kernel, random +-2 pixel
- * shifts, SGD with Nesterov momentum 0.9, cosine decay 0.05 -> 0 updated every
- * step, batch 128, 60 epochs, final weights = mean of the last 15 epochs'
- * weights (the `wide-60` candidate of experiments/configs.ts). Seed 42 (override `seed` for other runs).
+ * The `small`-protocol recipe: task 4's network and optimizer, trained longer
+ * with augmentation and weight averaging. 784-512-256-10 relu, dropout 0.3
+ * after each hidden layer, L2 1e-4 on every kernel, random +-2 pixel shifts of
+ * every training image, SGD with Nesterov momentum 0.9, cosine decay
+ * 0.05 -> 0.0005 updated every step, batch 128, 100 epochs, final weights =
+ * mean of the last 25 epochs' weights (the `reference-shift-100` candidate of
+ * experiments/configs.ts: the best validation accuracy of the study, tied
+ * within noise with wider nets; about 3 minutes of training on 2 cores).
+ * Seed 42 (override `seed` for other runs).
  */
 export const SMALL_RECIPE: TrainConfig = {
   spec: {
     hidden: [
-      { units: 1024, activation: "relu", dropout: 0.3, l2: SMALL_L2 },
-      { units: 512, activation: "relu", dropout: 0.3, l2: SMALL_L2 },
+      { units: 512, activation: "relu", l2: SMALL_L2, dropout: 0.3 },
+      { units: 256, activation: "relu", l2: SMALL_L2, dropout: 0.3 },
     ],
-    inputDropout: 0.2,
     outputL2: SMALL_L2,
   },
   optimizer: { kind: "momentum", momentum: 0.9, nesterov: true },
-  schedule: { kind: "cosine", initial: 0.05, minimum: 0 },
-  scheduleUpdate: "step",
-  epochs: 60,
+  schedule: { kind: "cosine", initial: 0.05, minimum: 0.0005 },
+  epochs: 100,
   batchSize: 128,
   seed: 42,
+  scheduleUpdate: "step",
   augmentShift: 2,
-  averageLast: 15,
+  averageLast: 25,
 };
 
 /** L2 per kernel of {@link LAB_RECIPE}: 35x more data needs less weight decay. */
@@ -74,11 +77,12 @@ const LAB_L2 = 1e-5;
 
 /**
  * The recommended `lab`-protocol recipe (notMNIST_large, 500k+ training
- * images; UNMEASURED here). Same family as {@link SMALL_RECIPE}, scaled to
- * ~35x more data: 784-1024-512-10 relu, lighter regularisation (dropout 0.2,
+ * images; UNMEASURED here). The study's tricks (shifts, Nesterov, per-step
+ * cosine, weight averaging) on the wider net that tied on `small` and has more
+ * capacity for ~35x more data: 784-1024-512-10 relu, lighter regularisation (dropout 0.2,
  * input dropout 0.1, L2 1e-5) since overfitting is much weaker, +-1 pixel
  * shifts, Nesterov 0.9, per-step cosine 0.05 -> 0, batch 256, 12 epochs
- * (about 25k steps, 3.6x the steps of the small recipe), mean of the last 3
+ * (about 25k steps, 2x the steps of the small recipe), mean of the last 3
  * epochs' weights. At the wasm-blas speed measured on 2 cores this is on the
  * order of hours of training; tune `epochs` to the time you have.
  */
