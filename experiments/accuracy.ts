@@ -251,7 +251,7 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
       ...(trainSize ? { trainSize: train.count } : {}),
       backend: backend.name,
       trainSeconds,
-      wallSeconds: (performance.now() - started) / 1000,
+      wallSeconds: NaN,
       train: ensembleAccuracy(members, train),
       valid: ensembleAccuracy(members, valid),
       ...(evalTest ? { test: ensembleAccuracy(members, test) } : {}),
@@ -260,6 +260,7 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
     };
     for (const m of members) m.dispose();
   }
+  record.wallSeconds = (performance.now() - started) / 1000;
   const line = JSON.stringify(record);
   console.log(line);
   await Deno.mkdir(outDir, { recursive: true });
