@@ -121,7 +121,7 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -144,7 +144,7 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["logreg"],
       comparison: { kind: "margin", against: "logreg", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -167,7 +167,7 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["baseline"],
       comparison: { kind: "gap", against: "baseline", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
@@ -189,7 +189,7 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 180 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
         full: { timeoutSeconds: 3600 },
       },
       thresholds: {
