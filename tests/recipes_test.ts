@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import type { ImageSet } from "../data/types.ts";
 import { evaluateSet } from "../models/evaluate.ts";
 import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";
 import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
-import { meanStd } from "../experiments/accuracy.ts";
+import { main, meanStd } from "../experiments/accuracy.ts";
 import { Rng } from "../utils/rng.ts";
 
 await tf.setBackend("cpu");
@@ -91,4 +91,17 @@ Deno.test("withEpochs scales averageLast with the epochs and keeps the rest", ()
   assertEquals(withEpochs(c, undefined), c);
   assertEquals(withEpochs({ ...c, averageLast: undefined }, 5).averageLast, undefined);
   assertEquals(withEpochs(c, 1).averageLast, 1);
+});
+
+Deno.test("accuracy CLI: bad flags are refused before any data or training", async () => {
+  await assertRejects(() => main([]), Error, "--config is required");
+  await assertRejects(() => main(["--config", "nope"]), Error, "unknown configuration");
+  await assertRejects(
+    () => main(["--config", "reference", "--cv", "5", "--eval-test"]),
+    Error,
+    "cannot be combined",
+  );
+  await assertRejects(() => main(["--config", "reference", "--cv", "1"]), Error, "--cv");
+  await assertRejects(() => main(["--config", "reference", "--epochs", "0"]), Error, "--epochs");
+  await assertRejects(() => main(["--config", "reference", "--bogus"]), Error, "Known flags");
 });
