@@ -7,6 +7,7 @@ import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";
 import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
 import { main, meanStd } from "../experiments/accuracy.ts";
+import { EPOCHS as TASK4_EPOCHS, task4Config } from "../tasks/task4.ts";
 import { Rng } from "../utils/rng.ts";
 
 await tf.setBackend("cpu");
@@ -41,6 +42,17 @@ Deno.test("every named candidate configuration is valid; unknown names are refus
   assertThrows(() => configByName("nope", 1), Error, "unknown configuration");
   // the measured candidate behind SMALL_RECIPE
   assertEquals(configByName("reference-shift-100", 42), SMALL_RECIPE);
+});
+
+Deno.test("task 4's default is SMALL_RECIPE; a shorter budget scales the averaging", () => {
+  assertEquals(task4Config(7), { ...SMALL_RECIPE, seed: 7 });
+  assertEquals(TASK4_EPOCHS, SMALL_RECIPE.epochs);
+  // the grader's quick profile: 10 epochs average the last 3 (25 of 100 scaled)
+  const quick = task4Config(7, 10, 64);
+  assertEquals([quick.epochs, quick.averageLast, quick.batchSize], [10, 3, 64]);
+  validateTrainConfig(quick);
+  assertEquals(task4Config(7, 1).averageLast, 1);
+  validateTrainConfig(task4Config(7, 1));
 });
 
 for (
