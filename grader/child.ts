@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ImageSet } from "../data/types.ts";
+import type { ImageSet, Protocol } from "../data/types.ts";
 import type { EpochRecord, TaskInput, TrainedModel } from "../tasks/types.ts";
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag). */
@@ -26,6 +26,8 @@ export interface ChildHeader {
   epochs?: number;
   /** `TaskInput.batchSize`, when set. */
   batchSize?: number;
+  /** `TaskInput.protocol`, when known. */
+  protocol?: Protocol;
   /** Image counts of the splits written beside the header. */
   counts: { train: number; valid: number };
   /** Backend the child selects before training (`undefined`: the task selects its own). */
@@ -199,6 +201,7 @@ export async function runChild(
     seed: header.seed,
     epochs: header.epochs,
     batchSize: header.batchSize,
+    protocol: header.protocol,
     outDir,
     log: (line: string) => console.log(line),
   };

@@ -441,6 +441,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         testImages: { images: data.test.images, count: data.test.count },
         seed,
         epochs,
+        protocol: data.protocol,
         outDir,
         timeoutSeconds,
         trusted: spec.trusted,

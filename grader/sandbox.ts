@@ -21,7 +21,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
-import type { ImageSet } from "../data/types.ts";
+import type { ImageSet, Protocol } from "../data/types.ts";
 import {
   type ChildHeader,
   type ChildMessage,
@@ -98,6 +98,8 @@ export interface SandboxRequest {
   epochs?: number;
   /** `TaskInput.batchSize`. */
   batchSize?: number;
+  /** `TaskInput.protocol`: the data protocol of the splits. */
+  protocol?: Protocol;
   /** The task's output folder (cleared first); the only place it may write. */
   outDir: string;
   /** Wall-clock limit for the whole subprocess, seconds. */
@@ -340,6 +342,7 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     seed: req.seed,
     epochs: req.epochs,
     batchSize: req.batchSize,
+    protocol: req.protocol,
     counts: { train: req.train.count, valid: req.valid.count },
     backend: req.backend ?? null,
   };

@@ -122,8 +122,11 @@ export interface TaskDefinition {
   id: number;
   /** Title printed at the top of the report. */
   title: string;
-  /** Default epoch budget and minibatch size. */
-  defaults: { epochs: number; batchSize: number };
+  /**
+   * Default epoch budget and minibatch size; `lab`: the defaults under the
+   * `lab` protocol (notMNIST_large), when they differ.
+   */
+  defaults: { epochs: number; batchSize: number; lab?: { epochs: number; batchSize: number } };
   /** The task's `train` (see {@link TaskInput}). */
   train: (input: TaskInput) => Promise<TaskOutput>;
   /** The task's comparison table and notes, from its evaluated models. */
@@ -246,9 +249,6 @@ export async function runTask(
   const log = options.log ?? ((line: string) => console.log(line));
   const outDir = options.out ?? join("out", `task${def.id}`);
   const seed = options.seed ?? DEFAULT_SEED;
-  const epochs = options.epochs ?? def.defaults.epochs;
-  const batchSize = options.batchSize ?? def.defaults.batchSize;
-
   log(`# Task ${def.id}: ${def.title}`);
   // Backend.
   const backend = await selectBackend({ force: options.backend, log });
@@ -261,6 +261,9 @@ export async function runTask(
     trainSize: options.trainSize,
     log,
   });
+  const defaults = splits.protocol === "lab" ? def.defaults.lab ?? def.defaults : def.defaults;
+  const epochs = options.epochs ?? defaults.epochs;
+  const batchSize = options.batchSize ?? defaults.batchSize;
   log(
     `config: seed ${seed}, epochs ${epochs}, batch size ${batchSize}, out ${outDir}` +
       (options.trainSize ? `, train size ${options.trainSize}` : ""),
@@ -274,6 +277,7 @@ export async function runTask(
     seed,
     epochs,
     batchSize,
+    protocol: splits.protocol,
     outDir,
     log,
   });
@@ -423,8 +427,10 @@ export function usage(def: TaskDefinition): string {
   return [
     `deno task task${def.id} [flags]   -- ${def.title}`,
     "",
-    `  --epochs N        epochs per model (default ${def.defaults.epochs})`,
-    `  --batch-size N    minibatch size (default ${def.defaults.batchSize})`,
+    `  --epochs N        epochs per model (default ${def.defaults.epochs}` +
+    (def.defaults.lab ? `; ${def.defaults.lab.epochs} under the lab protocol)` : ")"),
+    `  --batch-size N    minibatch size (default ${def.defaults.batchSize}` +
+    (def.defaults.lab ? `; ${def.defaults.lab.batchSize} under the lab protocol)` : ")"),
     "  --train-size N    train on a stratified subset of N images (default: all)",
     `  --seed N          training seed (default ${DEFAULT_SEED})`,
     "  --data-dir DIR    folder with notMNIST_small.tar.gz (default $NOTMNIST_DIR)",

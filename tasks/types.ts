@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ImageSet } from "../data/types.ts";
+import type { ImageSet, Protocol } from "../data/types.ts";
 
 /**
  * A trained classifier: maps N images (N x 784 uint8, as in {@link ImageSet})
@@ -46,6 +46,12 @@ export interface TaskInput {
   epochs?: number;
   /** Minibatch size override. */
   batchSize?: number;
+  /**
+   * Data protocol of the splits (`lab`: notMNIST_large, `small`: notMNIST_small
+   * only), so a task can pick defaults that suit the amount of data; absent
+   * when the caller does not say (treat as `small`).
+   */
+  protocol?: Protocol;
   /** Folder the task may write its artefacts to (model, pictures). */
   outDir: string;
   /** Progress sink: one line of text at a time. */

@@ -53,6 +53,9 @@ Deno.test("task 4's default is SMALL_RECIPE; a shorter budget scales the averagi
   validateTrainConfig(quick);
   assertEquals(task4Config(7, 1).averageLast, 1);
   validateTrainConfig(task4Config(7, 1));
+  // under the lab protocol (notMNIST_large) task 4 runs LAB_RECIPE
+  assertEquals(task4Config(7, undefined, undefined, "lab"), { ...LAB_RECIPE, seed: 7 });
+  assertEquals(task4Config(7, undefined, undefined, "small"), { ...SMALL_RECIPE, seed: 7 });
 });
 
 for (

@@ -8,6 +8,8 @@ import { decodeGrayPng, predictFiles } from "../tasks/predict.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../tasks/report.ts";
 import * as task1 from "../tasks/task1.ts";
 import * as task2 from "../tasks/task2.ts";
+import * as task4 from "../tasks/task4.ts";
+import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
 import type { EpochRecord, TaskModule } from "../tasks/types.ts";
 import { Rng } from "../utils/rng.ts";
 
@@ -65,6 +67,31 @@ Deno.test("task modules implement TaskModule; task 2 returns logreg and mlp", as
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("task 4 trains the recipe of the data protocol it is handed", async () => {
+  for (const [protocol, recipe] of [["lab", LAB_RECIPE], ["small", SMALL_RECIPE]] as const) {
+    const dir = await Deno.makeTempDir({ prefix: "nm-task4-" });
+    try {
+      const out = await task4.train({
+        train: toy(64, 1),
+        valid: toy(16, 2),
+        seed: 3,
+        epochs: 1,
+        protocol,
+        outDir: dir,
+        log: () => {},
+      });
+      const config = out.models.main.config;
+      assertEquals(config.spec, recipe.spec);
+      assertEquals(config.batchSize, recipe.batchSize);
+      assertEquals(config.augmentShift, recipe.augmentShift);
+      assertEquals(config.epochs, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  assertEquals(task4.TASK.defaults.lab?.epochs, LAB_RECIPE.epochs);
 });
 
 Deno.test("predict: a generated 28x28 gray PNG gets a letter and 10 probabilities", async () => {
