@@ -19,6 +19,7 @@
 import type { HiddenLayerSpec } from "../models/mlp.ts";
 import type { TrainConfig } from "../models/recipes.ts";
 import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
+import { REGULARIZED_SPEC } from "../tasks/task3.ts";
 
 export * from "../models/recipes.ts";
 
@@ -113,10 +114,7 @@ function maxNorm(seed: number, epochs: number): TrainConfig {
  */
 function reference(seed: number, epochs: number): TrainConfig {
   return {
-    spec: {
-      hidden: [relu(512, 0.3, 1e-4), relu(256, 0.3, 1e-4)],
-      outputL2: 1e-4,
-    },
+    spec: REGULARIZED_SPEC,
     optimizer: { kind: "momentum", momentum: 0.9, nesterov: true },
     schedule: { kind: "cosine", initial: 0.05, minimum: 0.0005 },
     epochs,

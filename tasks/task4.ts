@@ -16,6 +16,7 @@
  */
 import type { MlpSpec } from "../models/mlp.ts";
 import type { TrainConfig } from "../models/train.ts";
+import { describeOptimizer, type OptimizerSpec } from "../models/optimizers.ts";
 import { describeSchedule, type Schedule } from "../models/schedules.ts";
 import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";
 import type { Protocol } from "../data/types.ts";
@@ -45,8 +46,8 @@ export const TARGET = 0.971;
 export const EPOCHS: number = SMALL_RECIPE.epochs;
 /** Default minibatch size. */
 export const BATCH_SIZE: number = SMALL_RECIPE.batchSize;
-/** Momentum coefficient (Nesterov). */
-export const MOMENTUM = 0.9;
+/** Optimizer under the `small` protocol: the recipe's SGD with Nesterov momentum. */
+export const OPTIMIZER: OptimizerSpec = SMALL_RECIPE.optimizer;
 
 /** The network under the `small` protocol: the recipe's (task 3's regularized net). */
 export const SPEC: MlpSpec = SMALL_RECIPE.spec;
@@ -125,7 +126,7 @@ function tricks(config: Record<string, unknown>): string {
   const shift = Number(config.augmentShift ?? 0);
   const average = Number(config.averageLast ?? 1);
   return [
-    `SGD + Nesterov momentum ${MOMENTUM}`,
+    describeOptimizer(config.optimizer as OptimizerSpec),
     `rate updated every ${perStep ? "step" : "epoch"}`,
     shift > 0 ? `training images shifted by up to ${shift} px at random` : "no augmentation",
     average > 1
