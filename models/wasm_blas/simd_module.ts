@@ -127,29 +127,19 @@ function lanes(
     ...i32c(2),
     I32_SHL,
     ...set(end),
-    BLOCK,
-    VOID,
-    LOOP,
-    VOID,
-    ...get(i),
-    ...get(end),
-    I32_GE_U,
-    BR_IF,
-    1,
-    ...vecBody,
-    ...get(i),
-    ...i32c(16),
-    I32_ADD,
-    ...set(i),
-    BR,
-    0,
-    END,
-    END,
+    ...countedLoop(i, end, 16, vecBody),
     // end = n << 2
     ...get(nIdx),
     ...i32c(2),
     I32_SHL,
     ...set(end),
+    ...countedLoop(i, end, 4, scalarBody),
+  ];
+}
+
+/** `while (i < end) { body; i += stride }` with `i` and `end` locals (unsigned compare). */
+function countedLoop(i: number, end: number, stride: number, body: number[]): number[] {
+  return [
     BLOCK,
     VOID,
     LOOP,
@@ -159,9 +149,9 @@ function lanes(
     I32_GE_U,
     BR_IF,
     1,
-    ...scalarBody,
+    ...body,
     ...get(i),
-    ...i32c(4),
+    ...i32c(stride),
     I32_ADD,
     ...set(i),
     BR,
@@ -172,6 +162,20 @@ function lanes(
 }
 
 const at = (ptr: number, i: number): number[] => [...get(ptr), ...get(i), I32_ADD];
+/** Pushes the v128 at pointer param `ptr` + byte offset local `i`. */
+const loadVec = (ptr: number, i: number): number[] => [...at(ptr, i), ...V128_LOAD, ...mem(0)];
+/** Pushes the f32 at pointer param `ptr` + byte offset local `i`. */
+const loadF32 = (ptr: number, i: number): number[] => [...at(ptr, i), F32_LOAD, ...mem(2)];
+/** Stores the v128 on the stack at the address pushed before it. */
+const STORE_VEC = [...V128_STORE, ...mem(0)];
+/** Stores the f32 on the stack at the address pushed before it. */
+const STORE_F32 = [F32_STORE, ...mem(2)];
+
+/** A function body: `locals` as [count, type] runs, then `code`, prefixed with its byte length. */
+function funcBody(locals: [number, number][], code: number[]): number[] {
+  const body = [...vec(locals.map(([count, type]) => [...uleb(count), type])), ...code];
+  return [...uleb(body.length), ...body];
+}
 
 function f32c(v: number): number[] {
   const b = new Uint8Array(new Float32Array([v]).buffer);
@@ -228,38 +232,26 @@ function stepmulBody(): number[] {
       end,
       [
         ...at(out, i),
-        ...at(a, i),
-        ...V128_LOAD,
-        ...mem(0),
-        ...at(x, i),
-        ...V128_LOAD,
-        ...mem(0),
+        ...loadVec(a, i),
+        ...loadVec(x, i),
         ...set(xv),
         ...stepVec(xv, zero, one),
         ...F32X4_MUL,
-        ...V128_STORE,
-        ...mem(0),
+        ...STORE_VEC,
       ],
       [
         ...at(out, i),
-        ...at(a, i),
-        F32_LOAD,
-        ...mem(2),
-        ...at(x, i),
-        F32_LOAD,
-        ...mem(2),
+        ...loadF32(a, i),
+        ...loadF32(x, i),
         ...set(xs),
         ...stepScalar(xs),
         F32_MUL,
-        F32_STORE,
-        ...mem(2),
+        ...STORE_F32,
       ],
     ),
     END,
   ];
-  const locals = vec([[...uleb(2), I32], [...uleb(3), V128], [...uleb(1), F32]]);
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  return funcBody([[2, I32], [3, V128], [1, F32]], code);
 }
 
 /** step(out, x, n); locals: i=3, end=4, xv=5, zero=6, one=7 (v128), xs=8 (f32). */
@@ -273,30 +265,22 @@ function stepBody(): number[] {
       end,
       [
         ...at(out, i),
-        ...at(x, i),
-        ...V128_LOAD,
-        ...mem(0),
+        ...loadVec(x, i),
         ...set(xv),
         ...stepVec(xv, zero, one),
-        ...V128_STORE,
-        ...mem(0),
+        ...STORE_VEC,
       ],
       [
         ...at(out, i),
-        ...at(x, i),
-        F32_LOAD,
-        ...mem(2),
+        ...loadF32(x, i),
         ...set(xs),
         ...stepScalar(xs),
-        F32_STORE,
-        ...mem(2),
+        ...STORE_F32,
       ],
     ),
     END,
   ];
-  const locals = vec([[...uleb(2), I32], [...uleb(3), V128], [...uleb(1), F32]]);
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  return funcBody([[2, I32], [3, V128], [1, F32]], code);
 }
 
 /** axpy(out, a, b, c, n); locals: i=5, end=6, cv=7 (v128). */
@@ -312,38 +296,26 @@ function axpyBody(): number[] {
       end,
       [
         ...at(out, i),
-        ...at(a, i),
-        ...V128_LOAD,
-        ...mem(0),
+        ...loadVec(a, i),
         ...get(cv),
-        ...at(b, i),
-        ...V128_LOAD,
-        ...mem(0),
+        ...loadVec(b, i),
         ...F32X4_MUL,
         ...F32X4_ADD,
-        ...V128_STORE,
-        ...mem(0),
+        ...STORE_VEC,
       ],
       [
         ...at(out, i),
-        ...at(a, i),
-        F32_LOAD,
-        ...mem(2),
+        ...loadF32(a, i),
         ...get(c),
-        ...at(b, i),
-        F32_LOAD,
-        ...mem(2),
+        ...loadF32(b, i),
         F32_MUL,
         F32_ADD,
-        F32_STORE,
-        ...mem(2),
+        ...STORE_F32,
       ],
     ),
     END,
   ];
-  const locals = vec([[...uleb(2), I32], [...uleb(1), V128]]);
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  return funcBody([[2, I32], [1, V128]], code);
 }
 
 /** scale(out, b, c, n); locals: i=4, end=5, cv=6 (v128). */
@@ -360,29 +332,21 @@ function scaleBody(): number[] {
       [
         ...at(out, i),
         ...get(cv),
-        ...at(b, i),
-        ...V128_LOAD,
-        ...mem(0),
+        ...loadVec(b, i),
         ...F32X4_MUL,
-        ...V128_STORE,
-        ...mem(0),
+        ...STORE_VEC,
       ],
       [
         ...at(out, i),
         ...get(c),
-        ...at(b, i),
-        F32_LOAD,
-        ...mem(2),
+        ...loadF32(b, i),
         F32_MUL,
-        F32_STORE,
-        ...mem(2),
+        ...STORE_F32,
       ],
     ),
     END,
   ];
-  const locals = vec([[...uleb(2), I32], [...uleb(1), V128]]);
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  return funcBody([[2, I32], [1, V128]], code);
 }
 
 /** The module's bytes: imports `env.memory`, exports `axpy` and `scale`. */
