@@ -8,22 +8,13 @@ import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
 import { main, meanStd } from "../experiments/accuracy.ts";
 import { EPOCHS as TASK4_EPOCHS, task4Config } from "../tasks/task4.ts";
-import { Rng } from "../utils/rng.ts";
+import { toySet } from "./toy_data.ts";
 
 await tf.setBackend("cpu");
 
-/** A separable toy problem: class c lights up pixel band c (plus noise). */
+/** The shared toy problem (tests/toy_data.ts) with this file's pixel ranges. */
 function toy(n: number, seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(10);
-    labels[i] = c;
-    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(100);
-    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 150 + rng.int(100);
-  }
-  return { images, labels, count: n };
+  return toySet(n, seed, 100, 150, 100);
 }
 
 Deno.test("the recipes are valid training configurations", () => {

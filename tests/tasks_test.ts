@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { encode } from "fast-png";
 import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
-import { type ImageSet, LETTERS } from "../data/types.ts";
+import { LETTERS } from "../data/types.ts";
 import { markdownTable, parseTaskArgs } from "../tasks/common.ts";
 import { decodeGrayPng, predictFiles } from "../tasks/predict.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../tasks/report.ts";
@@ -11,22 +11,9 @@ import * as task2 from "../tasks/task2.ts";
 import * as task4 from "../tasks/task4.ts";
 import { LAB_RECIPE, SMALL_RECIPE } from "../models/recipes.ts";
 import type { EpochRecord, TaskModule } from "../tasks/types.ts";
-import { Rng } from "../utils/rng.ts";
+import { toySet } from "./toy_data.ts";
 
 await tf.setBackend("cpu");
-
-function toy(n: number, seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(10);
-    labels[i] = c;
-    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(120);
-    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 130 + rng.int(120);
-  }
-  return { images, labels, count: n };
-}
 
 Deno.test("task flags: bad values give errors naming the flag", () => {
   assertThrows(() => parseTaskArgs(["--epochs", "abc"]), /--epochs expects an integer/);
@@ -47,8 +34,8 @@ Deno.test("task modules implement TaskModule; task 2 returns logreg and mlp", as
     const t: TaskModule = task2;
     const lines: string[] = [];
     const out = await t.train({
-      train: toy(200, 1),
-      valid: toy(50, 2),
+      train: toySet(200, 1),
+      valid: toySet(50, 2),
       seed: 3,
       epochs: 1,
       batchSize: 50,
@@ -58,7 +45,7 @@ Deno.test("task modules implement TaskModule; task 2 returns logreg and mlp", as
     assertEquals(Object.keys(out.models).sort(), ["logreg", "main", "mlp"]);
     assertEquals(out.models.logreg.name, "logistic regression (784-10)");
     assertEquals(out.models.main, out.models.mlp);
-    const probs = await out.models.logreg.predict(toy(7, 4).images, 7);
+    const probs = await out.models.logreg.predict(toySet(7, 4).images, 7);
     assertEquals(probs.length, 70);
     assertEquals(out.models.mlp.history.length, 1);
     assert(lines.some((l) => l.startsWith("epoch 1/1")));
@@ -74,8 +61,8 @@ Deno.test("task 4 trains the recipe of the data protocol it is handed", async ()
     const dir = await Deno.makeTempDir({ prefix: "nm-task4-" });
     try {
       const out = await task4.train({
-        train: toy(64, 1),
-        valid: toy(16, 2),
+        train: toySet(64, 1),
+        valid: toySet(16, 2),
         seed: 3,
         epochs: 1,
         protocol,
@@ -97,10 +84,10 @@ Deno.test("task 4 trains the recipe of the data protocol it is handed", async ()
 Deno.test("predict: a generated 28x28 gray PNG gets a letter and 10 probabilities", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nm-predict-" });
   try {
-    const train = toy(300, 5);
+    const train = toySet(300, 5);
     const out = await task1.train({
       train,
-      valid: toy(50, 6),
+      valid: toySet(50, 6),
       seed: 1,
       epochs: 2,
       batchSize: 30,

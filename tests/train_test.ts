@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
-import type { ImageSet } from "../data/types.ts";
 import { evaluateSet } from "../models/evaluate.ts";
 import {
   batchBounds,
@@ -13,25 +12,12 @@ import {
 } from "../models/train.ts";
 import { learningRateAt } from "../models/schedules.ts";
 import { Rng } from "../utils/rng.ts";
+import { toySet } from "./toy_data.ts";
 
 await tf.setBackend("cpu");
 
-/** A separable toy problem: class c lights up pixel band c (plus noise). */
-function toy(n: number, seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(10);
-    labels[i] = c;
-    for (let p = 0; p < 784; p++) images[i * 784 + p] = rng.int(120);
-    for (let p = c * 78; p < c * 78 + 78; p++) images[i * 784 + p] = 130 + rng.int(120);
-  }
-  return { images, labels, count: n };
-}
-
-const train = toy(300, 1);
-const valid = toy(100, 2);
+const train = toySet(300, 1);
+const valid = toySet(100, 2);
 
 const base: TrainConfig = {
   spec: { hidden: [{ units: 16, activation: "relu", dropout: 0.2, l2: 1e-4 }] },
@@ -181,7 +167,7 @@ Deno.test("batch norm: learns, is reproducible, no tensor leak", async () => {
 Deno.test("restoreBest keeps the weights of the best validation epoch", async () => {
   const before = tf.memory().numTensors;
   // A noisy run (large constant rate) so that the last epoch is not the best.
-  const r = await trainMlp(toy(200, 7), toy(100, 8), {
+  const r = await trainMlp(toySet(200, 7), toySet(100, 8), {
     ...base,
     schedule: { kind: "constant", initial: 0.3 },
     epochs: 5,
@@ -190,7 +176,7 @@ Deno.test("restoreBest keeps the weights of the best validation epoch", async ()
   const accs = r.history.map((h) => h.validAccuracy);
   const bestEpoch = accs.indexOf(Math.max(...accs)) + 1;
   assertEquals(r.finalEpoch, bestEpoch);
-  assertEquals(evaluateSet(r.model, toy(100, 8)).accuracy, Math.max(...accs));
+  assertEquals(evaluateSet(r.model, toySet(100, 8)).accuracy, Math.max(...accs));
   r.model.dispose();
   assertEquals(tf.memory().numTensors, before);
   assertThrows(
