@@ -29,6 +29,21 @@ function serve(handler: (req: Request, n: number) => Response): Server {
   };
 }
 
+/** Runs `body` with a new temp folder and a loopback server, then closes and removes both. */
+async function withServer(
+  handler: (req: Request, n: number) => Response,
+  body: (dir: string, srv: Server) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const srv = serve(handler);
+  try {
+    await body(dir, srv);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 function payload(n: number): Uint8Array<ArrayBuffer> {
   const rng = new Rng(9);
   return Uint8Array.from({ length: n }, () => rng.int(256));
@@ -56,10 +71,8 @@ async function listDir(dir: string): Promise<string[]> {
 }
 
 Deno.test("downloadArchive: a complete download lands under the final name", async () => {
-  const dir = await Deno.makeTempDir();
   const data = payload(50_000);
-  const srv = serve((req) => rangeResponse(req, data));
-  try {
+  await withServer((req) => rangeResponse(req, data), async (dir, srv) => {
     const path = await downloadArchive({
       name: "small",
       dataDir: dir,
@@ -73,32 +86,22 @@ Deno.test("downloadArchive: a complete download lands under the final name", asy
     // already there: no new request
     await downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false });
     assertEquals(srv.requests.length, 1);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("downloadArchive: 404 is a clear error and leaves no file", async () => {
-  const dir = await Deno.makeTempDir();
-  const srv = serve(() => new Response("no", { status: 404 }));
-  try {
+  await withServer(() => new Response("no", { status: 404 }), async (dir, srv) => {
     await assertRejects(
       () => downloadArchive({ name: "large", dataDir: dir, baseUrl: srv.base, progress: false }),
       /notMNIST_large\.tar\.gz: HTTP 404/,
     );
     assertEquals(await listDir(dir), []);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("downloadArchive: a wrong announced size is refused before writing", async () => {
-  const dir = await Deno.makeTempDir();
   const data = payload(1000);
-  const srv = serve((req) => rangeResponse(req, data));
-  try {
+  await withServer((req) => rangeResponse(req, data), async (dir, srv) => {
     await assertRejects(
       () =>
         downloadArchive({
@@ -111,17 +114,13 @@ Deno.test("downloadArchive: a wrong announced size is refused before writing", a
       /wrong size: the server announces 1000 bytes, expected 8458043/,
     );
     assertEquals(await listDir(dir), []);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("downloadArchive: an interrupted transfer keeps only a .part, then resumes with Range", async () => {
-  const dir = await Deno.makeTempDir();
   const data = payload(300_000);
   const cut = 120_000;
-  const srv = serve((req, n) => {
+  await withServer((req, n) => {
     if (n > 1) return rangeResponse(req, data);
     // first request: announce the full length, send part of it, then break the connection
     const body = new ReadableStream<Uint8Array>({
@@ -133,8 +132,7 @@ Deno.test("downloadArchive: an interrupted transfer keeps only a .part, then res
       },
     });
     return new Response(body, { headers: { "content-length": String(data.length) } });
-  });
-  try {
+  }, async (dir, srv) => {
     await assertRejects(
       () => downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false }),
       /interrupted|truncated/,
@@ -152,32 +150,23 @@ Deno.test("downloadArchive: an interrupted transfer keeps only a .part, then res
     assertEquals(await Deno.readFile(path), data);
     assertEquals(srv.requests[1].range, `bytes=${partial}-`);
     assertEquals(await listDir(dir), ["notMNIST_small.tar.gz"]);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("downloadArchive: a body shorter than announced is reported as truncated", async () => {
-  const dir = await Deno.makeTempDir();
   const data = payload(10_000);
-  const srv = serve(() =>
+  await withServer(() =>
     // a 206 whose Content-Range promises more than the body holds
     new Response(data.slice(0, 4000), {
       status: 206,
       headers: { "content-range": `bytes 0-9999/10000` },
-    })
-  );
-  try {
+    }), async (dir, srv) => {
     await assertRejects(
       () => downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false }),
       /truncated: got 4000 of 10000 bytes/,
     );
     assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("downloadArchive: an unreachable server is a clear error", async () => {
@@ -197,11 +186,9 @@ Deno.test("downloadArchive: an unreachable server is a clear error", async () =>
 });
 
 Deno.test("downloadArchive: a complete body of the wrong size is refused and removed", async () => {
-  const dir = await Deno.makeTempDir();
   const data = payload(3000);
   // no Content-Length: the size is only known once the body has ended
-  const srv = serve(() => new Response(new Blob([data.slice()]).stream()));
-  try {
+  await withServer(() => new Response(new Blob([data.slice()]).stream()), async (dir, srv) => {
     await assertRejects(
       () =>
         downloadArchive({
@@ -214,8 +201,5 @@ Deno.test("downloadArchive: a complete body of the wrong size is refused and rem
       /wrong size: downloaded 3000 bytes, expected 5000/,
     );
     assertEquals(await listDir(dir), []);
-  } finally {
-    await srv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
