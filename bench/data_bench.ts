@@ -15,7 +15,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { DATA_FLAGS } from "../data/flags.ts";
+import { intFlag, parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
 import { defaultWorkers, loadArchive } from "../data/archive.ts";
 import { findArchive, resolveDataDir } from "../data/paths.ts";
 import { writeLargeArchive } from "../data/synthetic.ts";
@@ -83,31 +84,51 @@ function report(label: string, r: ChildResult): void {
   );
 }
 
+/** The flags of the data benchmark. */
+export const DATA_BENCH_FLAGS = {
+  "data-dir": DATA_FLAGS["data-dir"],
+  "large-count": intFlag({
+    help: "PNGs in the generated large-size archive",
+    min: 1,
+    max: 10_000_000,
+    default: LARGE_COUNT,
+  }),
+  workers: intFlag({
+    help: "decode workers (0: decode on the main thread)",
+    min: 0,
+    max: 64,
+    shownDefault: "the data layer's",
+  }),
+  "skip-large": switchFlag("measure notMNIST_small only"),
+  keep: stringFlag({ arg: "DIR", help: "build in DIR and keep it (default: a temp folder)" }),
+  child: stringFlag({ arg: "ARCHIVE", help: "internal: measure one archive in this process" }),
+  "cache-dir": { ...DATA_FLAGS["cache-dir"], help: "internal (with --child): the cache folder" },
+  help: switchFlag("this text", "h"),
+};
+
 async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args, {
-    child: { type: "string" },
-    "cache-dir": { type: "string" },
-    "data-dir": { type: "string" },
-    "large-count": { type: "string" },
-    workers: { type: "string" },
-    "skip-large": { type: "boolean", default: false },
-    keep: { type: "string" },
-  });
-  const workers = intFlag(flags, "workers", 0, 64) ?? defaultWorkers();
-  const childPath = stringFlag(flags, "child");
-  if (childPath) {
-    await child(childPath, stringFlag(flags, "cache-dir")!, workers);
+  const { values: flags } = parseFlags(Deno.args, DATA_BENCH_FLAGS);
+  if (flags.help) {
+    console.log(
+      ["deno run -A bench/data_bench.ts [flags]", "", ...usageLines(DATA_BENCH_FLAGS)].join("\n"),
+    );
     return;
   }
-  const dataDir = resolveDataDir(stringFlag(flags, "data-dir"));
-  const count = intFlag(flags, "large-count", 1, 10_000_000) ?? LARGE_COUNT;
+  const workers = flags.workers ?? defaultWorkers();
+  if (flags.child) {
+    if (!flags.cacheDir) throw new Error("--child needs --cache-dir");
+    await child(flags.child, flags.cacheDir, workers);
+    return;
+  }
+  const dataDir = resolveDataDir(flags.dataDir);
+  const count = flags.largeCount;
   const cpus = navigator.hardwareConcurrency;
   console.log(`data bench: ${cpus} CPUs, workers ${workers}, data dir ${dataDir}`);
   console.log(
     `data bench: load average ${await Deno.readTextFile("/proc/loadavg").catch(() => "n/a")}`
       .trim(),
   );
-  const tmp = stringFlag(flags, "keep") ?? await Deno.makeTempDir({ prefix: "notmnist-bench-" });
+  const tmp = flags.keep ?? await Deno.makeTempDir({ prefix: "notmnist-bench-" });
   await Deno.mkdir(tmp, { recursive: true });
   try {
     const small = await findArchive(dataDir, "small");
@@ -118,7 +139,7 @@ async function main(): Promise<void> {
     await Deno.remove(smallCache, { recursive: true }).catch(() => {});
     report("small decode+cache", await runChild(small, smallCache, workers));
     report("small reload", await runChild(small, smallCache, workers));
-    if (flags.values["skip-large"]) return;
+    if (flags.skipLarge) return;
     const largePath = join(tmp, "notMNIST_large.tar.gz");
     const exists = await Deno.stat(largePath).then(() => true, () => false);
     if (!exists) {
@@ -136,7 +157,7 @@ async function main(): Promise<void> {
     report("large decode+cache", await runChild(largePath, largeCache, workers));
     report("large reload", await runChild(largePath, largeCache, workers));
   } finally {
-    if (!stringFlag(flags, "keep")) await Deno.remove(tmp, { recursive: true });
+    if (!flags.keep) await Deno.remove(tmp, { recursive: true });
   }
 }
 

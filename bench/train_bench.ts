@@ -20,7 +20,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import {
+  intFlag,
+  listFlag,
+  parseFlags,
+  parseInteger,
+  stringFlag,
+  switchFlag,
+  usageLines,
+} from "../deps/flags.ts";
 import { Rng } from "../utils/rng.ts";
 import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../models/wasm_blas.ts";
 import type { BlasLibrary } from "../models/wasm_blas.ts";
@@ -377,9 +385,51 @@ export async function startTorchServers(): Promise<
   return { ok: true, torch, servers };
 }
 
-function listFlag(v: string | undefined, def: string[]): string[] {
-  return v === undefined ? def : v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
+/** The flags of the training benchmark. */
+export const TRAIN_BENCH_FLAGS = {
+  steps: intFlag({ help: "timed steps per measurement", min: 1, max: 100000, default: 30 }),
+  "slow-steps": intFlag({
+    help: "timed steps on the slow (cpu) backend",
+    min: 1,
+    max: 100000,
+    default: 2,
+  }),
+  rounds: intFlag({ help: "rounds (the best one is kept)", min: 1, max: 100, default: 3 }),
+  models: listFlag({
+    arg: "a,c",
+    help: "models to time",
+    default: ["a", "c"],
+    parse: (m, name) => {
+      if (!(m in MODELS)) throw new Error(`--${name}: unknown model "${m}"; known: a, c`);
+      return m;
+    },
+  }),
+  batches: listFlag({
+    arg: "N,N",
+    help: "batch sizes",
+    default: [128, 512],
+    parse: (b, name) => parseInteger(b, name, 1),
+  }),
+  opts: listFlag({
+    arg: "sgd,momentum",
+    help: "optimizers",
+    default: ["sgd", "momentum"],
+    parse: (o, name) => {
+      if (o !== "sgd" && o !== "momentum") throw new Error(`--${name}: unknown optimizer "${o}"`);
+      return o;
+    },
+  }),
+  backends: listFlag({
+    arg: "LIST",
+    help: "tfjs backends",
+    default: ["cpu", "wasm", WASM_BLAS],
+    parse: (b) => b,
+  }),
+  "no-pytorch": switchFlag("skip the PyTorch peer"),
+  profile: switchFlag("print a tfjs kernel profile of the first round"),
+  json: stringFlag({ arg: "FILE", help: "also write the results as JSON to FILE" }),
+  help: switchFlag("this text", "h"),
+};
 
 function fmt(n: number, digits = 0): string {
   return n.toFixed(digits).padStart(9);
@@ -395,37 +445,14 @@ function keepBest(rows: BenchRow[], r: BenchRow): void {
 }
 
 async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args, {
-    steps: { type: "string" },
-    "slow-steps": { type: "string" },
-    rounds: { type: "string" },
-    models: { type: "string" },
-    batches: { type: "string" },
-    opts: { type: "string" },
-    backends: { type: "string" },
-    "no-pytorch": { type: "boolean" },
-    json: { type: "string" },
-    profile: { type: "boolean" },
-  });
-  const steps = intFlag(flags, "steps", 1, 100000) ?? 30;
-  const slowSteps = intFlag(flags, "slow-steps", 1, 100000) ?? 2;
-  const rounds = intFlag(flags, "rounds", 1, 100) ?? 3;
-  const models = listFlag(stringFlag(flags, "models"), ["a", "c"]);
-  for (const m of models) {
-    if (!(m in MODELS)) throw new Error(`--models: unknown model "${m}"; known: a, c`);
+  const { values: flags } = parseFlags(args, TRAIN_BENCH_FLAGS);
+  if (flags.help) {
+    console.log(
+      ["deno run -A bench/train_bench.ts [flags]", "", ...usageLines(TRAIN_BENCH_FLAGS)].join("\n"),
+    );
+    return;
   }
-  const batches = listFlag(stringFlag(flags, "batches"), ["128", "512"]).map((b) => {
-    const n = Number(b);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(`--batches expects positive integers, got "${b}"`);
-    }
-    return n;
-  });
-  const opts = listFlag(stringFlag(flags, "opts"), ["sgd", "momentum"]);
-  for (const o of opts) {
-    if (o !== "sgd" && o !== "momentum") throw new Error(`--opts: unknown optimizer "${o}"`);
-  }
-  const backends = listFlag(stringFlag(flags, "backends"), ["cpu", "wasm", WASM_BLAS]);
+  const { steps, slowSteps, rounds, models, batches, opts, backends } = flags;
 
   const probe = await registerWasmBlasBackend();
   const blas = wasmBlasLibrary();
@@ -438,7 +465,7 @@ async function main(args: string[]): Promise<void> {
           : `unavailable (${probe.reason})`
       }`,
   );
-  const torch = flags.values["no-pytorch"]
+  const torch = flags.noPytorch
     ? { ok: false as const, reason: "--no-pytorch" }
     : await startTorchServers();
   console.log(
@@ -497,7 +524,7 @@ async function main(args: string[]): Promise<void> {
           if (blas && backends.includes(WASM_BLAS)) {
             for (const th of blasThreads) {
               blas.setThreads(th);
-              const profile = flags.values.profile === true && r === 0;
+              const profile = flags.profile && r === 0;
               const timers = profile ? installKernelTimers(WASM_BLAS) : undefined;
               Object.assign(blas.timing, { enabled: profile, ms: 0, calls: 0 });
               const tStart = performance.now();
@@ -574,7 +601,7 @@ async function main(args: string[]): Promise<void> {
       }
     }
   }
-  const jsonPath = stringFlag(flags, "json");
+  const jsonPath = flags.json;
   if (jsonPath) {
     await Deno.writeTextFile(
       jsonPath,

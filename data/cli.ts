@@ -3,57 +3,45 @@
  * for each, images per letter, skipped files with reasons, duplicates, the cache
  * path and the time taken; then the split sizes of the protocol in use.
  *
- * Flags: `--data-dir DIR`, `--cache-dir DIR`, `--protocol auto|lab|small`,
- * `--seed N`, `--download`, `--json` (print the split summary as JSON), `--help`.
+ * Flags: {@link DATA_CLI_FLAGS} (`deno task data --help` lists them).
  *
  * @module
  */
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { intFlag, parseFlags, switchFlag, usageLines } from "../deps/flags.ts";
 import { loadArchive } from "./archive.ts";
+import { DATA_FLAGS } from "./flags.ts";
 import { duplicateGroups, duplicateStats } from "./groups.ts";
 import { type ArchiveName, findArchive, resolveCacheDir, resolveDataDir } from "./paths.ts";
 import { DEFAULT_SPLIT_SEED, loadSplits } from "./splits.ts";
-import { LETTERS, type Protocol } from "./types.ts";
+import { LETTERS } from "./types.ts";
 
-const HELP = `deno task data [flags]
+/** The flags of `deno task data`. */
+export const DATA_CLI_FLAGS = {
+  ...DATA_FLAGS,
+  seed: intFlag({ help: "split seed", min: 0, max: 2 ** 32 - 1, default: DEFAULT_SPLIT_SEED }),
+  json: switchFlag("also print the split summary as JSON"),
+  help: switchFlag("this text", "h"),
+};
 
-Inspects notMNIST_small / notMNIST_large in the data folder and prints their
-counts, skipped files, duplicates and split sizes.
-
-  --data-dir DIR    folder with notMNIST_{small,large}.tar.gz or extracted folders
-                    (default: $NOTMNIST_DIR, else ~/.cache/notmnist-lab)
-  --cache-dir DIR   folder for the decoded cache (default: $NOTMNIST_CACHE, else
-                    <data-dir>/.cache when writable, else ~/.cache/notmnist-lab/cache)
-  --protocol P      auto (default), lab or small
-  --seed N          split seed (default ${DEFAULT_SPLIT_SEED})
-  --download        download missing archives from the official URLs (notMNIST_large
-                    only with --protocol lab)
-  --json            also print the split summary as JSON
-  --help            this text`;
+const HELP = [
+  "deno task data [flags]",
+  "",
+  "Inspects notMNIST_small / notMNIST_large in the data folder and prints their",
+  "counts, skipped files, duplicates and split sizes.",
+  "",
+  ...usageLines(DATA_CLI_FLAGS),
+].join("\n");
 
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const flags = parseFlags(args, {
-    "data-dir": { type: "string" },
-    "cache-dir": { type: "string" },
-    protocol: { type: "string", default: "auto" },
-    seed: { type: "string" },
-    download: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  });
-  if (flags.values.help) {
+  const { values: flags } = parseFlags(args, DATA_CLI_FLAGS);
+  if (flags.help) {
     console.log(HELP);
     return 0;
   }
-  const protocol = stringFlag(flags, "protocol") ?? "auto";
-  if (!["auto", "lab", "small"].includes(protocol)) {
-    throw new Error(`--protocol expects auto, lab or small, got "${protocol}"`);
-  }
-  const seed = intFlag(flags, "seed", 0, 2 ** 32 - 1) ?? DEFAULT_SPLIT_SEED;
-  const dataDir = resolveDataDir(stringFlag(flags, "data-dir"));
-  const cacheDir = await resolveCacheDir(dataDir, stringFlag(flags, "cache-dir"));
-  const download = flags.values.download === true;
+  const { protocol, seed, download } = flags;
+  const dataDir = resolveDataDir(flags.dataDir);
+  const cacheDir = await resolveCacheDir(dataDir, flags.cacheDir);
   console.log(`data dir:  ${dataDir}`);
   console.log(`cache dir: ${cacheDir}`);
   // With --download, loadSplits fetches what is missing before the archives are listed.
@@ -61,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
     ? await loadSplits({
       dataDir,
       cacheDir,
-      protocol: protocol as Protocol | "auto",
+      protocol,
       seed,
       download,
       log: (l) => console.log(l),
@@ -101,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`  time: ${a.seconds.toFixed(2)} s`);
   }
   const s = splits ??
-    await loadSplits({ dataDir, cacheDir, protocol: protocol as Protocol | "auto", seed });
+    await loadSplits({ dataDir, cacheDir, protocol, seed });
   const sum = s.summary;
   console.log(`\nprotocol: ${sum.protocol} (seed ${sum.seed}, sanitize ${sum.sanitize})`);
   console.log(
@@ -122,7 +110,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `  conflicting-label images: ${dup.conflicting.images} -> ${dup.conflicting.placement}`,
   );
-  if (flags.values.json) console.log(JSON.stringify(sum, null, 2));
+  if (flags.json) console.log(JSON.stringify(sum, null, 2));
   return 0;
 }
 

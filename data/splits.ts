@@ -23,6 +23,8 @@ import {
   NUM_CLASSES,
   PIXELS,
   type Protocol,
+  PROTOCOL_CHOICES,
+  type ProtocolChoice,
 } from "./types.ts";
 
 /** Default split seed; independent of any training seed. */
@@ -48,7 +50,7 @@ export interface LoadSplitsOptions {
    */
   cacheDir?: string;
   /** `lab`, `small`, or `auto` (default): `lab` when notMNIST_large is present, else `small`. */
-  protocol?: Protocol | "auto";
+  protocol?: ProtocolChoice;
   /** Split seed (default {@link DEFAULT_SPLIT_SEED}); independent of training seeds. */
   seed?: number;
   /** Keep only a seeded, class-stratified sample of this many training images. */
@@ -230,7 +232,7 @@ export async function loadSplits(opts: LoadSplitsOptions = {}): Promise<DataSpli
     throw new Error(`loadSplits: trainSize must be a positive integer, got ${opts.trainSize}`);
   }
   const requested = opts.protocol ?? "auto";
-  if (!["auto", "lab", "small"].includes(requested)) {
+  if (!PROTOCOL_CHOICES.includes(requested)) {
     throw new Error(`loadSplits: protocol must be "auto", "lab" or "small", got "${requested}"`);
   }
   const smallPath = await locate(dataDir, "small", opts.download ?? false, log);

@@ -39,4 +39,13 @@ export interface ImageSet {
  * without duplicates of training/valid images. `small`: a grouped, stratified
  * 80/10/10 split of notMNIST_small alone.
  */
-export type Protocol = "lab" | "small";
+export type Protocol = typeof PROTOCOLS[number];
+
+/** The data protocols (see {@link Protocol}). */
+export const PROTOCOLS = ["lab", "small"] as const;
+
+/** What a caller may ask for: a protocol, or `auto` (`lab` when notMNIST_large is present). */
+export type ProtocolChoice = Protocol | "auto";
+
+/** The protocol choices, in the order the help texts list them. */
+export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = [...PROTOCOLS, "auto"];

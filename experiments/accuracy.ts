@@ -20,7 +20,8 @@
  */
 import { join } from "node:path";
 import { groupedFolds, type ImageSet, loadSplits, NUM_CLASSES } from "../data.ts";
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { intFlag, parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
+import { TASK_FLAGS } from "../tasks/flags.ts";
 import { selectBackend } from "../models/backend.ts";
 import { argmaxRow, evaluateSet, predictProbabilities } from "../models/evaluate.ts";
 import { loadModel, saveModel } from "../models/io.ts";
@@ -79,18 +80,41 @@ export function meanStd(xs: number[]): { mean: number; std: number } {
 
 const EMPTY: ImageSet = { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0 };
 
-const FLAGS = {
-  config: { type: "string" },
-  seed: { type: "string" },
-  cv: { type: "string" },
-  "eval-test": { type: "boolean" },
-  ensemble: { type: "string" },
-  epochs: { type: "string" },
-  "train-size": { type: "string" },
-  backend: { type: "string" },
-  out: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** The flags of the accuracy runner. */
+export const FLAGS = {
+  config: stringFlag({ arg: "NAME", help: "configuration to train (required; listed below)" }),
+  seed: intFlag({ help: "training seed", min: 0, max: 2 ** 31 - 1, default: 42 }),
+  cv: intFlag({
+    arg: "K",
+    help: "K-fold grouped cross-validation over the whole small set",
+    min: 2,
+    max: 20,
+  }),
+  "eval-test": switchFlag("evaluate the test split (the selected configuration's final number)"),
+  ensemble: intFlag({
+    help: "average the probabilities of N models (seeds SEED..SEED+N-1), reusing saved ones",
+    min: 1,
+    max: 10,
+    default: 1,
+  }),
+  epochs: intFlag({
+    help: "override the configuration's epochs (averageLast scaled to match)",
+    min: 1,
+    max: 10000,
+  }),
+  "train-size": intFlag({
+    help: "train on a seeded class-stratified sample of the train split (grader quick)",
+    min: 10,
+    max: 1_000_000,
+  }),
+  backend: TASK_FLAGS.backend,
+  out: stringFlag({
+    arg: "DIR",
+    help: "results folder (results.jsonl)",
+    default: join("out", "accuracy"),
+  }),
+  help: switchFlag("this text", "h"),
+};
 
 function usage(): string {
   return [
@@ -100,9 +124,8 @@ function usage(): string {
     "Trains one named configuration on the small protocol's default split (or K-fold grouped",
     "cross-validation with --cv) and prints a JSON line, appended to DIR/results.jsonl",
     "(default out/accuracy). The test split is evaluated only with --eval-test.",
-    "--epochs N overrides the configuration's epochs (averageLast scaled to match);",
-    "--train-size N trains on a seeded class-stratified sample of the train split (grader quick).",
-    "--ensemble N averages the probabilities of N models (seeds SEED..SEED+N-1), reusing saved ones.",
+    "",
+    ...usageLines(FLAGS),
     "",
     "configurations:",
     ...configNames().map((n) => `  ${n.padEnd(16)} ${CONFIGS[n].description}`),
@@ -155,28 +178,24 @@ function ensembleAccuracy(members: Network[], set: ImageSet): number {
 
 /** Runs the CLI with `args`; returns the record it printed. */
 export async function main(args: string[]): Promise<AccuracyRecord | undefined> {
-  const flags = parseFlags(args, FLAGS);
-  if (flags.values.help) {
+  const { values: flags } = parseFlags(args, FLAGS);
+  if (flags.help) {
     console.log(usage());
     return undefined;
   }
-  const name = stringFlag(flags, "config");
+  const { seed, cv: k, ensemble, epochs, trainSize } = flags;
+  const name = flags.config;
   if (!name) throw new Error(`--config is required; known: ${configNames().join(", ")}`);
-  const seed = intFlag(flags, "seed", 0, 2 ** 31 - 1) ?? 42;
-  const k = intFlag(flags, "cv", 2, 20);
-  const evalTest = flags.values["eval-test"] === true;
+  const evalTest = flags.evalTest;
   if (k !== undefined && evalTest) throw new Error("--cv and --eval-test cannot be combined");
-  const ensemble = intFlag(flags, "ensemble", 1, 10) ?? 1;
   if (k !== undefined && ensemble > 1) throw new Error("--cv and --ensemble cannot be combined");
-  const outDir = stringFlag(flags, "out") ?? join("out", "accuracy");
-  const epochs = intFlag(flags, "epochs", 1, 10000);
-  const trainSize = intFlag(flags, "train-size", 10, 1_000_000);
+  const outDir = flags.out;
   const configFor = (memberSeed: number) => withEpochs(configByName(name, memberSeed), epochs);
   const config = configFor(seed);
   const log = (line: string) => console.error(line);
   const started = performance.now();
 
-  const backend = await selectBackend({ force: stringFlag(flags, "backend"), log });
+  const backend = await selectBackend({ force: flags.backend, log });
   const dataDir = Deno.env.get("NOTMNIST_DIR");
   const cacheDir = Deno.env.get("NOTMNIST_CACHE");
   let record: AccuracyRecord;

@@ -32,3 +32,4 @@ export * from "./provenance.ts";
 export * from "./synthetic.ts";
 export * from "./pictures.ts";
 export * from "./args.ts";
+export type { CamelCase, Flag, FlagSpecs, FlagValues, RawFlag } from "../deps/flags.ts";

@@ -23,18 +23,9 @@ import {
   type TfjsNodeDeps,
   type TfjsNodePackage,
 } from "./tfjs_node.ts";
+import { BACKEND_ORDER, type BackendName, parseBackendName } from "./backend_names.ts";
 
-/** The backends, fastest first: the order in which {@link selectBackend} tries them. */
-export const BACKEND_ORDER: readonly ["tfjs-node-gpu", "tfjs-node", "wasm-blas", "wasm", "cpu"] = [
-  "tfjs-node-gpu",
-  "tfjs-node",
-  "wasm-blas",
-  "wasm",
-  "cpu",
-] as const;
-
-/** One of {@link BACKEND_ORDER}. */
-export type BackendName = typeof BACKEND_ORDER[number];
+export { BACKEND_ORDER, type BackendName, parseBackendName };
 
 /** The backend in use and, for each one tried before it, why it was skipped. */
 export interface BackendChoice {
@@ -64,18 +55,6 @@ export interface SelectBackendOptions {
   starters?: Partial<Record<BackendName, BackendStarter>>;
   /** Replacement side effects for the tfjs-node loader (tests). */
   tfjsNodeDeps?: Partial<TfjsNodeDeps>;
-}
-
-/** Parses a `--backend` value; throws an error listing the valid names on anything else. */
-export function parseBackendName(s: string): BackendName {
-  const name = s.trim().toLowerCase();
-  const found = BACKEND_ORDER.find((b) => b === name);
-  if (found === undefined) {
-    throw new Error(
-      `--backend: unknown backend "${s}"; expected one of: ${BACKEND_ORDER.join(", ")}`,
-    );
-  }
-  return found;
 }
 
 function registeredStarter(tfName: string, what: string): BackendStarter {

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { loadSplits, type SplitSummary } from "../data.ts";
 import { type ImageSet, LETTERS, type Protocol } from "../data/types.ts";
-import { parseBackendName, selectBackend } from "../models/backend.ts";
+import { selectBackend } from "../models/backend.ts";
 import {
   accuracyOf,
   confusionMatrix,
@@ -22,32 +22,17 @@ import { describeOptimizer } from "../models/optimizers.ts";
 import { describeSchedule } from "../models/schedules.ts";
 import { type TrainConfig, trainMlp } from "../models/train.ts";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { type FlagValues, parseFlags, usageLines } from "../deps/flags.ts";
+import { DEFAULT_SEED, TASK_FLAGS } from "./flags.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "./report.ts";
 import type { EpochRecord, TaskInput, TaskOutput, TrainedModel } from "./types.ts";
 
-/** Options of a task run from code or the command line (flags in brackets). */
-export interface TaskRunOptions {
-  /** Epochs per model (`--epochs`); the task's default when absent. */
-  epochs?: number;
-  /** Minibatch size (`--batch-size`); the task's default when absent. */
-  batchSize?: number;
-  /** Use only this many training images (`--train-size`, a stratified subset); all when absent. */
-  trainSize?: number;
-  /** Seed of the training run (`--seed`, default 42). The data split keeps the data layer's seed. */
-  seed?: number;
-  /** Folder holding notMNIST_small.tar.gz (`--data-dir`; default `$NOTMNIST_DIR`). */
-  dataDir?: string;
-  /** Folder for the decoded-image cache (`--cache-dir`; default `$NOTMNIST_CACHE`, see the data layer). */
-  cacheDir?: string;
-  /** Download missing archives from the official URLs (`--download`; default false). */
-  download?: boolean;
-  /** Backend to force (`--backend`); the fastest available when absent. */
-  backend?: string;
-  /** Output folder (`--out`, default `out/taskN`). */
-  out?: string;
-  /** Data protocol (`--protocol`, default `auto`: `lab` when notMNIST_large is present). */
-  protocol?: Protocol | "auto";
+/**
+ * Options of a task run from code or the command line: the values of
+ * {@link TASK_FLAGS} (camelCase: `--batch-size` is `batchSize`), each optional
+ * (the task's default when absent), plus where the report lines go.
+ */
+export interface TaskRunOptions extends Partial<Omit<FlagValues<typeof TASK_FLAGS>, "help">> {
   /** Where the report lines go (default `console.log`). */
   log?: (line: string) => void;
 }
@@ -133,8 +118,7 @@ export interface TaskDefinition {
   report: (result: TaskResult) => { table: string[]; notes: string[] };
 }
 
-/** Default training seed of the tasks. */
-export const DEFAULT_SEED = 42;
+export { DEFAULT_SEED, TASK_FLAGS };
 
 /** A trained network with its {@link TrainedModel} view. */
 export interface TrainedNetwork {
@@ -368,77 +352,27 @@ export async function runTask(
   return result;
 }
 
-/** Flags common to the four tasks. */
-export const TASK_FLAGS = {
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
-  "train-size": { type: "string" },
-  seed: { type: "string" },
-  "data-dir": { type: "string" },
-  "cache-dir": { type: "string" },
-  download: { type: "boolean" },
-  backend: { type: "string" },
-  out: { type: "string" },
-  protocol: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
 /** Parses the task flags into {@link TaskRunOptions}; throws an error naming the flag on a bad value. */
 export function parseTaskArgs(args: string[]): TaskRunOptions & { help: boolean } {
-  const flags = parseFlags(args, TASK_FLAGS);
-  if (flags.positionals.length > 0) {
-    throw new Error(`unexpected argument "${flags.positionals[0]}" (tasks take flags only)`);
+  const { values, positionals } = parseFlags(args, TASK_FLAGS);
+  if (positionals.length > 0) {
+    throw new Error(`unexpected argument "${positionals[0]}" (tasks take flags only)`);
   }
-  const protocol = stringFlag(flags, "protocol");
-  if (protocol !== undefined && !["lab", "small", "auto"].includes(protocol)) {
-    throw new Error(`--protocol expects lab, small or auto, got "${protocol}"`);
-  }
-  const dataDir = stringFlag(flags, "data-dir");
-  const cacheDir = stringFlag(flags, "cache-dir");
-  const out = stringFlag(flags, "out");
-  const backend = stringFlag(flags, "backend");
-  const named: [string, string | undefined][] = [
-    ["data-dir", dataDir],
-    ["cache-dir", cacheDir],
-    ["out", out],
-    ["backend", backend],
-  ];
-  for (const [name, v] of named) {
-    if (v !== undefined && v.trim() === "") throw new Error(`--${name} expects a non-empty value`);
-  }
-  if (backend !== undefined) parseBackendName(backend);
-  return {
-    epochs: intFlag(flags, "epochs", 1, 10000),
-    batchSize: intFlag(flags, "batch-size", 1, 65536),
-    trainSize: intFlag(flags, "train-size", 10, 10_000_000),
-    seed: intFlag(flags, "seed", 0, 4294967295),
-    dataDir,
-    cacheDir,
-    download: flags.values["download"] === true,
-    backend,
-    out,
-    protocol: protocol as TaskRunOptions["protocol"],
-    help: flags.values["help"] === true,
-  };
+  return values;
 }
 
-/** Usage text of task `def`. */
+/** Usage text of task `def`: its flags, with its own defaults. */
 export function usage(def: TaskDefinition): string {
+  const lab = def.defaults.lab;
   return [
     `deno task task${def.id} [flags]   -- ${def.title}`,
     "",
-    `  --epochs N        epochs per model (default ${def.defaults.epochs}` +
-    (def.defaults.lab ? `; ${def.defaults.lab.epochs} under the lab protocol)` : ")"),
-    `  --batch-size N    minibatch size (default ${def.defaults.batchSize}` +
-    (def.defaults.lab ? `; ${def.defaults.lab.batchSize} under the lab protocol)` : ")"),
-    "  --train-size N    train on a stratified subset of N images (default: all)",
-    `  --seed N          training seed (default ${DEFAULT_SEED})`,
-    "  --data-dir DIR    folder with notMNIST_small.tar.gz (default $NOTMNIST_DIR)",
-    "  --cache-dir DIR   folder for the decoded-image cache (default $NOTMNIST_CACHE)",
-    "  --download        download missing archives from the official URLs",
-    "  --backend NAME    force tfjs-node-gpu, tfjs-node, wasm-blas, wasm or cpu",
-    `  --out DIR         output folder (default out/task${def.id})`,
-    "  --protocol P      lab, small or auto (default auto)",
+    ...usageLines(TASK_FLAGS, {
+      epochs: `${def.defaults.epochs}` + (lab ? `; ${lab.epochs} under the lab protocol` : ""),
+      "batch-size": `${def.defaults.batchSize}` +
+        (lab ? `; ${lab.batchSize} under the lab protocol` : ""),
+      out: `out/task${def.id}`,
+    }),
   ].join("\n");
 }
 

@@ -18,3 +18,4 @@ export * as task4 from "./task4.ts";
 export * from "./common.ts";
 export * from "./report.ts";
 export type * from "./types.ts";
+export type { CamelCase, Flag, FlagSpecs, FlagValues, RawFlag } from "../deps/flags.ts";

@@ -7,10 +7,11 @@
  */
 import { decode } from "fast-png";
 import { LETTERS, NUM_CLASSES, PIXELS } from "../data/types.ts";
-import { parseFlags, stringFlag } from "../deps/flags.ts";
+import { parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
 import { selectBackend } from "../models/backend.ts";
 import { argmaxRow, predictProbabilities } from "../models/evaluate.ts";
 import { loadModel } from "../models/io.ts";
+import { TASK_FLAGS } from "./flags.ts";
 
 /** The prediction for one image. */
 export interface Prediction {
@@ -78,24 +79,34 @@ export function formatPrediction(p: Prediction): string {
     p.probabilities.map((v, i) => `${LETTERS[i]} ${v.toFixed(3)}`).join(" ");
 }
 
-const USAGE = "usage: deno task predict --model DIR [--backend NAME] image.png [image.png ...]";
+/** The flags of `deno task predict`. */
+export const PREDICT_FLAGS = {
+  model: stringFlag({
+    arg: "DIR",
+    help: "folder of the saved model (required), e.g. out/task4/model",
+  }),
+  backend: TASK_FLAGS.backend,
+  help: switchFlag("this text", "h"),
+};
+
+const USAGE = [
+  "usage: deno task predict --model DIR [--backend NAME] image.png [image.png ...]",
+  "",
+  ...usageLines(PREDICT_FLAGS),
+].join("\n");
 
 async function main(args: string[]): Promise<void> {
   let modelDir: string | undefined;
   let backend: string | undefined;
   let files: string[];
   try {
-    const flags = parseFlags(args, {
-      model: { type: "string" },
-      backend: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (flags.values["help"] === true) {
+    const flags = parseFlags(args, PREDICT_FLAGS);
+    if (flags.values.help) {
       console.log(USAGE);
       return;
     }
-    modelDir = stringFlag(flags, "model");
-    backend = stringFlag(flags, "backend");
+    modelDir = flags.values.model;
+    backend = flags.values.backend;
     files = flags.positionals;
     if (modelDir === undefined) throw new Error("--model DIR is required (e.g. out/task4/model)");
     if (files.length === 0) throw new Error("give at least one PNG file");

@@ -2,8 +2,8 @@
  * Task 1 of the lab: a deep fully-connected network on raw pixels, trained
  * with plain minibatch SGD at a constant learning rate.
  *
- * Run: `deno task task1 [--epochs N] [--batch-size N] [--train-size N]
- * [--seed N] [--data-dir DIR] [--backend NAME] [--out DIR]`.
+ * Run: `deno task task1 [flags]`; the flags are the tasks' common ones
+ * (`TASK_FLAGS` in common.ts; `--help` lists them with this task's defaults).
  *
  * @module
  */
