@@ -13,7 +13,7 @@ import { grade, type GradeReport } from "./grade.ts";
 import { writeReports } from "./reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
-import { pct } from "./score.ts";
+import { pct } from "../utils/format.ts";
 
 function envOrUndefined(name: string): string | undefined {
   try {

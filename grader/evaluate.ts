@@ -6,6 +6,7 @@
  * @module
  */
 import { NUM_CLASSES } from "../data/types.ts";
+import { argmaxRow } from "../models/argmax.ts";
 
 /** Raised when predictions have the wrong shape or non-finite values. */
 export class PredictionError extends Error {
@@ -48,20 +49,6 @@ export function validatePredictions(probs: ArrayLike<number>, count: number, wha
       );
     }
   }
-}
-
-/** Index of the largest of the 10 values of row `row` (first one on ties). */
-export function argmaxRow(probs: ArrayLike<number>, row: number): number {
-  const base = row * NUM_CLASSES;
-  let best = 0;
-  let bestValue = probs[base];
-  for (let c = 1; c < NUM_CLASSES; c++) {
-    if (probs[base + c] > bestValue) {
-      bestValue = probs[base + c];
-      best = c;
-    }
-  }
-  return best;
 }
 
 /** Accuracy and confusion matrix of one model on one labelled split. */

@@ -27,7 +27,7 @@ import {
 import { type FailureKind, runSandboxed, type SandboxResult } from "./sandbox.ts";
 import { type RoleMetrics, scoreTask, type TaskOutcome, type TestResult } from "./score.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
-import { confusionSvg, learningCurveSvg } from "./pictures.ts";
+import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 
 /** Which module to grade for one task. */
@@ -378,22 +378,21 @@ async function drawPictures(
   if (main) {
     await atomicWrite(
       join(dir, "grader_confusion.svg"),
-      confusionSvg(
-        main.confusion,
+      confusionMatrixSvg(
         `Task ${task}: test confusion matrix of main (accuracy ${
           (main.accuracy * 100).toFixed(2)
         }%)`,
+        main.confusion,
       ),
     );
   }
-  const histories: Record<string, EpochRecord[]> = {};
-  for (const [role, m] of Object.entries(models)) {
-    if (m.history.length > 0) histories[role] = m.history;
-  }
-  if (Object.keys(histories).length > 0) {
+  const series = Object.entries(models)
+    .filter(([, m]) => m.history.length > 0)
+    .map(([role, m]) => ({ label: `${role}: ${m.name}`, history: m.history }));
+  if (series.length > 0) {
     await atomicWrite(
       join(dir, "grader_learning_curve.svg"),
-      learningCurveSvg(histories, `Task ${task}: accuracy per epoch (from the task's history)`),
+      learningCurveSvg(`Task ${task}: learning curves (from the task's history)`, series),
     );
   }
 }

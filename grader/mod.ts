@@ -29,7 +29,5 @@ export * from "./child.ts";
 export * from "./grade.ts";
 export * from "./reports.ts";
 export * from "./provenance.ts";
-export * from "./synthetic.ts";
-export * from "./pictures.ts";
 export * from "./args.ts";
 export type { CamelCase, Flag, FlagSpecs, FlagValues, RawFlag } from "../deps/flags.ts";

@@ -9,7 +9,8 @@ import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
 import { LETTERS } from "../data/types.ts";
 import type { GradeReport, TaskReport } from "./grade.ts";
 import { LAB_TARGET } from "./rubric.ts";
-import { pct } from "./score.ts";
+import { pct } from "../utils/format.ts";
+import { escapeXml } from "../utils/xml.ts";
 
 /** Visibility of a Gradescope test or output. */
 export type GradescopeVisibility = "hidden" | "after_due_date" | "after_published" | "visible";
@@ -92,21 +93,9 @@ function protocolNote(report: GradeReport): string {
       `thresholds are lower and measured.`;
 }
 
-/** Escapes text for XML content and attributes, dropping characters XML 1.0 forbids. */
-export function xmlEscape(text: string): string {
-  return text
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
-}
-
 /** Renders JUnit XML: one testsuite per task, one testcase per graded test. */
 export function toJUnit(report: GradeReport): string {
-  const a = (s: string | number): string => xmlEscape(String(s));
+  const a = (s: string | number): string => escapeXml(String(s));
   const failures = report.tests.filter((t) => !t.passed && t.required).length;
   const lines = [
     `<?xml version="1.0" encoding="UTF-8"?>`,

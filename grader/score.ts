@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pct } from "../utils/format.ts";
 import { LAB_TARGET, type TaskRubric, type Thresholds } from "./rubric.ts";
 
 /** One graded test, the unit of every report (Gradescope, JUnit, Markdown). */
@@ -53,11 +54,6 @@ export interface TaskOutcome {
 /** Rounds to 4 decimals, so reports do not carry float noise. */
 export function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
-}
-
-/** Formats a fraction as a percentage with two decimals ("97.10%"). */
-export function pct(x: number): string {
-  return Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : String(x);
 }
 
 /**

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { toFloat32 } from "../data.ts";
 import { type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
+import { argmaxRow } from "./argmax.ts";
 import type { Network } from "./mlp.ts";
 
 /** Loss and accuracy of a model on one labelled set. */
@@ -94,14 +95,7 @@ export function predictProbabilities(
   return out;
 }
 
-/** Index of the largest of the 10 values in row `row` of `probs` (first on ties). */
-export function argmaxRow(probs: ArrayLike<number>, row: number): number {
-  let best = 0;
-  for (let c = 1; c < NUM_CLASSES; c++) {
-    if (probs[row * NUM_CLASSES + c] > probs[row * NUM_CLASSES + best]) best = c;
-  }
-  return best;
-}
+export { argmaxRow };
 
 /** 10 x 10 counts, row = true label, column = predicted label. */
 export function confusionMatrix(probs: ArrayLike<number>, labels: ArrayLike<number>): number[][] {

@@ -22,9 +22,11 @@ import { describeOptimizer } from "../models/optimizers.ts";
 import { describeSchedule } from "../models/schedules.ts";
 import { type TrainConfig, trainMlp } from "../models/train.ts";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
+import { pct } from "../utils/format.ts";
+import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { type FlagValues, parseFlags, usageLines } from "../deps/flags.ts";
 import { DEFAULT_SEED, TASK_FLAGS } from "./flags.ts";
-import { confusionMatrixSvg, learningCurveSvg } from "./report.ts";
+
 import type { EpochRecord, TaskInput, TaskOutput, TrainedModel } from "./types.ts";
 
 /**
@@ -178,10 +180,7 @@ export async function evaluateOn(
   return { accuracy: accuracyOf(confusion), confusion };
 }
 
-/** Formats a fraction as a percentage with two decimals, e.g. `93.10%`. */
-export function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : "n/a";
-}
+export { pct };
 
 /** Formats a difference of fractions in points with a sign, e.g. `+2.35`. */
 export function points(x: number): string {

@@ -16,6 +16,5 @@ export * as task2 from "./task2.ts";
 export * as task3 from "./task3.ts";
 export * as task4 from "./task4.ts";
 export * from "./common.ts";
-export * from "./report.ts";
 export type * from "./types.ts";
 export type { CamelCase, Flag, FlagSpecs, FlagValues, RawFlag } from "../deps/flags.ts";

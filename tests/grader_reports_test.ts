@@ -2,10 +2,11 @@
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { grade, type GradeReport } from "../grader/grade.ts";
-import { toGradescope, toJUnit, toMarkdown, writeReports, xmlEscape } from "../grader/reports.ts";
-import { confusionSvg, learningCurveSvg } from "../grader/pictures.ts";
+import { toGradescope, toJUnit, toMarkdown, writeReports } from "../grader/reports.ts";
+import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
+import { escapeXml } from "../utils/xml.ts";
 import { RUBRIC, type Rubric } from "../grader/rubric.ts";
-import { syntheticSplits } from "../grader/synthetic.ts";
+import { toySplits } from "./toy_data.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fixture = (name: string): string => join(root, "tests/fixtures/students", `${name}.ts`);
@@ -25,7 +26,7 @@ function sampleReport(): Promise<GradeReport> {
       };
     }
     return await grade({
-      data: { protocol: "small", ...syntheticSplits(3) },
+      data: { protocol: "small", ...toySplits(3) },
       tasks: [
         { task: 1, module: fixture("honest"), trusted: false },
         { task: 2, module: fixture("honest"), trusted: false },
@@ -169,9 +170,9 @@ Deno.test("the XML checker itself catches broken XML", () => {
   assert(xmlProblems(`<a>\u001e</a>`).length > 0);
 });
 
-Deno.test("xmlEscape escapes specials and drops control characters", () => {
+Deno.test("escapeXml escapes specials and drops control characters", () => {
   assertEquals(
-    xmlEscape(`<a & "b" 'c'>\u001e\u0007\tx`),
+    escapeXml(`<a & "b" 'c'>\u001e\u0007\tx`),
     "&lt;a &amp; &quot;b&quot; &apos;c&apos;&gt;\tx",
   );
 });
@@ -242,7 +243,7 @@ Deno.test("the grader's own pictures are well-formed SVG and are linked from the
     { length: 10 },
     (_, r) => Array.from({ length: 10 }, (_, c) => (r === c ? 9 : r + c === 9 ? 1 : 0)),
   );
-  assertEquals(xmlProblems(confusionSvg(confusion, `Task <1> & "x"`)), []);
+  assertEquals(xmlProblems(confusionMatrixSvg(`Task <1> & "x"`, confusion)), []);
   const history = [1, 2, 3].map((epoch) => ({
     epoch,
     loss: 1 / epoch,
@@ -254,10 +255,15 @@ Deno.test("the grader's own pictures are well-formed SVG and are linked from the
     samplesPerSecond: 1000,
   }));
   assertEquals(
-    xmlProblems(learningCurveSvg({ main: history, baseline: history.slice(0, 1) }, "t")),
+    xmlProblems(
+      learningCurveSvg("t", [
+        { label: "main", history },
+        { label: "baseline", history: history.slice(0, 1) },
+      ]),
+    ),
     [],
   );
-  assertEquals(xmlProblems(learningCurveSvg({}, "empty")), []);
+  assertEquals(xmlProblems(learningCurveSvg("empty", [])), []);
   const md = toMarkdown(await sampleReport());
   assert(md.includes("](task1/grader_confusion.svg)"));
 });

@@ -8,11 +8,11 @@ import { grade, type GradeReport, stratifiedSubset, type TaskSpec } from "../gra
 import { toGradescope } from "../grader/reports.ts";
 import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
 import { runSandboxed } from "../grader/sandbox.ts";
-import { syntheticSplits } from "../grader/synthetic.ts";
+import { toySplits } from "./toy_data.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fixture = (name: string): string => join(root, "tests/fixtures/students", `${name}.ts`);
-const splits = syntheticSplits(7);
+const splits = toySplits(7);
 const data = { protocol: "small" as const, ...splits };
 
 /** A rubric sized for the synthetic data (nearest centroid reaches about 0.96). */

@@ -5,7 +5,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../deps/asser
 import { LETTERS } from "../data/types.ts";
 import { markdownTable, parseTaskArgs } from "../tasks/common.ts";
 import { decodeGrayPng, predictFiles } from "../tasks/predict.ts";
-import { confusionMatrixSvg, learningCurveSvg } from "../tasks/report.ts";
+import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import * as task1 from "../tasks/task1.ts";
 import * as task2 from "../tasks/task2.ts";
 import * as task4 from "../tasks/task4.ts";

@@ -1,20 +1,14 @@
 /**
- * Pictures for the task reports, as plain SVG strings (no dependencies):
- * learning curves (loss and accuracy per epoch, train vs valid, one colour per
- * model) and a confusion matrix with per-letter accuracy.
+ * Pictures of trained models, as plain SVG strings (no dependencies), drawn by
+ * the task reports and by the grader: learning curves (loss and accuracy per
+ * epoch, train vs valid, one colour per model) and a confusion matrix with
+ * per-letter accuracy.
  *
  * @module
  */
 import { LETTERS } from "../data/types.ts";
-import type { EpochRecord } from "./types.ts";
-
-/** Escapes text for use inside SVG/XML. */
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
-}
+import { escapeXml } from "../utils/xml.ts";
+import type { EpochRecord } from "../tasks/types.ts";
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
 
