@@ -11,58 +11,17 @@ import { tarEntries } from "../deps/tar.ts";
 import { DecodePool } from "./decode_pool.ts";
 import type { DecodedBatch, RawBatch } from "./decode_batch.ts";
 import { readCache, writeCache } from "./cache.ts";
-import { type ImageSet, type Letter, LETTERS, PIXELS } from "./types.ts";
+import {
+  type ArchiveSource,
+  type DecodedArchive,
+  type ImageSet,
+  type Letter,
+  LETTERS,
+  PIXELS,
+  type SkippedFile,
+} from "./types.ts";
 
-/** A file that was not used, and why. */
-export interface SkippedFile {
-  /** Path inside the archive, e.g. `notMNIST_small/A/xyz.png`. */
-  path: string;
-  /** Why it was skipped, e.g. `empty file (0 bytes)`. */
-  reason: string;
-}
-
-/** Identity of an archive source, used to decide whether a cache is still valid. */
-export interface ArchiveSource {
-  /** Absolute path of the `.tar.gz` or folder. */
-  path: string;
-  /** `tar.gz` or an extracted `folder`. */
-  kind: "tar.gz" | "folder";
-  /** Size in bytes of the `.tar.gz` (for a folder: total bytes of its files). */
-  bytes: number;
-  /** Modification time (ms since the epoch) of the `.tar.gz`; for a folder the newest folder mtime. */
-  mtimeMs: number;
-  /** Files found (entries that are files, skipped ones included). For a `.tar.gz` filled in when decoded. */
-  files: number;
-  /** SHA-256 (hex) of the `.tar.gz` file, computed while decoding; `null` for a folder. */
-  sha256: string | null;
-}
-
-/** A decoded archive. */
-export interface DecodedArchive {
-  /** Where the images came from. */
-  source: ArchiveSource;
-  /**
-   * The readable images, in archive order. `set.images` may be a view into a
-   * larger (or resizable) buffer: use it through its own offset and length.
-   */
-  set: ImageSet;
-  /** Content hash of each image: `2 * count` lanes (see data/hash.ts). */
-  hashes: Uint32Array;
-  /** Path inside the archive of each image. */
-  names: string[];
-  /** Files that were not used, with reasons. */
-  skipped: SkippedFile[];
-  /** Readable images per letter. */
-  perLetter: Record<Letter, number>;
-  /** Files per letter folder, skipped ones included. */
-  filesPerLetter: Record<Letter, number>;
-  /** Cache file prefix (`.json` manifest + `.bin` data), or `null` when caching is off. */
-  cachePath: string | null;
-  /** Whether the images came from the cache. */
-  fromCache: boolean;
-  /** Seconds taken by this call. */
-  seconds: number;
-}
+export type { ArchiveSource, DecodedArchive, SkippedFile };
 
 /** Options of {@link loadArchive}. */
 export interface LoadArchiveOptions {

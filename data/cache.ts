@@ -10,8 +10,13 @@
  */
 import { dirname } from "node:path";
 import { atomicWriteJson } from "../utils/atomic_write.ts";
-import type { ArchiveSource, DecodedArchive, SkippedFile } from "./archive.ts";
-import { type Letter, PIXELS } from "./types.ts";
+import {
+  type ArchiveSource,
+  type DecodedArchive,
+  type Letter,
+  PIXELS,
+  type SkippedFile,
+} from "./types.ts";
 
 /** Version of the cache layout and decoder; bump to invalidate old caches. */
 export const CACHE_VERSION = 1;

@@ -20,14 +20,57 @@
  * @module
  */
 export type { ImageSet, Protocol } from "../data/types.ts";
-export type { EpochRecord } from "../tasks/types.ts";
-export * from "./rubric.ts";
-export * from "./score.ts";
-export * from "./evaluate.ts";
-export * from "./sandbox.ts";
-export * from "./child.ts";
-export * from "./grade.ts";
-export * from "./reports.ts";
-export * from "./provenance.ts";
-export * from "./args.ts";
-export type { CamelCase, Flag, FlagSpecs, FlagValues, RawFlag } from "../deps/flags.ts";
+export type { EpochRecord } from "../models/epoch_record.ts";
+export {
+  grade,
+  type GradeData,
+  type GradeOptions,
+  stratifiedSubset,
+  type TaskSpec,
+} from "./grade.ts";
+export type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
+export {
+  type GradescopeResults,
+  type GradescopeTest,
+  type GradescopeVisibility,
+  toGradescope,
+  toJUnit,
+  toMarkdown,
+  writeReports,
+} from "./reports.ts";
+export {
+  type Budget,
+  type Comparison,
+  LAB_TARGET,
+  type Profile,
+  PROFILES,
+  RUBRIC,
+  type Rubric,
+  rubricHash,
+  TASK_NUMBERS,
+  type TaskNumber,
+  taskPoints,
+  type TaskRubric,
+  taskRubric,
+  type Thresholds,
+  validateRubric,
+} from "./rubric.ts";
+export {
+  accuracyScore,
+  linearCredit,
+  type RoleMetrics,
+  scoreTask,
+  type TaskOutcome,
+  type TestResult,
+} from "./score.ts";
+export { evaluate, type Evaluation, PredictionError, validatePredictions } from "./evaluate.ts";
+export {
+  type FailureKind,
+  type RolePredictions,
+  runSandboxed,
+  type SandboxFailure,
+  type SandboxRequest,
+  type SandboxResult,
+} from "./sandbox.ts";
+export type { FileRecord, Versions } from "./provenance.ts";
+export type { RoleInfo } from "./child.ts";

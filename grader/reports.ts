@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
 import { LETTERS } from "../data/types.ts";
-import type { GradeReport, TaskReport } from "./grade.ts";
+import type { GradeReport, TaskReport } from "./types.ts";
 import { LAB_TARGET } from "./rubric.ts";
 import { pct } from "../utils/format.ts";
 import { escapeXml } from "../utils/xml.ts";

@@ -18,7 +18,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { deriveSeed, Rng } from "../utils/rng.ts";
-import type { Network } from "./mlp.ts";
 
 type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 
@@ -120,16 +119,3 @@ export class SeededDropout extends tfl.layers.Layer {
 }
 
 tf.serialization.registerClass(SeededDropout);
-
-/**
- * Every {@link SeededDropout} layer of `net`, in order.
- * @ignore
- */
-export function dropoutLayers(net: Network): SeededDropout[] {
-  return net.layers.layers.filter((l): l is SeededDropout => l instanceof SeededDropout);
-}
-
-/** Sets the training step of every dropout layer of `net` (done before each minibatch). */
-export function setDropoutStep(net: Network, step: number): void {
-  for (const layer of dropoutLayers(net)) layer.step = step;
-}

@@ -379,3 +379,16 @@ export function parameterCount(spec: MlpSpec): number {
   }
   return n + prev * NUM_CLASSES + NUM_CLASSES;
 }
+
+/**
+ * Every {@link SeededDropout} layer of `net`, in order.
+ * @ignore
+ */
+export function dropoutLayers(net: Network): SeededDropout[] {
+  return net.layers.layers.filter((l): l is SeededDropout => l instanceof SeededDropout);
+}
+
+/** Sets the training step of every dropout layer of `net` (done before each minibatch). */
+export function setDropoutStep(net: Network, step: number): void {
+  for (const layer of dropoutLayers(net)) layer.step = step;
+}

@@ -1,7 +1,9 @@
 /**
  * Models for the notMNIST lab: fully-connected networks from a validated spec,
  * seeded dropout, optimizers, learning-rate schedules, the seeded training
- * loop, evaluation, and save/load as tfjs `model.json` + weights.
+ * loop and the recommended recipes, evaluation, pictures of a training run,
+ * save/load as tfjs `model.json` + weights, and backend selection (with the
+ * native-BLAS `wasm-blas` backend's registration).
  *
  * ```ts ignore
  * import { trainMlp } from "@notmnist/lab/models";
@@ -25,6 +27,30 @@ export * from "./schedules.ts";
 export * from "./train.ts";
 export * from "./evaluate.ts";
 export * from "./io.ts";
+export {
+  BACKEND_ORDER,
+  type BackendChoice,
+  type BackendName,
+  type BackendStarter,
+  type BackendStartResult,
+  parseBackendName,
+  selectBackend,
+  type SelectBackendOptions,
+} from "./backend.ts";
+export type { TfjsNodeDeps, TfjsNodePackage } from "./tfjs_node.ts";
+export {
+  type BlasFamily,
+  type BlasLibrary,
+  type BlasProbe,
+  type BlasTiming,
+  registerWasmBlasBackend,
+  WASM_BLAS,
+  wasmBlasLibrary,
+  type WasmBlasOptions,
+} from "./wasm_blas.ts";
+export { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "./recipes.ts";
+export { confusionMatrixSvg, type CurveSeries, learningCurveSvg } from "./pictures.ts";
+export { argmaxRow } from "./argmax.ts";
+export type { EpochRecord } from "./epoch_record.ts";
 export type { ImageSet } from "../data/types.ts";
-export type { EpochRecord } from "../tasks/types.ts";
 export type { Rng } from "../utils/rng.ts";

@@ -8,7 +8,7 @@
  */
 import { LETTERS } from "../data/types.ts";
 import { escapeXml } from "../utils/xml.ts";
-import type { EpochRecord } from "../tasks/types.ts";
+import type { EpochRecord } from "./epoch_record.ts";
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
 

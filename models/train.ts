@@ -20,9 +20,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { toFloat32 } from "../data.ts";
 import { IMAGE_SIZE, type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
-import type { EpochRecord } from "../tasks/types.ts";
+import type { EpochRecord } from "./epoch_record.ts";
 import { deriveSeed, Rng } from "../utils/rng.ts";
-import { setDropoutStep } from "./dropout.ts";
 import { evaluateSet } from "./evaluate.ts";
 import {
   applyMaxNorm,
@@ -31,6 +30,7 @@ import {
   l2Penalty,
   type MlpSpec,
   type Network,
+  setDropoutStep,
   validateMlpSpec,
 } from "./mlp.ts";
 import {

@@ -6,8 +6,9 @@
  * @module
  */
 import { DATA_FLAGS } from "../data/flags.ts";
-import { intFlag, orList, stringFlag, switchFlag, valueFlag } from "../deps/flags.ts";
-import { BACKEND_ORDER, parseBackendName } from "../models/backend_names.ts";
+import type { ProtocolChoice } from "../data/types.ts";
+import { type Flag, intFlag, orList, stringFlag, switchFlag, valueFlag } from "../deps/flags.ts";
+import { BACKEND_ORDER, type BackendName, parseBackendName } from "../models/backend_names.ts";
 
 /** Default training seed of the tasks. */
 export const DEFAULT_SEED = 42;
@@ -18,7 +19,7 @@ export const DEFAULT_SEED = 42;
  * Epochs and batch size have no parse default: the task's own (per protocol)
  * applies, see `TaskDefinition.defaults`.
  */
-export const TASK_FLAGS = {
+export const TASK_FLAGS: TaskFlags = {
   epochs: intFlag({ help: "epochs per model", min: 1, max: 10000, shownDefault: "the task's" }),
   "batch-size": intFlag({
     help: "minibatch size",
@@ -50,4 +51,30 @@ export const TASK_FLAGS = {
   out: stringFlag({ arg: "DIR", help: "output folder", shownDefault: "out/taskN" }),
   protocol: DATA_FLAGS.protocol,
   help: switchFlag("this text", "h"),
+};
+
+/** The type of {@link TASK_FLAGS} (spelled out for the published API): flag name to its value type. */
+export type TaskFlags = {
+  /** `--epochs N`. */
+  epochs: Flag<number | undefined>;
+  /** `--batch-size N`. */
+  "batch-size": Flag<number | undefined>;
+  /** `--train-size N`. */
+  "train-size": Flag<number | undefined>;
+  /** `--seed N`. */
+  seed: Flag<number | undefined>;
+  /** `--data-dir DIR`. */
+  "data-dir": Flag<string | undefined>;
+  /** `--cache-dir DIR`. */
+  "cache-dir": Flag<string | undefined>;
+  /** `--download`. */
+  download: Flag<boolean>;
+  /** `--backend NAME`. */
+  backend: Flag<BackendName | undefined>;
+  /** `--out DIR`. */
+  out: Flag<string | undefined>;
+  /** `--protocol P`. */
+  protocol: Flag<ProtocolChoice>;
+  /** `--help`. */
+  help: Flag<boolean>;
 };

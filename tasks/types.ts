@@ -7,32 +7,15 @@
  * @module
  */
 import type { ImageSet, Protocol } from "../data/types.ts";
+import type { EpochRecord } from "../models/epoch_record.ts";
+
+export type { EpochRecord };
 
 /**
  * A trained classifier: maps N images (N x 784 uint8, as in {@link ImageSet})
  * to N x 10 class probabilities, row-major.
  */
 export type Predictor = (images: Uint8Array, count: number) => Promise<Float32Array>;
-
-/** One epoch of training history. */
-export interface EpochRecord {
-  /** 1-based epoch number. */
-  epoch: number;
-  /** Mean training loss over the epoch's minibatches (data loss + L2 penalty). */
-  loss: number;
-  /** Training accuracy measured during the epoch (dropout active). */
-  trainAccuracy: number;
-  /** Validation loss at the end of the epoch. */
-  validLoss: number;
-  /** Validation accuracy at the end of the epoch. */
-  validAccuracy: number;
-  /** Learning rate used during this epoch. */
-  learningRate: number;
-  /** Wall-clock seconds for the epoch (training and validation). */
-  seconds: number;
-  /** Training samples per second during the epoch. */
-  samplesPerSecond: number;
-}
 
 /** Everything a task receives. */
 export interface TaskInput {

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import { assert, assertEquals, assertNotEquals, assertThrows } from "../deps/assert.ts";
-import { SeededDropout, setDropoutStep } from "../models/dropout.ts";
+import { SeededDropout } from "../models/dropout.ts";
+import { setDropoutStep } from "../models/mlp.ts";
 import { buildMlp } from "../models/mlp.ts";
 
 await tf.setBackend("cpu");
