@@ -10,8 +10,15 @@
  *    compute softmax cross-entropy + the explicit L2 penalty and its gradients,
  *    apply the optimizer, apply max-norm; stop with
  *    {@link TrainingDivergedError} (history kept) on a NaN/Inf loss;
- * 4. end of epoch: evaluate on the validation set, append an
- *    {@link EpochRecord}, print a line (or a progress bar on a terminal).
+ * 4. end of epoch: fold the weights into the running average
+ *    ({@link weightAverager}, `averageLast`), evaluate on the validation set,
+ *    append an {@link EpochRecord}, keep the best epoch's weights
+ *    ({@link bestEpochKeeper}, `restoreBest`);
+ * 5. the final weights: the average, or the best epoch's, or the last.
+ *
+ * Progress (the run's header, a progress bar, one line per epoch) goes to a
+ * {@link TrainReporter}; the default, {@link logReporter}, prints lines to
+ * `options.log` and draws a bar on a terminal.
  *
  * Same seed + same backend + same data gives bit-identical weights and metrics.
  *
@@ -74,12 +81,68 @@ export interface TrainConfig {
 
 /** Options that do not change the result. */
 export interface TrainOptions {
-  /** One line per epoch (and the run's header) goes here. */
+  /** One line per epoch (and the run's header) goes here (default reporter only). */
   log?: (line: string) => void;
-  /** Show a live progress bar on stderr (default: when stderr is a terminal). */
+  /** Show a live progress bar on stderr (default reporter only; default: when stderr is a terminal). */
   progress?: boolean;
+  /** Where progress goes (default: {@link logReporter} of `log` and `progress`). */
+  reporter?: TrainReporter;
   /** Batch size for validation passes (default 1000). */
   evalBatchSize?: number;
+}
+
+/** The run as it starts, for {@link TrainReporter.onStart}. */
+export interface TrainStart {
+  /** Training images. */
+  count: number;
+  /** Epochs to run. */
+  epochs: number;
+  /** Minibatches per epoch. */
+  stepsPerEpoch: number;
+  /** The configuration. */
+  config: TrainConfig;
+  /** The tfjs backend in use. */
+  backend: string;
+}
+
+/** Progress within an epoch, for {@link TrainReporter.onBatch}. */
+export interface BatchProgress {
+  /** 0-based epoch. */
+  epoch: number;
+  /** Epochs to run. */
+  epochs: number;
+  /** 0-based minibatch within the epoch. */
+  batch: number;
+  /** Minibatches per epoch. */
+  stepsPerEpoch: number;
+  /** Mean training loss of the epoch so far. */
+  loss: number;
+  /** Training accuracy of the epoch so far. */
+  accuracy: number;
+  /** Seconds since training started. */
+  elapsedSeconds: number;
+}
+
+/** Which weights the model ends with, when not the last epoch's. */
+export type FinalWeights =
+  | { kind: "average"; epochs: number }
+  | { kind: "best"; epoch: number; validAccuracy: number };
+
+/**
+ * Callbacks of the training loop (as tfjs `fit` callbacks); all optional.
+ * They observe the run and never change its result.
+ */
+export interface TrainReporter {
+  /** Before the first minibatch. */
+  onStart?(start: TrainStart): void;
+  /** After each minibatch. */
+  onBatch?(progress: BatchProgress): void;
+  /** After each epoch's validation, with its record. */
+  onEpoch?(record: EpochRecord, epochs: number): void;
+  /** After the last epoch, when the final weights are an average or the best epoch's. */
+  onFinalWeights?(final: FinalWeights): void;
+  /** When training stops with an error (before it is thrown). */
+  onError?(err: unknown): void;
 }
 
 /** A trained network and how it got there. */
@@ -198,6 +261,115 @@ function stderrIsTerminal(): boolean {
   }
 }
 
+/** The run's header line, e.g. `training: 2000 images, 2 epochs of 16 batches of 128, ...`. */
+export function formatStart(s: TrainStart): string {
+  const c = s.config;
+  return `training: ${s.count} images, ${s.epochs} epochs of ${s.stepsPerEpoch} batches of ` +
+    `${c.batchSize}, ${describeOptimizer(c.optimizer)}, lr ${describeSchedule(c.schedule)}` +
+    ((c.scheduleUpdate ?? "epoch") === "step" ? " (per step)" : "") +
+    `, seed ${c.seed}, backend ${s.backend}`;
+}
+
+/** The progress bar's text for one minibatch. */
+export function formatBatch(p: BatchProgress): string {
+  const done = (p.epoch * p.stepsPerEpoch + p.batch + 1) / (p.epochs * p.stepsPerEpoch);
+  const width = 24;
+  const filled = Math.round(((p.batch + 1) / p.stepsPerEpoch) * width);
+  return `epoch ${p.epoch + 1}/${p.epochs} [${"=".repeat(filled)}${" ".repeat(width - filled)}] ` +
+    `batch ${p.batch + 1}/${p.stepsPerEpoch}  loss ${p.loss.toFixed(4)}  ` +
+    `acc ${p.accuracy.toFixed(4)}  ETA ${
+      formatSeconds(p.elapsedSeconds / done - p.elapsedSeconds)
+    }`;
+}
+
+/** The line saying which weights the model ends with. */
+export function formatFinalWeights(f: FinalWeights): string {
+  return f.kind === "average"
+    ? `final weights: average of the last ${f.epochs} epochs' weights`
+    : `final weights: epoch ${f.epoch}, best valid accuracy ${f.validAccuracy.toFixed(4)}`;
+}
+
+/**
+ * The default reporter: the header, one line per epoch and the final-weights
+ * line go to `log`; with `progress` (default: when stderr is a terminal) a
+ * progress bar with the ETA is redrawn on stderr during each epoch.
+ */
+export function logReporter(
+  log: (line: string) => void = () => {},
+  progress: boolean = stderrIsTerminal(),
+): TrainReporter {
+  const bar = progress ? new ProgressBar() : undefined;
+  return {
+    onStart: (s) => log(formatStart(s)),
+    onBatch: bar ? (p) => bar.draw(formatBatch(p), p.batch + 1 === p.stepsPerEpoch) : undefined,
+    onEpoch: (record, epochs) => {
+      bar?.clear();
+      log(formatEpoch(record, epochs));
+    },
+    onFinalWeights: (f) => log(formatFinalWeights(f)),
+    onError: () => bar?.clear(),
+  };
+}
+
+/**
+ * Running sum of the end-of-epoch weights of the last `last` epochs
+ * (`averageLast`): `add()` after each of those epochs, `assignMean()` once at
+ * the end, `dispose()` always.
+ */
+function weightAverager(
+  variables: tf.Variable[],
+  last: number,
+): { add(): void; assignMean(): void; dispose(): void } {
+  const sums: tf.Tensor[] = variables.map((v) => tf.zerosLike(v));
+  return {
+    add() {
+      variables.forEach((v, i) => {
+        const next = tf.add(sums[i], v);
+        sums[i].dispose();
+        sums[i] = next;
+      });
+    },
+    assignMean() {
+      variables.forEach((v, i) => {
+        const mean = tf.div(sums[i], last);
+        v.assign(mean);
+        mean.dispose();
+      });
+    },
+    dispose: () => tf.dispose(sums),
+  };
+}
+
+/**
+ * Keeps a copy of every weight (batch-norm statistics included) of the epoch
+ * with the best validation accuracy (`restoreBest`; first one on ties):
+ * `offer()` after each epoch's validation, `restore()` once at the end (returns
+ * the epoch restored), `dispose()` always.
+ */
+function bestEpochKeeper(weights: tf.Variable[]): {
+  offer(epoch: number, accuracy: number): void;
+  restore(): { epoch: number; accuracy: number } | undefined;
+  dispose(): void;
+} {
+  let best: { epoch: number; accuracy: number; weights: tf.Tensor[] } | undefined;
+  return {
+    offer(epoch, accuracy) {
+      if (best !== undefined && !(accuracy > best.accuracy)) return;
+      if (best) tf.dispose(best.weights);
+      best = { epoch, accuracy, weights: weights.map((w) => w.clone()) };
+    },
+    restore() {
+      if (!best) return undefined;
+      const kept = best;
+      weights.forEach((w, i) => w.assign(kept.weights[i]));
+      return { epoch: kept.epoch, accuracy: kept.accuracy };
+    },
+    dispose() {
+      if (best) tf.dispose(best.weights);
+    },
+  };
+}
+
 /**
  * Rows `[start, end)` of batch `b` when `count` images are cut into `steps`
  * batches of equal size (sizes differ by at most one). A short last batch
@@ -249,8 +421,7 @@ export async function trainMlp(
 ): Promise<TrainResult> {
   validateTrainConfig(config);
   if (train.count === 0) throw new Error("training set is empty");
-  const log = options.log ?? (() => {});
-  const bar = (options.progress ?? stderrIsTerminal()) ? new ProgressBar() : undefined;
+  const reporter = options.reporter ?? logReporter(options.log, options.progress);
   const { spec, epochs, batchSize, seed } = config;
   const smoothing = config.labelSmoothing ?? 0;
   const shift = config.augmentShift ?? 0;
@@ -258,11 +429,13 @@ export async function trainMlp(
   const perStep = (config.scheduleUpdate ?? "epoch") === "step";
   const stepsPerEpoch = Math.ceil(train.count / batchSize);
 
-  log(
-    `training: ${train.count} images, ${epochs} epochs of ${stepsPerEpoch} batches of ${batchSize}, ` +
-      `${describeOptimizer(config.optimizer)}, lr ${describeSchedule(config.schedule)}` +
-      (perStep ? " (per step)" : "") + `, seed ${seed}, backend ${tf.getBackend()}`,
-  );
+  reporter.onStart?.({
+    count: train.count,
+    epochs,
+    stepsPerEpoch,
+    config,
+    backend: tf.getBackend(),
+  });
 
   // 1. The network, its trainable variables, its kernels (for L2 and max-norm).
   const model = buildMlp(spec, seed);
@@ -270,12 +443,11 @@ export async function trainMlp(
   const kernelInfo = kernels(model, spec);
   const optimizer = createOptimizer(config.optimizer, learningRateAt(config.schedule, 0, epochs));
   const history: EpochRecord[] = [];
-  const averaged: tf.Tensor[] | undefined = averageLast > 1
-    ? variables.map((v) => tf.zerosLike(v))
+  const average = averageLast > 1 ? weightAverager(variables, averageLast) : undefined;
+  const best = config.restoreBest
+    ? bestEpochKeeper(model.layers.weights.map((w) => w.read() as tf.Variable))
     : undefined;
-  // Best-epoch snapshot (restoreBest): every weight, batch-norm statistics included.
-  const allWeights = model.layers.weights.map((w) => w.read() as tf.Variable);
-  let best: { epoch: number; accuracy: number; weights: tf.Tensor[] } | undefined;
+  let finalEpoch = epochs;
   const started = performance.now();
   let step = 0;
 
@@ -330,31 +502,20 @@ export async function trainMlp(
         lossSum += loss * n;
         correctSum += nCorrect;
         seen += n;
-        if (bar) {
-          const elapsed = (performance.now() - started) / 1000;
-          const done = (epoch * stepsPerEpoch + b + 1) / (epochs * stepsPerEpoch);
-          const width = 24;
-          const filled = Math.round(((b + 1) / stepsPerEpoch) * width);
-          bar.draw(
-            `epoch ${epoch + 1}/${epochs} [${"=".repeat(filled)}${" ".repeat(width - filled)}] ` +
-              `batch ${b + 1}/${stepsPerEpoch}  loss ${(lossSum / seen).toFixed(4)}  ` +
-              `acc ${(correctSum / seen).toFixed(4)}  ETA ${
-                formatSeconds(elapsed / done - elapsed)
-              }`,
-            b + 1 === stepsPerEpoch,
-          );
-        }
+        reporter.onBatch?.({
+          epoch,
+          epochs,
+          batch: b,
+          stepsPerEpoch,
+          loss: lossSum / seen,
+          accuracy: correctSum / seen,
+          elapsedSeconds: (performance.now() - started) / 1000,
+        });
       }
       const trainSeconds = (performance.now() - epochStart) / 1000;
 
       // Weight averaging over the last epochs.
-      if (averaged && epoch >= epochs - averageLast) {
-        variables.forEach((v, i) => {
-          const next = tf.add(averaged[i], v);
-          averaged[i].dispose();
-          averaged[i] = next;
-        });
-      }
+      if (average && epoch >= epochs - averageLast) average.add();
 
       // 4. Validation and the epoch's record.
       const v = valid.count > 0
@@ -371,45 +532,39 @@ export async function trainMlp(
         samplesPerSecond: seen / trainSeconds,
       };
       history.push(record);
-      if (config.restoreBest && (best === undefined || v.accuracy > best.accuracy)) {
-        if (best) tf.dispose(best.weights);
-        best = {
-          epoch: epoch + 1,
-          accuracy: v.accuracy,
-          weights: allWeights.map((w) => w.clone()),
-        };
-      }
-      bar?.clear();
-      log(formatEpoch(record, epochs));
+      best?.offer(epoch + 1, v.accuracy);
+      reporter.onEpoch?.(record, epochs);
       // Let timers and I/O run between epochs.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    if (averaged) {
-      variables.forEach((v, i) => {
-        const mean = tf.div(averaged[i], averageLast);
-        v.assign(mean);
-        mean.dispose();
-      });
-      log(`final weights: average of the last ${averageLast} epochs' weights`);
+    // 5. The final weights.
+    if (average) {
+      average.assignMean();
+      reporter.onFinalWeights?.({ kind: "average", epochs: averageLast });
     }
-    if (best) {
-      allWeights.forEach((w, i) => w.assign(best!.weights[i]));
-      log(`final weights: epoch ${best.epoch}, best valid accuracy ${best.accuracy.toFixed(4)}`);
+    const restored = best?.restore();
+    if (restored) {
+      finalEpoch = restored.epoch;
+      reporter.onFinalWeights?.({
+        kind: "best",
+        epoch: restored.epoch,
+        validAccuracy: restored.accuracy,
+      });
     }
   } catch (err) {
-    bar?.clear();
+    reporter.onError?.(err);
     model.dispose();
     throw err;
   } finally {
     disposeOptimizer(optimizer);
-    if (averaged) tf.dispose(averaged);
-    if (best) tf.dispose(best.weights);
+    average?.dispose();
+    best?.dispose();
   }
   return {
     model,
     history,
     config,
     seconds: (performance.now() - started) / 1000,
-    finalEpoch: best?.epoch ?? epochs,
+    finalEpoch,
   };
 }
