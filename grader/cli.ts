@@ -9,7 +9,8 @@
 import { basename, join } from "node:path";
 import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
 import { type GradeArgs, HELP, parseGradeArgs, PROJECT_ROOT } from "./args.ts";
-import { grade, type GradeReport } from "./grade.ts";
+import { grade } from "./grade.ts";
+import type { GradeReport } from "./types.ts";
 import { writeReports } from "./reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";

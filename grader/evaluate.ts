@@ -8,13 +8,16 @@
 import { NUM_CLASSES } from "../data/types.ts";
 import { argmaxRow } from "../models/argmax.ts";
 
+/** What is wrong with predictions: the wrong shape, or non-finite values. */
+export type PredictionFailureKind = "shape" | "nan";
+
 /** Raised when predictions have the wrong shape or non-finite values. */
 export class PredictionError extends Error {
   /** What was wrong: `shape` or `nan`. */
-  readonly kind: "shape" | "nan";
+  readonly kind: PredictionFailureKind;
 
   /** Creates the error; `kind` classifies it for the report. */
-  constructor(kind: "shape" | "nan", message: string) {
+  constructor(kind: PredictionFailureKind, message: string) {
     super(message);
     this.name = "PredictionError";
     this.kind = kind;

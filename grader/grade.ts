@@ -10,7 +10,12 @@ import { join, relative, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import type { ImageSet, Protocol } from "../data/types.ts";
 import { deriveSeed, Rng } from "../utils/rng.ts";
-import { evaluate, type Evaluation, PredictionError } from "./evaluate.ts";
+import {
+  evaluate,
+  type Evaluation,
+  PredictionError,
+  type PredictionFailureKind,
+} from "./evaluate.ts";
 import {
   type Profile,
   RUBRIC,
@@ -26,8 +31,6 @@ import { scoreTask, type TaskOutcome } from "./score.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
-
-export type { GradeProvenance, GradeReport, RunRecord, TaskReport };
 
 /** Which module to grade for one task. */
 export interface TaskSpec {
@@ -162,6 +165,7 @@ function evaluateRun(
     permissions: sandbox.permissions,
   };
   const evaluations: Record<string, Evaluation> = {};
+  const predictionFailures: Record<string, PredictionFailureKind> = {};
   if (sandbox.failure) {
     record.failureKind = sandbox.failure.kind;
     record.error = `${sandbox.failure.kind}: ${sandbox.failure.message}`;
@@ -188,15 +192,14 @@ function evaluateRun(
           .map(digest).join(":");
       } catch (err) {
         const kind = err instanceof PredictionError ? err.kind : "exception";
+        if (err instanceof PredictionError) predictionFailures[role] = err.kind;
         record.roleErrors[role] = `${kind}: ${(err as Error).message}`;
       }
     }
     if (!record.metrics.main) {
       const why = record.roleErrors.main ?? "the task returned no `main` model";
       record.error = why;
-      record.failureKind = /^(shape|nan):/.test(why)
-        ? (why.slice(0, why.indexOf(":")) as "shape" | "nan")
-        : "contract";
+      record.failureKind = predictionFailures.main ?? "contract";
     }
   }
   if (!sandbox.backend) {

@@ -28,7 +28,13 @@ export {
   stratifiedSubset,
   type TaskSpec,
 } from "./grade.ts";
-export type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
+export type {
+  GradeProvenance,
+  GradeReport,
+  RunFailureKind,
+  RunRecord,
+  TaskReport,
+} from "./types.ts";
 export {
   type GradescopeResults,
   type GradescopeTest,
@@ -63,7 +69,13 @@ export {
   type TaskOutcome,
   type TestResult,
 } from "./score.ts";
-export { evaluate, type Evaluation, PredictionError, validatePredictions } from "./evaluate.ts";
+export {
+  evaluate,
+  type Evaluation,
+  PredictionError,
+  type PredictionFailureKind,
+  validatePredictions,
+} from "./evaluate.ts";
 export {
   type FailureKind,
   type RolePredictions,

@@ -8,8 +8,15 @@ import type { Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
 import type { Budget, Profile, TaskNumber, Thresholds } from "./rubric.ts";
+import type { PredictionFailureKind } from "./evaluate.ts";
 import type { FailureKind } from "./sandbox.ts";
 import type { RoleMetrics, TestResult } from "./score.ts";
+
+/**
+ * Why a run failed as a whole: the sandbox's kind, or what was wrong with the
+ * `main` model's predictions.
+ */
+export type RunFailureKind = FailureKind | PredictionFailureKind;
 
 /** Where the grade came from, recorded in the report as-is. */
 export interface GradeProvenance {
@@ -30,7 +37,7 @@ export interface RunRecord {
   /** 1-based run number. */
   run: number;
   /** Failure classification when the run failed as a whole. */
-  failureKind?: FailureKind | "shape" | "nan";
+  failureKind?: RunFailureKind;
   /** Failure message. */
   error?: string;
   /** Per-role failures. */

@@ -116,8 +116,8 @@ export interface TaskDefinition {
   defaults: { epochs: number; batchSize: number; lab?: { epochs: number; batchSize: number } };
   /** The task's `train` (see {@link TaskInput}). */
   train: (input: TaskInput) => Promise<TaskOutput>;
-  /** The task's comparison table and notes, from its evaluated models. */
-  report: (result: TaskResult) => { table: string[]; notes: string[] };
+  /** The task's comparison table and notes, from its evaluated models (and the models it returned). */
+  report: (result: TaskResult, output: TaskOutput) => { table: string[]; notes: string[] };
 }
 
 export { DEFAULT_SEED, TASK_FLAGS };
@@ -151,8 +151,9 @@ export async function trainRole(
           `lr ${
             describeSchedule(config.schedule)
           }; ${config.epochs} epochs of batch ${config.batchSize}`,
-        trainSeconds: result.seconds,
-      } as unknown as Record<string, unknown>,
+      },
+      trainSeconds: result.seconds,
+      trainConfig: config,
     },
   };
 }
@@ -282,7 +283,7 @@ export async function runTask(
       gapPoints: 100 * (train.accuracy - test.accuracy),
       testConfusion: test.confusion,
       testPerLetter: perClassAccuracy(test.confusion),
-      trainSeconds: Number(m.config["trainSeconds"] ?? NaN),
+      trainSeconds: m.trainSeconds ?? NaN,
     };
     log(
       `${role.padEnd(9)} ${m.name}: train ${pct(train.accuracy)}, valid ${pct(valid.accuracy)}, ` +
@@ -307,7 +308,7 @@ export async function runTask(
     wallSeconds: 0,
     files: {},
   };
-  const { table, notes } = def.report(result);
+  const { table, notes } = def.report(result, output);
   result.table = table;
   result.notes = notes;
 

@@ -88,8 +88,10 @@ export async function train(input: TaskInput): Promise<TaskOutput> {
 
 // ---- Report.
 
-function report(r: TaskResult): { table: string[]; notes: string[] } {
+function report(r: TaskResult, output: TaskOutput): { table: string[]; notes: string[] } {
   const m = r.models.main;
+  const config = output.models.main.trainConfig;
+  if (!config) throw new Error("task 4: the main model carries no training configuration");
   const table = markdownTable(
     ["model", "train", "valid", "test", "target", "test - target (points)"],
     [[
@@ -108,25 +110,25 @@ function report(r: TaskResult): { table: string[]; notes: string[] } {
       : `${r.protocol} protocol: the 97.1% target was measured on the lab protocol (500k+ training images ` +
         `from notMNIST_large); here only notMNIST_small exists (${r.sizes.train} training images), so ` +
         `the target is a reference, not a like-for-like comparison`,
-    `learning rate ${describeSchedule(m.config.schedule as Schedule)}: it really changes, ` +
+    `learning rate ${describeSchedule(config.schedule)}: it really changes, ` +
     `${rates[0]?.toPrecision(3)} in epoch 1 -> ${
       rates[rates.length - 1]?.toPrecision(3)
     } in epoch ` +
     `${rates.length} (recorded per epoch in result.json); the common notebook passes a fixed rate ` +
     `and calls it dynamic`,
-    tricks(m.config),
+    tricks(config),
     ...DATA_NOTES.slice(0, 3),
   ];
   return { table, notes };
 }
 
 /** One line on the recipe's optimizer and training tricks, read from the run's config. */
-function tricks(config: Record<string, unknown>): string {
+function tricks(config: TrainConfig): string {
   const perStep = config.scheduleUpdate === "step";
-  const shift = Number(config.augmentShift ?? 0);
-  const average = Number(config.averageLast ?? 1);
+  const shift = config.augmentShift ?? 0;
+  const average = config.averageLast ?? 1;
   return [
-    describeOptimizer(config.optimizer as OptimizerSpec),
+    describeOptimizer(config.optimizer),
     `rate updated every ${perStep ? "step" : "epoch"}`,
     shift > 0 ? `training images shifted by up to ${shift} px at random` : "no augmentation",
     average > 1

@@ -8,6 +8,7 @@
  */
 import type { ImageSet, Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
+import type { TrainConfig } from "../models/train.ts";
 
 export type { EpochRecord };
 
@@ -51,6 +52,10 @@ export interface TrainedModel {
   history: EpochRecord[];
   /** The configuration that produced it (JSON-serialisable). */
   config: Record<string, unknown>;
+  /** Seconds spent training it, when the task measured them. */
+  trainSeconds?: number;
+  /** The training configuration, when it was trained by the lab's training loop (`trainMlp`). */
+  trainConfig?: TrainConfig;
 }
 
 /**

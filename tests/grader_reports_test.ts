@@ -1,7 +1,8 @@
 /** Report formats: Gradescope results.json fields, well-formed JUnit XML, Markdown summary. */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
-import { grade, type GradeReport } from "../grader/grade.ts";
+import { grade } from "../grader/grade.ts";
+import type { GradeReport } from "../grader/types.ts";
 import { toGradescope, toJUnit, toMarkdown, writeReports } from "../grader/reports.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { escapeXml } from "../utils/xml.ts";

@@ -4,7 +4,8 @@
  */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
-import { grade, type GradeReport, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
+import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
+import type { GradeReport } from "../grader/types.ts";
 import { toGradescope } from "../grader/reports.ts";
 import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
 import { runSandboxed } from "../grader/sandbox.ts";
@@ -129,6 +130,8 @@ for (const [name, what, message] of badStudents) {
     assert(message.test(runs.output), runs.output);
     assertEquals(results.score, 0);
     assert(results.tests.every((t) => t.status === "failed"));
+    // The run's typed failure kind is the one the message starts with.
+    assertEquals(report.tasks[0].runs[0].failureKind, message.source.split(":")[0]);
   });
 }
 
