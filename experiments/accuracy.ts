@@ -4,7 +4,7 @@
  * one JSON line (also appended to `out/accuracy/results.jsonl`).
  *
  * ```sh
- * NOTMNIST_DIR=/work/shared/notmnist deno run -A experiments/accuracy.ts --config reference
+ * NOTMNIST_DIR=../shared/notmnist deno run -A experiments/accuracy.ts --config reference
  * # final number of a selected configuration (the only way the test split is touched):
  * deno run -A experiments/accuracy.ts --config small-recipe --eval-test
  * # 5-fold grouped cross-validation over the whole small set:
