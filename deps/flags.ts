@@ -44,8 +44,7 @@ export interface Flag<T> {
 }
 
 /** A spec: flag name (kebab-case, without `--`) to its declaration. */
-// deno-lint-ignore no-explicit-any
-export type FlagSpecs = Record<string, Flag<any>>;
+export type FlagSpecs = Record<string, Flag<unknown>>;
 
 /** `batch-size` -> `batchSize`. */
 export type CamelCase<S extends string> = S extends `${infer H}-${infer T}`
