@@ -102,7 +102,11 @@ export const DATA_BENCH_FLAGS = {
   "skip-large": switchFlag("measure notMNIST_small only"),
   keep: stringFlag({ arg: "DIR", help: "build in DIR and keep it (default: a temp folder)" }),
   child: stringFlag({ arg: "ARCHIVE", help: "internal: measure one archive in this process" }),
-  "cache-dir": { ...DATA_FLAGS["cache-dir"], help: "internal (with --child): the cache folder" },
+  "cache-dir": {
+    ...DATA_FLAGS["cache-dir"],
+    help: "internal (with --child): the cache folder",
+    shownDefault: undefined,
+  },
   help: switchFlag("this text", "h"),
 };
 

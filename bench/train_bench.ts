@@ -426,7 +426,7 @@ export const TRAIN_BENCH_FLAGS = {
     parse: (b) => b,
   }),
   "no-pytorch": switchFlag("skip the PyTorch peer"),
-  profile: switchFlag("print a tfjs kernel profile of the first round"),
+  profile: switchFlag("time the wasm-blas kernels and BLAS calls in the first round"),
   json: stringFlag({ arg: "FILE", help: "also write the results as JSON to FILE" }),
   help: switchFlag("this text", "h"),
 };
