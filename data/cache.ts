@@ -14,7 +14,7 @@ import type { ArchiveSource, DecodedArchive, SkippedFile } from "./archive.ts";
 import { type Letter, PIXELS } from "./types.ts";
 
 /** Version of the cache layout and decoder; bump to invalidate old caches. */
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 
 /** The JSON manifest beside a cache's `.bin`. */
 export interface CacheManifest {

@@ -11,8 +11,10 @@
 import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
 import { loadArchive } from "./archive.ts";
 import { duplicateGroups, duplicateStats } from "./groups.ts";
+import { digestNote } from "./download.ts";
+import { MissingLettersError } from "./errors.ts";
 import { type ArchiveName, findArchive, resolveCacheDir, resolveDataDir } from "./paths.ts";
-import { DEFAULT_SPLIT_SEED, loadSplits } from "./splits.ts";
+import { DEFAULT_SPLIT_SEED, loadSplits, missingLetters } from "./splits.ts";
 import { LETTERS, type Protocol } from "./types.ts";
 
 const HELP = `deno task data [flags]
@@ -64,6 +66,7 @@ export async function main(args: string[]): Promise<number> {
       protocol: protocol as Protocol | "auto",
       seed,
       download,
+      allowMissingLetters: true,
       log: (l) => console.log(l),
     })
     : null;
@@ -97,11 +100,24 @@ export async function main(args: string[]): Promise<number> {
       console.log(`  conflicting labels: ${d.conflicting.length} groups, ${images} images in all`);
     }
     if (a.source.sha256) console.log(`  sha256: ${a.source.sha256}`);
+    const note = digestNote(name, a.source.sha256);
+    if (note !== null) console.log(`  ${note}`);
+    const missing = missingLetters(a);
+    if (missing.length > 0) {
+      const err = new MissingLettersError(a.source.path, missing);
+      console.log(`  warning: ${err.message}; the tasks and the grader refuse it`);
+    }
     console.log(`  cache: ${a.cachePath}.{bin,json} (${a.fromCache ? "reloaded" : "written"})`);
     console.log(`  time: ${a.seconds.toFixed(2)} s`);
   }
   const s = splits ??
-    await loadSplits({ dataDir, cacheDir, protocol: protocol as Protocol | "auto", seed });
+    await loadSplits({
+      dataDir,
+      cacheDir,
+      protocol: protocol as Protocol | "auto",
+      seed,
+      allowMissingLetters: true,
+    });
   const sum = s.summary;
   console.log(`\nprotocol: ${sum.protocol} (seed ${sum.seed}, sanitize ${sum.sanitize})`);
   console.log(
