@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { tarEntries, type TarFileEntry } from "../deps/tar.ts";
+import { gunzipFile, tarEntries, type TarFileEntry } from "../deps/tar.ts";
 import { DecodePool } from "./decode_pool.ts";
 import { EmptyArchiveError } from "./errors.ts";
 import type { DecodedBatch, RawBatch } from "./decode_batch.ts";
@@ -276,13 +276,7 @@ async function* tarGzFiles(
 ): AsyncGenerator<RawFile> {
   const file = await Deno.open(path);
   const sha = createHash("sha256");
-  const hashing = new TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>({
-    transform(chunk, ctl) {
-      sha.update(chunk);
-      ctl.enqueue(chunk as Uint8Array<ArrayBuffer>);
-    },
-  });
-  const tar = file.readable.pipeThrough(hashing).pipeThrough(new DecompressionStream("gzip"));
+  const tar = gunzipFile(file, (chunk) => sha.update(chunk));
   try {
     for await (const e of tarEntries(tar, { maxBodyBytes: MAX_ENTRY_BYTES })) {
       if (e.type !== "directory") yield { name: e.name, bytes: e.bytes, skip: tarSkipReason(e) };

@@ -1,0 +1,327 @@
+/**
+ * Archives built to break the data layer, all generated here: a gzip bomb
+ * (streamed zeros, never built in memory), hostile entry names, every link and
+ * special entry type, an archive with no image and a one-letter archive.
+ */
+import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
+import { join } from "node:path";
+import { packTar, tarEntries } from "../deps/tar.ts";
+import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES } from "../data/archive.ts";
+import { main as dataCli } from "../data/cli.ts";
+import { EmptyArchiveError, MissingLettersError } from "../data/errors.ts";
+import { loadSplits } from "../data/splits.ts";
+import {
+  grayPng,
+  randomImage,
+  type RawTarEntry,
+  writeFolder,
+  writeRawTarGz,
+} from "../data/synthetic.ts";
+import { LETTERS } from "../data/types.ts";
+import { Rng } from "../utils/rng.ts";
+
+const MiB = 1 << 20;
+
+/** One readable image per letter (or per given letter) under `root`. */
+function images(root: string, letters: readonly string[] = LETTERS, seed = 1): RawTarEntry[] {
+  const rng = new Rng(seed);
+  return letters.map((l) => ({
+    name: `${root}/${l}/img_${l}.png`,
+    bytes: grayPng(randomImage(rng)),
+  }));
+}
+
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The error `fn` rejects with; fails unless it is a `cls`. */
+async function rejection<E extends Error>(
+  fn: () => Promise<unknown>,
+  cls: new (...args: never[]) => E,
+): Promise<E> {
+  try {
+    await fn();
+  } catch (err) {
+    assert(err instanceof cls, `expected ${cls.name}, got ${err}`);
+    return err;
+  }
+  throw new Error(`expected ${cls.name}, but nothing was thrown`);
+}
+
+async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const orig = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  try {
+    const code = await fn();
+    return { code, out: lines.join("\n") };
+  } finally {
+    console.log = orig;
+  }
+}
+
+Deno.test("gzip bomb: a 384 MiB entry is drained unread, listed with its size; memory stays flat", async () => {
+  await withDir(async (dir) => {
+    const declared = 384 * MiB;
+    const path = join(dir, "notMNIST_small.tar.gz");
+    await writeRawTarGz(path, [
+      ...images("notMNIST_small", ["A", "B", "C"]),
+      { name: "notMNIST_small/A/bomb.png", zeros: declared },
+      ...images("notMNIST_small", ["D", "E"], 2),
+    ]);
+    const onDisk = (await Deno.stat(path)).size;
+    assert(onDisk < 2 * MiB, `the bomb is small on disk: ${onDisk} bytes`);
+    // Sample the resident set while the archive is read (decoded on this thread).
+    const base = Deno.memoryUsage().rss;
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 2);
+    let a;
+    try {
+      a = await loadArchive(path, { workers: 0 });
+    } finally {
+      clearInterval(timer);
+    }
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    // Buffering the entry would add at least 384 MiB; draining it adds a few MiB.
+    const grew = (peak - base) / MiB;
+    assert(grew < 128, `resident set grew by ${grew.toFixed(0)} MiB while reading the bomb`);
+    assertEquals(a.set.count, 5);
+    assertEquals(a.source.files, 6);
+    assertEquals(a.skipped.length, 1);
+    assertEquals(a.skipped[0].path, "notMNIST_small/A/bomb.png");
+    assert(
+      a.skipped[0].reason.startsWith(
+        `declared size ${declared} bytes (384.0 MiB), over the 1.0 MiB`,
+      ),
+      a.skipped[0].reason,
+    );
+  });
+});
+
+Deno.test("tarEntries: bodies over maxBodyBytes, and of non-files, are drained; the rest is read", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "x.tar.gz");
+    await writeRawTarGz(path, [
+      { name: "r/A/big", zeros: 3 * MiB + 5 },
+      { name: "r/A/small", bytes: new Uint8Array([1, 2, 3]) },
+      { name: "r/A/dev", type: "character-device", zeros: 2 * MiB },
+      { name: "r/A/after", bytes: new Uint8Array([4]) },
+    ]);
+    const f = await Deno.open(path);
+    const got = [];
+    for await (
+      const e of tarEntries(f.readable.pipeThrough(new DecompressionStream("gzip")), {
+        maxBodyBytes: MiB,
+      })
+    ) got.push([e.name, e.type, e.size, e.oversized, [...e.bytes]]);
+    assertEquals(got, [
+      ["r/A/big", "file", 3 * MiB + 5, true, []],
+      ["r/A/small", "file", 3, false, [1, 2, 3]],
+      ["r/A/dev", "character-device", 2 * MiB, false, []],
+      ["r/A/after", "file", 1, false, [4]],
+    ]);
+  });
+});
+
+Deno.test("tarEntries: long names (ustar prefix or PAX) read back whole; corrupt or cut streams are errors", async () => {
+  const long = `root/${"d".repeat(120)}/${"f".repeat(130)}.png`;
+  const mid = `root/${"p".repeat(90)}/${"q".repeat(60)}.png`;
+  const tar = await packTar([
+    { name: long, bytes: new Uint8Array([7]) },
+    { name: mid, bytes: new Uint8Array([8, 9]) },
+  ]);
+  const read = async (bytes: Uint8Array) => {
+    const out: [string, number[]][] = [];
+    for await (const e of tarEntries(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream())) {
+      out.push([e.name, [...e.bytes]]);
+    }
+    return out;
+  };
+  assertEquals(await read(tar), [[long, [7]], [mid, [8, 9]]]);
+  const bad = tar.slice();
+  bad[5] ^= 0x01; // a name byte of the first header: its checksum no longer matches
+  await assertRejects(() => read(bad), /corrupt tar header at byte 0 \(bad checksum\)/);
+  await assertRejects(() => read(tar.subarray(0, 512 * 3 + 100)), /truncated/);
+});
+
+Deno.test("hostile names: '..', absolute, outside the root, no letter folder, nested: skipped with reasons", async () => {
+  await withDir(async (dir) => {
+    const rng = new Rng(3);
+    const png = () => grayPng(randomImage(rng));
+    const root = "notMNIST_small";
+    const expected = `(expected ${root}/<A-J>/<file>)`;
+    const hostile: [string, string][] = [
+      ["../../evil/A/x.png", `path contains ".." ${expected}`],
+      ["/tmp/evil_abs/A/y.png", `absolute path ${expected}`],
+      [`${root}/../evil/A/z.png`, `path contains ".." ${expected}`],
+      [`${root}/A/../../B/w.png`, `path contains ".." ${expected}`],
+      ["other_root/A/v.png", `outside the archive's root folder ${root}/ ${expected}`],
+      [`${root}/A/deeper/u.png`, `not directly in a letter folder ${expected}`],
+      [`${root}/K/t.png`, `no class folder (A..J) in its path ${expected}`],
+      [`${root}/a/s.png`, `no class folder (A..J) in its path ${expected}`],
+      [`${root}/stray.png`, `no class folder (A..J) in its path ${expected}`],
+      ["A/r.png", `outside the archive's root folder ${root}/ ${expected}`],
+    ];
+    const path = join(dir, `${root}.tar.gz`);
+    await writeRawTarGz(path, [
+      ...images(root),
+      { name: `./${root}/B/dot_slash.png`, bytes: png() }, // "./" prefix: accepted
+      ...hostile.map(([name]) => ({ name, bytes: png() })),
+    ]);
+    const a = await loadArchive(path, { workers: 0 });
+    assertEquals(a.set.count, 11);
+    assertEquals(a.source.files, 11 + hostile.length);
+    assertEquals(a.perLetter.A, 1);
+    assertEquals(a.perLetter.B, 2);
+    assertEquals(a.names.filter((n) => !n.replace(/^\.\//, "").startsWith(`${root}/`)), []);
+    assertEquals(
+      a.skipped,
+      hostile.map(([p, reason]) => ({ path: p, reason })).sort((x, y) =>
+        x.path < y.path ? -1 : x.path > y.path ? 1 : 0
+      ),
+    );
+    for (const [p, reason] of hostile) assertEquals(entryPathProblem(p, root), reason);
+    assertEquals(entryPathProblem("C:/x/A/y.png", root), `absolute path ${expected}`);
+    assertEquals(entryPathProblem(`${root}/J/ok.png`, root), null);
+  });
+});
+
+Deno.test("links, devices and FIFOs in a .tar.gz are skipped and listed; every entry is counted", async () => {
+  await withDir(async (dir) => {
+    const root = "notMNIST_small";
+    const special: RawTarEntry[] = [
+      { name: `${root}/A/sym.png`, type: "symlink", linkName: "/etc/passwd" },
+      { name: `${root}/B/hard.png`, type: "link", linkName: `${root}/A/img_A.png` },
+      { name: `${root}/C/chr.png`, type: "character-device" },
+      { name: `${root}/D/blk.png`, type: "block-device" },
+      { name: `${root}/E/fifo.png`, type: "fifo" },
+      { name: `${root}/F/`, type: "directory" }, // a directory is not a file: not counted
+    ];
+    const path = join(dir, `${root}.tar.gz`);
+    await writeRawTarGz(path, [...images(root), ...special]);
+    const a = await loadArchive(path, { workers: 0 });
+    assertEquals(a.set.count, 10);
+    assertEquals(a.source.files, 15, "10 images + 5 special entries");
+    assertEquals(a.set.count + a.skipped.length, a.source.files);
+    assertEquals(a.filesPerLetter.A, 2);
+    assertEquals(a.skipped, [
+      {
+        path: `${root}/A/sym.png`,
+        reason: "symbolic link to /etc/passwd (links are not followed)",
+      },
+      {
+        path: `${root}/B/hard.png`,
+        reason: `hard link to ${root}/A/img_A.png (links are not followed)`,
+      },
+      { path: `${root}/C/chr.png`, reason: "character device (not a regular file)" },
+      { path: `${root}/D/blk.png`, reason: "block device (not a regular file)" },
+      { path: `${root}/E/fifo.png`, reason: "FIFO (not a regular file)" },
+    ]);
+  });
+});
+
+Deno.test("an extracted folder: symlinks and FIFOs are listed, never opened; large files are not read", async () => {
+  await withDir(async (dir) => {
+    const root = join(dir, "notMNIST_small");
+    const rng = new Rng(4);
+    await writeFolder(
+      dir,
+      LETTERS.map((l) => ({ path: `notMNIST_small/${l}/x.png`, bytes: grayPng(randomImage(rng)) })),
+    );
+    await Deno.symlink("/etc/passwd", join(root, "A", "link.png"));
+    await Deno.symlink(join(root, "B"), join(root, "C", "dir_link")); // a link to a folder
+    const fifo = await new Deno.Command("mkfifo", { args: [join(root, "D", "pipe.png")] }).output();
+    assert(fifo.success, "mkfifo");
+    const big = await Deno.open(join(root, "E", "big.png"), { write: true, create: true });
+    await big.truncate(2 * MiB); // sparse: 2 MiB declared, no disk used
+    big.close();
+    for (const pass of ["decoded", "cached"]) {
+      const a = await loadArchive(root, { workers: 0, cacheDir: join(dir, "cache") });
+      assertEquals(a.fromCache, pass === "cached");
+      assertEquals(a.set.count, 10);
+      assertEquals(a.source.files, 14);
+      const reasons = Object.fromEntries(a.skipped.map((s) => [s.path, s.reason]));
+      assertEquals(reasons, {
+        "notMNIST_small/A/link.png": "symbolic link to /etc/passwd (links are not followed)",
+        "notMNIST_small/C/dir_link": `symbolic link to ${join(root, "B")} (links are not followed)`,
+        "notMNIST_small/D/pipe.png": "FIFO (not a regular file)",
+        "notMNIST_small/E/big.png": `declared size ${2 * MiB} bytes (2.0 MiB), over the ` +
+          `${(MAX_ENTRY_BYTES / MiB).toFixed(1)} MiB allowed for one image; drained unread`,
+      });
+    }
+  });
+});
+
+Deno.test("no readable image: a typed error naming the archive and what was expected", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "notMNIST_small.tar.gz");
+    await writeRawTarGz(path, [{ name: "notMNIST_small/README", bytes: new Uint8Array(10) }]);
+    const err = await rejection(() => loadArchive(path, { workers: 0 }), EmptyArchiveError);
+    assertEquals(err.path, path);
+    assert(
+      err.message.startsWith(
+        `notMNIST archive ${path} holds no readable image: expected 28x28 8-bit grayscale PNGs ` +
+          `named notMNIST_small/<A-J>/<file>; found 1 file, all skipped (notMNIST_small/README: ` +
+          `no class folder`,
+      ),
+      err.message,
+    );
+    await assertRejects(() => dataCli(["--data-dir", dir]), EmptyArchiveError);
+    // an archive with no entry at all
+    await writeRawTarGz(path, []);
+    const none = await rejection(() => loadArchive(path, { workers: 0 }), EmptyArchiveError);
+    assert(
+      none.message.endsWith(
+        "holds no readable image: expected 28x28 8-bit grayscale PNGs named " +
+          "notMNIST_small/<A-J>/<file>; found 0 files",
+      ),
+      none.message,
+    );
+  });
+});
+
+Deno.test("one-letter archive: a warning from deno task data, a typed error for training and grading", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "notMNIST_small.tar.gz");
+    const rng = new Rng(6);
+    await writeRawTarGz(
+      path,
+      Array.from({ length: 40 }, (_, i) => ({
+        name: `notMNIST_small/A/${i}.png`,
+        bytes: grayPng(randomImage(rng)),
+      })),
+    );
+    const cacheDir = join(dir, "cache");
+    const err = await rejection(
+      () => loadSplits({ dataDir: dir, cacheDir, workers: 0 }),
+      MissingLettersError,
+    );
+    assertEquals(err.letters, ["B", "C", "D", "E", "F", "G", "H", "I", "J"]);
+    assertEquals(err.path, path);
+    assert(err.message.includes("no readable image of letters B, C, D, E, F, G, H, I, J"));
+    const { code, out } = await capture(() =>
+      dataCli(["--data-dir", dir, "--cache-dir", cacheDir])
+    );
+    assertEquals(code, 0);
+    assert(
+      out.includes(
+        `  warning: ${path}: no readable image of letters B, C, D, E, F, G, H, I, J;`,
+      ),
+      out,
+    );
+    assert(out.includes("the tasks and the grader refuse it"), out);
+    // two letters missing from an otherwise complete archive
+    await writeRawTarGz(path, [...images("notMNIST_small", LETTERS.slice(0, 8))]);
+    const two = await rejection(
+      () => loadSplits({ dataDir: dir, cacheDir, workers: 0 }),
+      MissingLettersError,
+    );
+    assertEquals(two.letters, ["I", "J"]);
+  });
+});
