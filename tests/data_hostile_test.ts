@@ -5,10 +5,12 @@
  */
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
+import { crc32, deflateSync } from "node:zlib";
 import { packTar, tarEntries } from "../deps/tar.ts";
 import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
 import { EmptyArchiveError, MissingLettersError } from "../data/errors.ts";
+import { decodeGray28, MAX_RAW_BYTES } from "../data/png_gray.ts";
 import { loadSplits } from "../data/splits.ts";
 import {
   grayPng,
@@ -17,7 +19,7 @@ import {
   writeFolder,
   writeRawTarGz,
 } from "../data/synthetic.ts";
-import { LETTERS } from "../data/types.ts";
+import { LETTERS, PIXELS } from "../data/types.ts";
 import { Rng } from "../utils/rng.ts";
 
 const MiB = 1 << 20;
@@ -324,4 +326,50 @@ Deno.test("one-letter archive: a warning from deno task data, a typed error for 
     );
     assertEquals(two.letters, ["I", "J"]);
   });
+});
+
+/** A PNG with header fields as given and `idat` as its (zlib) image data. */
+function rawPng(width: number, height: number, color: number, interlace: number, idat: Uint8Array) {
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr.set([8, color, 0, 0, interlace], 8);
+  const parts = [
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", idat),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+Deno.test("PNG bombs: a huge declared size or image data that inflates to 64 MiB is refused unread", () => {
+  const bomb = new Uint8Array(deflateSync(new Uint8Array(64 * MiB)));
+  assert(bomb.length < MiB, `the bomb fits in an entry: ${bomb.length} bytes`);
+  const out = new Uint8Array(PIXELS);
+  const limit =
+    `corrupt PNG: image data does not inflate (inflates to more than ${MAX_RAW_BYTES} bytes)`;
+  const cases: [Uint8Array, string][] = [
+    [rawPng(100_000, 100_000, 0, 0, bomb), "wrong size 100000x100000 (expected 28x28)"],
+    [rawPng(28, 28, 0, 0, bomb), limit], // the fast path (8-bit gray)
+    [rawPng(28, 28, 0, 1, bomb), limit], // interlaced gray: decoded by fast-png after the check
+    [rawPng(28, 28, 6, 0, bomb), limit], // RGBA
+  ];
+  for (const [png, reason] of cases) assertEquals(decodeGray28(png, out, 0), reason);
 });
