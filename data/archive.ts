@@ -109,6 +109,8 @@ export function letterOf(path: string): number | null {
  */
 export function entryPathProblem(path: string, root: string): string | null {
   const expected = `expected ${root}/<A-J>/<file>`;
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(path)) return `control character in the path (${expected})`;
   if (/^([/\\]|[A-Za-z]:)/.test(path)) return `absolute path (${expected})`;
   const parts = path.replace(/^(\.\/)+/, "").split("/");
   if (parts.includes("..")) return `path contains ".." (${expected})`;

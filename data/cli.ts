@@ -33,6 +33,16 @@ counts, skipped files, duplicates and split sizes.
   --json            also print the split summary as JSON
   --help            this text`;
 
+/** `s` with control characters escaped (`\u001b`), so a hostile entry name cannot drive the terminal. */
+function printable(s: string): string {
+  let out = "";
+  for (const c of s) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }
+  return out;
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
@@ -82,7 +92,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`  files: ${a.source.files}, readable images: ${a.set.count}`);
     console.log(`  images per letter: ${LETTERS.map((l) => `${l} ${a.perLetter[l]}`).join(", ")}`);
     console.log(`  skipped: ${a.skipped.length}`);
-    for (const s of a.skipped) console.log(`    ${s.path}: ${s.reason}`);
+    for (const s of a.skipped) console.log(`    ${printable(s.path)}: ${printable(s.reason)}`);
     console.log(
       `  duplicates within: ${d.groups} groups of identical images cover ${d.filesInGroups} ` +
         `images; ${d.distinct} distinct images (${d.extraCopies} extra copies)`,

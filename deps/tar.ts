@@ -231,8 +231,10 @@ function padded(size: number): number {
  * bodies of at most `maxBodyBytes` are yielded as views (valid after the next
  * entry is read); larger ones, and the bodies of all other entries, are drained
  * unread, so memory stays bounded by `maxBodyBytes` plus a read-ahead window
- * whatever the archive declares. Throws on a corrupt header (bad checksum or
- * size field) and on a stream that ends inside an entry. After the
+ * whatever the archive declares. PAX `path`, `linkpath` and `size` records and
+ * GNU long names apply to the entry that follows them; PAX global headers are
+ * checked but not applied. Throws on a corrupt header (bad checksum or size
+ * field) and on a stream that ends inside an entry. After the
  * end-of-archive block the rest of the stream is read and discarded.
  */
 export async function* tarEntries(
@@ -241,7 +243,6 @@ export async function* tarEntries(
 ): AsyncGenerator<TarFileEntry> {
   const maxBody = opts.maxBodyBytes ?? 64 << 20;
   const q = new ByteQueue(tar);
-  const global = new Map<string, string>();
   let local = new Map<string, string>();
   let longName: string | null = null;
   let longLink: string | null = null;
@@ -260,7 +261,7 @@ export async function* tarEntries(
     }
     if (!checksumOk(h)) throw new Error(`corrupt tar header at byte ${at} (bad checksum)`);
     const flag = String.fromCharCode(h[156]);
-    const pax = (key: string) => local.get(key) ?? global.get(key);
+    const pax = (key: string) => local.get(key);
     const rawSize = octal(h, 124, 12);
     const paxSize = pax("size");
     const size = paxSize !== undefined && flag !== "x" && flag !== "g" ? Number(paxSize) : rawSize;
@@ -279,7 +280,7 @@ export async function* tarEntries(
       }
       const body = q.take(padded(size)).subarray(0, size);
       if (flag === "x") local = paxRecords(body, at);
-      else if (flag === "g") { for (const [k, v] of paxRecords(body, at)) global.set(k, v); }
+      else if (flag === "g") paxRecords(body, at); // checked; global records are not applied
       else if (flag === "L") longName = text(body, 0, size);
       else longLink = text(body, 0, size);
       continue;

@@ -169,6 +169,8 @@ Deno.test("hostile names: '..', absolute, outside the root, no letter folder, ne
       [`${root}/a/s.png`, `no class folder (A..J) in its path ${expected}`],
       [`${root}/stray.png`, `no class folder (A..J) in its path ${expected}`],
       ["A/r.png", `outside the archive's root folder ${root}/ ${expected}`],
+      [`${root}/C/new\nline.png`, `control character in the path ${expected}`],
+      [`${root}/D/\x1b[2Jclear.png`, `control character in the path ${expected}`],
     ];
     const path = join(dir, `${root}.tar.gz`);
     await writeRawTarGz(path, [
@@ -191,6 +193,14 @@ Deno.test("hostile names: '..', absolute, outside the root, no letter folder, ne
     for (const [p, reason] of hostile) assertEquals(entryPathProblem(p, root), reason);
     assertEquals(entryPathProblem("C:/x/A/y.png", root), `absolute path ${expected}`);
     assertEquals(entryPathProblem(`${root}/J/ok.png`, root), null);
+    // deno task data lists them with control characters escaped
+    const { out } = await capture(() =>
+      dataCli(["--data-dir", dir, "--cache-dir", join(dir, "cache"), "--protocol", "small"])
+    );
+    assert(out.includes(`    ${root}/D/\\u001b[2Jclear.png: control character in the path`), out);
+    assert(out.includes(`    ${root}/C/new\\u000aline.png: control character`), out);
+    assert(out.includes('    ../../evil/A/x.png: path contains ".."'), out);
+    assert(!out.includes("\x1b"), "no raw escape reaches the terminal");
   });
 });
 
