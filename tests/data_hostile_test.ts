@@ -20,6 +20,8 @@ import {
   writeRawTarGz,
 } from "../data/synthetic.ts";
 import { LETTERS, PIXELS } from "../data/types.ts";
+import { main as gradeCli } from "../grader/cli.ts";
+import { run as runTask2 } from "../tasks/task2.ts";
 import { Rng } from "../utils/rng.ts";
 
 const MiB = 1 << 20;
@@ -382,4 +384,46 @@ Deno.test("PNG bombs: a huge declared size or image data that inflates to 64 MiB
     [rawPng(28, 28, 6, 0, bomb), limit], // RGBA
   ];
   for (const [png, reason] of cases) assertEquals(decodeGray28(png, out, 0), reason);
+});
+
+Deno.test("an archive without J images: task 2 and the grader refuse it, naming the letter", async () => {
+  await withDir(async (dir) => {
+    await writeRawTarGz(
+      join(dir, "notMNIST_small.tar.gz"),
+      images("notMNIST_small", ["A", "B", "C", "D", "E", "F", "G", "H", "I"]),
+    );
+    const cacheDir = join(dir, "cache");
+    const err = await rejection(
+      () =>
+        runTask2({
+          dataDir: dir,
+          cacheDir,
+          backend: "wasm",
+          protocol: "small",
+          epochs: 1,
+          out: join(dir, "out"),
+          log: () => {},
+        }),
+      MissingLettersError,
+    );
+    assertEquals(err.letters, ["J"]);
+    const errors: string[] = [];
+    const orig = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.map(String).join(" "));
+    let code: number;
+    try {
+      const out = await capture(() =>
+        gradeCli(["--data-dir", dir, "--cache-dir", cacheDir, "--out", join(dir, "grade")])
+      );
+      code = out.code;
+    } finally {
+      console.error = orig;
+    }
+    assertEquals(code, 2);
+    assert(
+      errors.join("\n").includes("could not load the notMNIST data: ") &&
+        errors.join("\n").includes("no readable image of letter J;"),
+      errors.join("\n"),
+    );
+  });
 });
