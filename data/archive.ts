@@ -352,6 +352,14 @@ function cachePrefix(cacheDir: string, sourcePath: string): string {
 
 type Decoded = Omit<DecodedArchive, "cachePath" | "fromCache" | "seconds">;
 
+/**
+ * Most skipped entries an archive may have: 100,000 (notMNIST_small has 2). An
+ * archive of millions of unusable entries (each costs 512 bytes of a gzip
+ * stream that compresses them 1000:1) would otherwise fill memory with the
+ * list of them; it is refused instead.
+ */
+export const MAX_SKIPPED = 100_000;
+
 /** Largest archive the decoder accepts: 5,000,000 images (3.9 GB of pixels). */
 const MAX_IMAGES = 5_000_000;
 
@@ -471,12 +479,14 @@ async function decodeSource(
       const problem = entryPathProblem(f.name, root);
       if (problem !== null) {
         skipped.push({ path: f.name, reason: problem });
+        if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
         continue;
       }
       const label = letterOf(f.name)!;
       filesPerLetter[LETTERS[label]]++;
       if (f.skip !== null) {
         skipped.push({ path: f.name, reason: f.skip });
+        if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
         continue;
       }
       names.push(f.name);
@@ -484,6 +494,7 @@ async function decodeSource(
       bytes.push(f.bytes);
       batchBytes += f.bytes.byteLength;
       if (names.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
+      if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
       if (files % 100_000 === 0) log(`  ${files} files read`);
     }
     await flush();
@@ -527,5 +538,13 @@ function emptyArchive(
     `notMNIST archive ${path} holds no readable image: expected 28x28 8-bit grayscale PNGs ` +
       `named ${root}/<A-J>/<file>; found ${files} file${files === 1 ? "" : "s"}` +
       (shown.length > 0 ? `, all skipped (${shown.join("; ")})` : ""),
+  );
+}
+
+function tooManySkipped(path: string, skipped: SkippedFile[]): Error {
+  const shown = skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`);
+  return new Error(
+    `notMNIST archive ${path}: more than ${MAX_SKIPPED} entries skipped, so it is not a notMNIST ` +
+      `archive (first: ${shown.join("; ")})`,
   );
 }

@@ -120,7 +120,21 @@ export async function writeRawTarGz(path: string, entries: RawTarEntry[]): Promi
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   const done = gz.readable.pipeTo(file.writable);
   const w = gz.writable.getWriter();
-  const write = (b: Uint8Array) => w.write(b as Uint8Array<ArrayBuffer>);
+  // small pieces are gathered into 1 MiB writes (one write per header is slow)
+  const pending = new Uint8Array(1 << 20);
+  let used = 0;
+  const flush = async () => {
+    if (used > 0) await w.write(pending.slice(0, used));
+    used = 0;
+  };
+  const write = async (b: Uint8Array) => {
+    if (used + b.length > pending.length) await flush();
+    if (b.length >= pending.length) await w.write(b.slice());
+    else {
+      pending.set(b, used);
+      used += b.length;
+    }
+  };
   const zeros = new Uint8Array(1 << 20);
   for (const e of entries) {
     const size = e.size ?? e.zeros ?? e.bytes?.byteLength ?? 0;
@@ -138,6 +152,7 @@ export async function writeRawTarGz(path: string, entries: RawTarEntry[]): Promi
     if (body % 512 !== 0) await write(new Uint8Array(512 - (body % 512)));
   }
   await write(new Uint8Array(1024));
+  await flush();
   await w.close();
   await done;
 }

@@ -211,6 +211,11 @@ class ByteQueue {
     return n - left;
   }
 
+  /** Stops reading: cancels the stream (a no-op once it has ended). */
+  async close(): Promise<void> {
+    await this.#it.return?.();
+  }
+
   /** Reads the rest of the stream, discarding it. */
   async drain(): Promise<void> {
     this.#pos = this.#len;
@@ -243,6 +248,14 @@ export async function* tarEntries(
 ): AsyncGenerator<TarFileEntry> {
   const maxBody = opts.maxBodyBytes ?? 64 << 20;
   const q = new ByteQueue(tar);
+  try {
+    yield* readEntries(q, maxBody);
+  } finally {
+    await q.close(); // also when the consumer stops early: the stream is cancelled
+  }
+}
+
+async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFileEntry> {
   let local = new Map<string, string>();
   let longName: string | null = null;
   let longLink: string | null = null;

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
 import { packTar, tarEntries } from "../deps/tar.ts";
-import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES } from "../data/archive.ts";
+import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES, MAX_SKIPPED } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
 import { EmptyArchiveError, MissingLettersError } from "../data/errors.ts";
 import { decodeGray28, MAX_RAW_BYTES } from "../data/png_gray.ts";
@@ -152,6 +152,21 @@ Deno.test("tarEntries: long names (ustar prefix or PAX) read back whole; corrupt
   bad[5] ^= 0x01; // a name byte of the first header: its checksum no longer matches
   await assertRejects(() => read(bad), /corrupt tar header at byte 0 \(bad checksum\)/);
   await assertRejects(() => read(tar.subarray(0, 512 * 3 + 100)), /truncated/);
+  // a consumer that stops early cancels the stream (gunzipFile then closes its file)
+  let cancelled = false;
+  const src = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(tar.slice(0, 2048)); // the first entry, and more to come
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  for await (const e of tarEntries(src)) {
+    assertEquals(e.name, long);
+    break;
+  }
+  assert(cancelled, "the stream was cancelled");
 });
 
 Deno.test("hostile names: '..', absolute, outside the root, no letter folder, nested: skipped with reasons", async () => {
@@ -424,6 +439,22 @@ Deno.test("an archive without J images: task 2 and the grader refuse it, naming 
       errors.join("\n").includes("could not load the notMNIST data: ") &&
         errors.join("\n").includes("no readable image of letter J;"),
       errors.join("\n"),
+    );
+  });
+});
+
+Deno.test("more than MAX_SKIPPED unusable entries: refused before their list fills memory", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "notMNIST_small.tar.gz");
+    const entries: RawTarEntry[] = images("notMNIST_small");
+    for (let i = 0; i <= MAX_SKIPPED; i++) entries.push({ name: `x/${i}`, type: "fifo" });
+    await writeRawTarGz(path, entries);
+    await assertRejects(
+      () => loadArchive(path, { workers: 0 }),
+      new RegExp(
+        `notMNIST archive .*notMNIST_small\\.tar\\.gz: more than ${MAX_SKIPPED} entries skipped, ` +
+          `so it is not a notMNIST archive \\(first: x/0: outside the archive's root folder`,
+      ),
     );
   });
 });
