@@ -43,6 +43,7 @@ export {
   loadArchive,
   type LoadArchiveOptions,
   MAX_ENTRY_BYTES,
+  MAX_SKIPPED,
   type SkippedFile,
 } from "./data/archive.ts";
 export { EmptyArchiveError, MissingLettersError } from "./data/errors.ts";
