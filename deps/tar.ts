@@ -233,8 +233,8 @@ function padded(size: number): number {
 
 /**
  * Iterates the entries of an (uncompressed) tar byte stream. Regular-file
- * bodies of at most `maxBodyBytes` are yielded as views (valid after the next
- * entry is read); larger ones, and the bodies of all other entries, are drained
+ * bodies of at most `maxBodyBytes` are yielded as views (they stay valid: no
+ * buffer is reused); larger ones, and the bodies of all other entries, are drained
  * unread, so memory stays bounded by `maxBodyBytes` plus a read-ahead window
  * whatever the archive declares. PAX `path`, `linkpath` and `size` records and
  * GNU long names apply to the entry that follows them; PAX global headers are
