@@ -27,25 +27,33 @@ export {
   type LetterCounts,
   loadSplits,
   type LoadSplitsOptions,
+  missingLetters,
   SMALL_FRACTIONS,
   type SourceSummary,
   type SplitSummary,
 } from "./data/splits.ts";
 export { subset, toFloat32 } from "./data/batch.ts";
 export {
+  archiveRoot,
   type ArchiveSource,
   type DecodedArchive,
   defaultWorkers,
+  entryPathProblem,
   letterOf,
   loadArchive,
   type LoadArchiveOptions,
+  MAX_ENTRY_BYTES,
+  MAX_SKIPPED,
   type SkippedFile,
 } from "./data/archive.ts";
+export { EmptyArchiveError, MissingLettersError } from "./data/errors.ts";
 export {
+  digestNote,
   downloadArchive,
   type DownloadOptions,
   KNOWN_SIZES,
   OFFICIAL_BASE_URL,
+  OFFICIAL_SHA256,
 } from "./data/download.ts";
 export {
   archiveFileName,

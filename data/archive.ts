@@ -7,8 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { tarEntries } from "../deps/tar.ts";
+import { gunzipFile, tarEntries, type TarFileEntry } from "../deps/tar.ts";
 import { DecodePool } from "./decode_pool.ts";
+import { EmptyArchiveError } from "./errors.ts";
 import type { DecodedBatch, RawBatch } from "./decode_batch.ts";
 import { readCache, writeCache } from "./cache.ts";
 import {
@@ -35,14 +36,55 @@ export interface LoadArchiveOptions {
   log?: (line: string) => void;
 }
 
-/** The class of a file: the nearest enclosing folder named A..J, or `null`. */
+/**
+ * Largest entry read from an archive: 1 MiB (a notMNIST image is under 2 KiB).
+ * Larger entries are skipped with their declared size, drained unread.
+ */
+export const MAX_ENTRY_BYTES = 1 << 20;
+
+/**
+ * The class of an entry named `<root>/<letter>/<file>`: the index of the letter
+ * folder (A..J), or `null` when the path does not have that shape (see
+ * {@link entryPathProblem} for the reason).
+ */
 export function letterOf(path: string): number | null {
-  const parts = path.split("/");
-  for (let i = parts.length - 2; i >= 0; i--) {
-    const idx = (LETTERS as readonly string[]).indexOf(parts[i]);
-    if (idx >= 0) return idx;
+  const parts = path.replace(/^(\.\/)+/, "").split("/");
+  if (parts.length !== 3) return null;
+  const idx = (LETTERS as readonly string[]).indexOf(parts[1]);
+  return idx >= 0 ? idx : null;
+}
+
+/**
+ * Why the entry `path` of an archive whose root folder is `root` cannot be
+ * labelled, or `null` when it sits directly in a letter folder:
+ * `<root>/<A-J>/<file>` (a leading `./` is ignored). Absolute paths, paths
+ * with `..`, paths outside `root`, paths with no letter folder and files
+ * nested deeper are refused, so no entry gets a label from a path an
+ * extractor would write elsewhere.
+ */
+export function entryPathProblem(path: string, root: string): string | null {
+  const expected = `expected ${root}/<A-J>/<file>`;
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(path)) return `control character in the path (${expected})`;
+  if (/^([/\\]|[A-Za-z]:)/.test(path)) return `absolute path (${expected})`;
+  const parts = path.replace(/^(\.\/)+/, "").split("/");
+  if (parts.includes("..")) return `path contains ".." (${expected})`;
+  if (parts[0] !== root) return `outside the archive's root folder ${root}/ (${expected})`;
+  if (parts.length > 3) return `not directly in a letter folder (${expected})`;
+  if (parts.length < 3 || letterOf(path) === null) {
+    return `no class folder (A..J) in its path (${expected})`;
   }
+  if (parts[2] === "" || parts[2] === ".") return `no file name (${expected})`;
   return null;
+}
+
+/**
+ * The root folder an archive's entries must sit in: the archive's name
+ * without `.tar.gz` / `.tgz` (`notMNIST_small.tar.gz` -> `notMNIST_small`), or
+ * the folder's own name.
+ */
+export function archiveRoot(path: string): string {
+  return basename(resolve(path)).replace(/\.(tar\.gz|tgz)$/, "");
 }
 
 /** A fresh per-letter counter, all zeros. */
@@ -50,9 +92,41 @@ export function letterCounts(): Record<Letter, number> {
   return Object.fromEntries(LETTERS.map((l) => [l, 0])) as Record<Letter, number>;
 }
 
+/** One non-directory entry: its bytes, or why they were not read. */
 interface RawFile {
   name: string;
   bytes: Uint8Array;
+  /** Why the entry is skipped before decoding (a link, a device, too large), else null. */
+  skip: string | null;
+}
+
+function mib(n: number): string {
+  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function oversizedReason(size: number): string {
+  return `declared size ${size} bytes (${mib(size)}), over the ${mib(MAX_ENTRY_BYTES)} ` +
+    `allowed for one image; drained unread`;
+}
+
+/** Why a tar entry that is not a readable regular file is skipped, else null. */
+function tarSkipReason(e: TarFileEntry): string | null {
+  switch (e.type) {
+    case "file":
+      return e.oversized ? oversizedReason(e.size) : null;
+    case "symlink":
+      return `symbolic link to ${e.linkName} (links are not followed)`;
+    case "link":
+      return `hard link to ${e.linkName} (links are not followed)`;
+    case "character-device":
+      return "character device (not a regular file)";
+    case "block-device":
+      return "block device (not a regular file)";
+    case "fifo":
+      return "FIFO (not a regular file)";
+    default:
+      return `tar entry of type '${e.typeFlag}' (not a regular file)`;
+  }
 }
 
 async function statSource(path: string): Promise<ArchiveSource> {
@@ -86,8 +160,8 @@ async function statSource(path: string): Promise<ArchiveSource> {
         const ds = await Deno.stat(p);
         mtimeMs = Math.max(mtimeMs, ds.mtime?.getTime() ?? 0);
         await walk(p);
-      } else if (e.isFile) {
-        files++;
+      } else {
+        files++; // regular files, links, devices, FIFOs: as counted when decoding
       }
     }
   };
@@ -97,25 +171,57 @@ async function statSource(path: string): Promise<ArchiveSource> {
   return { path: abs, kind: "folder", bytes, mtimeMs, files, sha256: null };
 }
 
+/** Reads a regular file of at most {@link MAX_ENTRY_BYTES}; larger ones are not read. */
+async function readLimited(p: string): Promise<{ bytes: Uint8Array; skip: string | null }> {
+  using f = await Deno.open(p);
+  const size = (await f.stat()).size;
+  if (size > MAX_ENTRY_BYTES) return { bytes: new Uint8Array(0), skip: oversizedReason(size) };
+  const buf = new Uint8Array(size);
+  let o = 0;
+  while (o < size) {
+    const n = await f.read(buf.subarray(o));
+    if (n === null) break;
+    o += n;
+  }
+  return { bytes: buf.subarray(0, o), skip: null };
+}
+
+/** Why a folder entry that is not a regular file is skipped (links are not followed). */
+async function folderSkipReason(p: string): Promise<string> {
+  const st = await Deno.lstat(p);
+  if (st.isSymlink) {
+    const target = await Deno.readLink(p).catch(() => "?");
+    return `symbolic link to ${target} (links are not followed)`;
+  }
+  if (st.isCharDevice) return "character device (not a regular file)";
+  if (st.isBlockDevice) return "block device (not a regular file)";
+  if (st.isFifo) return "FIFO (not a regular file)";
+  if (st.isSocket) return "socket (not a regular file)";
+  return "not a regular file";
+}
+
 async function* folderFiles(root: string): AsyncGenerator<RawFile> {
   const base = dirname(root);
-  const walk = async function* (dir: string): AsyncGenerator<string> {
+  const walk = async function* (dir: string): AsyncGenerator<Deno.DirEntry & { path: string }> {
     const entries: Deno.DirEntry[] = [];
     for await (const e of Deno.readDir(dir)) entries.push(e);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory) yield* walk(p);
-      else if (e.isFile) yield p;
+      else yield { ...e, path: p };
     }
   };
   const window: Promise<RawFile>[] = [];
-  const read = async (p: string): Promise<RawFile> => ({
-    name: relative(base, p).split("\\").join("/"),
-    bytes: await Deno.readFile(p),
-  });
-  for await (const p of walk(root)) {
-    window.push(read(p));
+  const read = async (e: Deno.DirEntry & { path: string }): Promise<RawFile> => {
+    const name = relative(base, e.path).split("\\").join("/");
+    if (!e.isFile) {
+      return { name, bytes: new Uint8Array(0), skip: await folderSkipReason(e.path) };
+    }
+    return { name, ...(await readLimited(e.path)) };
+  };
+  for await (const e of walk(root)) {
+    window.push(read(e));
     if (window.length >= 64) yield await window.shift()!;
   }
   while (window.length > 0) yield await window.shift()!;
@@ -127,16 +233,10 @@ async function* tarGzFiles(
 ): AsyncGenerator<RawFile> {
   const file = await Deno.open(path);
   const sha = createHash("sha256");
-  const hashing = new TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>({
-    transform(chunk, ctl) {
-      sha.update(chunk);
-      ctl.enqueue(chunk as Uint8Array<ArrayBuffer>);
-    },
-  });
-  const tar = file.readable.pipeThrough(hashing).pipeThrough(new DecompressionStream("gzip"));
+  const tar = gunzipFile(file, (chunk) => sha.update(chunk));
   try {
-    for await (const e of tarEntries(tar)) {
-      if (e.type === "file") yield { name: e.name, bytes: e.bytes };
+    for await (const e of tarEntries(tar, { maxBodyBytes: MAX_ENTRY_BYTES })) {
+      if (e.type !== "directory") yield { name: e.name, bytes: e.bytes, skip: tarSkipReason(e) };
     }
   } catch (err) {
     throw new Error(`${path}: not a readable .tar.gz (${(err as Error).message})`);
@@ -145,13 +245,20 @@ async function* tarGzFiles(
 }
 
 const BATCH_FILES = 1024;
+/** Bytes of raw files per decode batch (a batch ends at whichever limit comes first). */
+const BATCH_BYTES = 8 << 20;
 
 /**
  * Decodes archive `path` (a `notMNIST_*.tar.gz` or an extracted `notMNIST_*`
  * folder with `<letter>/<file>.png` inside), or reloads its cache. Each file's
- * label is the nearest enclosing folder named A..J; files that are empty, not
- * PNG, corrupt, not 28x28 or not 8-bit grayscale are skipped and listed with the
- * reason.
+ * label is its letter folder: entries must be named `<root>/<A-J>/<file>`,
+ * where `<root>` is the archive's name without `.tar.gz` (see
+ * {@link entryPathProblem}). Every other entry is skipped and listed with the
+ * reason: other paths, links, devices and FIFOs, entries over
+ * {@link MAX_ENTRY_BYTES} (drained unread, so memory stays bounded whatever an
+ * archive declares), and files that are empty, not PNG, corrupt, not 28x28 or
+ * not 8-bit grayscale. Throws {@link EmptyArchiveError} when no image is
+ * readable.
  */
 export async function loadArchive(
   path: string,
@@ -199,6 +306,14 @@ function cachePrefix(cacheDir: string, sourcePath: string): string {
 }
 
 type Decoded = Omit<DecodedArchive, "cachePath" | "fromCache" | "seconds">;
+
+/**
+ * Most skipped entries an archive may have: 100,000 (notMNIST_small has 2). An
+ * archive of millions of unusable entries (each costs 512 bytes of a gzip
+ * stream that compresses them 1000:1) would otherwise fill memory with the
+ * list of them; it is refused instead.
+ */
+export const MAX_SKIPPED = 100_000;
 
 /** Largest archive the decoder accepts: 5,000,000 images (3.9 GB of pixels). */
 const MAX_IMAGES = 5_000_000;
@@ -274,6 +389,7 @@ async function decodeSource(
   let names: string[] = [];
   let labels: number[] = [];
   let bytes: Uint8Array[] = [];
+  let batchBytes = 0;
   let seq = 0;
   let files = 0;
   let totalBytes = 0;
@@ -302,6 +418,7 @@ async function decodeSource(
     names = [];
     labels = [];
     bytes = [];
+    batchBytes = 0;
     await pool.waitBelow(Math.max(2, workers * 4));
     collectReady();
   };
@@ -309,20 +426,30 @@ async function decodeSource(
   const iter = source.kind === "tar.gz"
     ? tarGzFiles(source.path, (hex) => (sha256 = hex))
     : folderFiles(source.path);
+  const root = archiveRoot(source.path);
   try {
     for await (const f of iter) {
       files++;
       totalBytes += f.bytes.byteLength;
-      const label = letterOf(f.name);
-      if (label === null) {
-        skipped.push({ path: f.name, reason: "no class folder (A..J) in its path" });
+      const problem = entryPathProblem(f.name, root);
+      if (problem !== null) {
+        skipped.push({ path: f.name, reason: problem });
+        if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
         continue;
       }
+      const label = letterOf(f.name)!;
       filesPerLetter[LETTERS[label]]++;
+      if (f.skip !== null) {
+        skipped.push({ path: f.name, reason: f.skip });
+        if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
+        continue;
+      }
       names.push(f.name);
       labels.push(label);
       bytes.push(f.bytes);
-      if (names.length >= BATCH_FILES) await flush();
+      batchBytes += f.bytes.byteLength;
+      if (names.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
+      if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
       if (files % 100_000 === 0) log(`  ${files} files read`);
     }
     await flush();
@@ -332,6 +459,7 @@ async function decodeSource(
     const perLetter = out.perLetter;
     const outNames = out.names;
     skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    if (set.count === 0) throw emptyArchive(source.path, root, files, skipped);
     const src: ArchiveSource = {
       ...source,
       files,
@@ -350,4 +478,28 @@ async function decodeSource(
   } finally {
     pool.close();
   }
+}
+
+function emptyArchive(
+  path: string,
+  root: string,
+  files: number,
+  skipped: SkippedFile[],
+): EmptyArchiveError {
+  const shown = skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`);
+  if (skipped.length > 3) shown.push(`... and ${skipped.length - 3} more`);
+  return new EmptyArchiveError(
+    path,
+    `notMNIST archive ${path} holds no readable image: expected 28x28 8-bit grayscale PNGs ` +
+      `named ${root}/<A-J>/<file>; found ${files} file${files === 1 ? "" : "s"}` +
+      (shown.length > 0 ? `, all skipped (${shown.join("; ")})` : ""),
+  );
+}
+
+function tooManySkipped(path: string, skipped: SkippedFile[]): Error {
+  const shown = skipped.slice(0, 3).map((s) => `${s.path}: ${s.reason}`);
+  return new Error(
+    `notMNIST archive ${path}: more than ${MAX_SKIPPED} entries skipped, so it is not a notMNIST ` +
+      `archive (first: ${shown.join("; ")})`,
+  );
 }

@@ -19,7 +19,7 @@ import {
 } from "./types.ts";
 
 /** Version of the cache layout and decoder; bump to invalidate old caches. */
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 
 /** The JSON manifest beside a cache's `.bin`. */
 export interface CacheManifest {

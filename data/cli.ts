@@ -11,8 +11,10 @@ import { intFlag, parseFlags, switchFlag, usageLines } from "../deps/flags.ts";
 import { loadArchive } from "./archive.ts";
 import { DATA_FLAGS } from "./flags.ts";
 import { duplicateGroups, duplicateStats } from "./groups.ts";
+import { digestNote } from "./download.ts";
+import { MissingLettersError } from "./errors.ts";
 import { type ArchiveName, findArchive, resolveCacheDir, resolveDataDir } from "./paths.ts";
-import { DEFAULT_SPLIT_SEED, loadSplits } from "./splits.ts";
+import { DEFAULT_SPLIT_SEED, loadSplits, missingLetters } from "./splits.ts";
 import { LETTERS } from "./types.ts";
 
 /** The flags of `deno task data`. */
@@ -31,6 +33,16 @@ const HELP = [
   "",
   ...usageLines(DATA_CLI_FLAGS),
 ].join("\n");
+
+/** `s` with control characters escaped (`\u001b`), so a hostile entry name cannot drive the terminal. */
+function printable(s: string): string {
+  let out = "";
+  for (const c of s) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }
+  return out;
+}
 
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -52,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
       protocol,
       seed,
       download,
+      allowMissingLetters: true,
       log: (l) => console.log(l),
     })
     : null;
@@ -67,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`  files: ${a.source.files}, readable images: ${a.set.count}`);
     console.log(`  images per letter: ${LETTERS.map((l) => `${l} ${a.perLetter[l]}`).join(", ")}`);
     console.log(`  skipped: ${a.skipped.length}`);
-    for (const s of a.skipped) console.log(`    ${s.path}: ${s.reason}`);
+    for (const s of a.skipped) console.log(`    ${printable(s.path)}: ${printable(s.reason)}`);
     console.log(
       `  duplicates within: ${d.groups} groups of identical images cover ${d.filesInGroups} ` +
         `images; ${d.distinct} distinct images (${d.extraCopies} extra copies)`,
@@ -85,11 +98,18 @@ export async function main(args: string[]): Promise<number> {
       console.log(`  conflicting labels: ${d.conflicting.length} groups, ${images} images in all`);
     }
     if (a.source.sha256) console.log(`  sha256: ${a.source.sha256}`);
+    const note = digestNote(name, a.source.sha256);
+    if (note !== null) console.log(`  ${note}`);
+    const missing = missingLetters(a);
+    if (missing.length > 0) {
+      const err = new MissingLettersError(a.source.path, missing);
+      console.log(`  warning: ${err.message}; the tasks and the grader refuse it`);
+    }
     console.log(`  cache: ${a.cachePath}.{bin,json} (${a.fromCache ? "reloaded" : "written"})`);
     console.log(`  time: ${a.seconds.toFixed(2)} s`);
   }
   const s = splits ??
-    await loadSplits({ dataDir, cacheDir, protocol, seed });
+    await loadSplits({ dataDir, cacheDir, protocol, seed, allowMissingLetters: true });
   const sum = s.summary;
   console.log(`\nprotocol: ${sum.protocol} (seed ${sum.seed}, sanitize ${sum.sanitize})`);
   console.log(

@@ -1,9 +1,12 @@
 /**
  * Decoding one notMNIST PNG into 784 gray bytes, with the reason when it cannot
  * be used. Non-interlaced 8-bit grayscale PNGs (all readable notMNIST images)
- * take a fast path: chunk walk, native zlib inflate, PNG row unfiltering. Any
- * other PNG is decoded by `fast-png` (deps/png.ts) only to name what is wrong
- * with it (or to accept an interlaced 28x28 8-bit gray image).
+ * take a fast path: chunk walk, native zlib inflate, PNG row unfiltering. A
+ * PNG whose header is not 28x28 is refused from the header alone; any other
+ * 28x28 PNG is decoded by `fast-png` (deps/png.ts) only to name what is wrong
+ * with it (or to accept an interlaced 8-bit gray image), after its image data
+ * was checked to inflate to at most {@link MAX_RAW_BYTES}: a small file whose
+ * data inflates to gigabytes is refused without being inflated whole.
  *
  * @module
  */
@@ -77,7 +80,57 @@ function unfilterGray(raw: Uint8Array, out: Uint8Array, offset: number): string 
   return null;
 }
 
+/**
+ * Largest inflated image data accepted: 64 KiB (a 28x28 image needs at most
+ * 6,300 bytes, at 16-bit RGBA).
+ */
+export const MAX_RAW_BYTES = 1 << 16;
+
+/** The image data (IDAT chunks, concatenated) of a PNG, or why it cannot be found. */
+function imageData(bytes: Uint8Array): Uint8Array | string {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let p = 33;
+  let ended = false;
+  while (p + 8 <= bytes.length) {
+    const len = u32(bytes, p);
+    const type = u32(bytes, p + 4);
+    if (p + 12 + len > bytes.length) return "corrupt PNG: truncated chunk";
+    if (type === 0x49444154) { // IDAT
+      parts.push(bytes.subarray(p + 8, p + 8 + len));
+      total += len;
+    } else if (type === 0x49454e44) { // IEND
+      ended = true;
+      break;
+    }
+    p += 12 + len;
+  }
+  if (!ended) return "corrupt PNG: truncated (no IEND chunk)";
+  if (parts.length === 0) return "corrupt PNG: no image data (IDAT)";
+  if (parts.length === 1) return parts[0];
+  const z = new Uint8Array(total);
+  let o = 0;
+  for (const part of parts) {
+    z.set(part, o);
+    o += part.length;
+  }
+  return z;
+}
+
+/** Inflates image data with the {@link MAX_RAW_BYTES} limit, or says why it cannot. */
+function inflateImage(z: Uint8Array): Uint8Array | string {
+  try {
+    return inflateZlib(z, MAX_RAW_BYTES);
+  } catch (err) {
+    return `corrupt PNG: image data does not inflate (${(err as Error).message})`;
+  }
+}
+
 function describe(bytes: Uint8Array, out: Uint8Array, offset: number): string | null {
+  const z = imageData(bytes);
+  if (typeof z === "string") return z;
+  const raw = inflateImage(z);
+  if (typeof raw === "string") return raw;
   let img;
   try {
     img = decodePng(bytes);
@@ -110,43 +163,14 @@ export function decodeGray28(bytes: Uint8Array, out: Uint8Array, offset: number)
   const depth = bytes[24];
   const color = bytes[25];
   const interlace = bytes[28];
-  if (width !== IMAGE_SIZE || height !== IMAGE_SIZE || depth !== 8 || color !== 0 || interlace) {
-    return describe(bytes, out, offset);
+  if (width !== IMAGE_SIZE || height !== IMAGE_SIZE) {
+    return `wrong size ${width}x${height} (expected 28x28)`;
   }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let p = 33;
-  let ended = false;
-  while (p + 8 <= bytes.length) {
-    const len = u32(bytes, p);
-    const type = u32(bytes, p + 4);
-    if (p + 12 + len > bytes.length) return "corrupt PNG: truncated chunk";
-    if (type === 0x49444154) { // IDAT
-      parts.push(bytes.subarray(p + 8, p + 8 + len));
-      total += len;
-    } else if (type === 0x49454e44) { // IEND
-      ended = true;
-      break;
-    }
-    p += 12 + len;
-  }
-  if (!ended) return "corrupt PNG: truncated (no IEND chunk)";
-  if (parts.length === 0) return "corrupt PNG: no image data (IDAT)";
-  let z = parts[0];
-  if (parts.length > 1) {
-    z = new Uint8Array(total);
-    let o = 0;
-    for (const part of parts) {
-      z.set(part, o);
-      o += part.length;
-    }
-  }
-  let raw: Uint8Array;
-  try {
-    raw = inflateZlib(z);
-  } catch (err) {
-    return `corrupt PNG: image data does not inflate (${(err as Error).message})`;
-  }
+  if (depth !== 8 || color !== 0 || interlace) return describe(bytes, out, offset);
+  const z = imageData(bytes);
+  if (typeof z === "string") return z;
+  const raw = inflateImage(z);
+  if (typeof raw === "string") return raw;
   if (raw.length !== IMAGE_SIZE * (IMAGE_SIZE + 1)) {
     return `corrupt PNG: image data has ${raw.length} bytes, expected ${PIXELS + IMAGE_SIZE}`;
   }

@@ -7,7 +7,14 @@
  */
 import { dirname, join } from "node:path";
 import { encodeGray8Fast, encodePng } from "../deps/png.ts";
-import { gzip, packTar, TarGzWriter, type TarInput } from "../deps/tar.ts";
+import {
+  gzip,
+  packTar,
+  TarGzWriter,
+  tarHeader,
+  type TarHeaderInput,
+  type TarInput,
+} from "../deps/tar.ts";
 import { Rng } from "../utils/rng.ts";
 import { IMAGE_SIZE, type ImageSet, LETTERS, PIXELS } from "./types.ts";
 
@@ -89,4 +96,63 @@ export async function writeLargeArchive(
   }
   await w.close();
   return count;
+}
+
+/**
+ * An entry of {@link writeRawTarGz}: any header (absolute names, `..`, links,
+ * devices, FIFOs) with a body of `bytes`, or of `zeros` streamed zero bytes.
+ */
+export interface RawTarEntry extends TarHeaderInput {
+  /** Body bytes (the header's size defaults to their length). */
+  bytes?: Uint8Array;
+  /** A body of this many zero bytes, streamed: never held in memory (a gzip bomb). */
+  zeros?: number;
+}
+
+/**
+ * Streams a `.tar.gz` of raw `entries` to `path`, headers written as given,
+ * for archives built to break a reader: a declared size of gigabytes costs a
+ * few MB on disk and about 1 MiB of memory here.
+ */
+export async function writeRawTarGz(path: string, entries: RawTarEntry[]): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const gz = new CompressionStream("gzip");
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const done = gz.readable.pipeTo(file.writable);
+  const w = gz.writable.getWriter();
+  // small pieces are gathered into 1 MiB writes (one write per header is slow)
+  const pending = new Uint8Array(1 << 20);
+  let used = 0;
+  const flush = async () => {
+    if (used > 0) await w.write(pending.slice(0, used));
+    used = 0;
+  };
+  const write = async (b: Uint8Array) => {
+    if (used + b.length > pending.length) await flush();
+    if (b.length >= pending.length) await w.write(b.slice());
+    else {
+      pending.set(b, used);
+      used += b.length;
+    }
+  };
+  const zeros = new Uint8Array(1 << 20);
+  for (const e of entries) {
+    const size = e.size ?? e.zeros ?? e.bytes?.byteLength ?? 0;
+    await write(tarHeader({ ...e, size }));
+    let body = 0;
+    if (e.bytes) {
+      await write(e.bytes);
+      body = e.bytes.byteLength;
+    }
+    for (let left = e.zeros ?? 0; left > 0; left -= zeros.length) {
+      const n = Math.min(left, zeros.length);
+      await write(zeros.subarray(0, n));
+      body += n;
+    }
+    if (body % 512 !== 0) await write(new Uint8Array(512 - (body % 512)));
+  }
+  await write(new Uint8Array(1024));
+  await flush();
+  await w.close();
+  await done;
 }

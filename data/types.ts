@@ -68,7 +68,11 @@ export interface ArchiveSource {
   bytes: number;
   /** Modification time (ms since the epoch) of the `.tar.gz`; for a folder the newest folder mtime. */
   mtimeMs: number;
-  /** Files found (entries that are files, skipped ones included). For a `.tar.gz` filled in when decoded. */
+  /**
+   * Entries found that are not directories: regular files, links, devices and
+   * FIFOs, skipped ones included, so `files` = readable images + skipped. For a
+   * `.tar.gz` filled in when decoded.
+   */
   files: number;
   /** SHA-256 (hex) of the `.tar.gz` file, computed while decoding; `null` for a folder. */
   sha256: string | null;
@@ -91,7 +95,7 @@ export interface DecodedArchive {
   skipped: SkippedFile[];
   /** Readable images per letter. */
   perLetter: Record<Letter, number>;
-  /** Files per letter folder, skipped ones included. */
+  /** Entries directly in each letter folder (`<root>/<letter>/<file>`), skipped ones included. */
   filesPerLetter: Record<Letter, number>;
   /** Cache file prefix (`.json` manifest + `.bin` data), or `null` when caching is off. */
   cachePath: string | null;

@@ -67,9 +67,21 @@ export function encodePng(
   );
 }
 
-/** Inflates a zlib stream (RFC 1950) natively; throws on corrupt data or a bad checksum. */
-export function inflateZlib(bytes: Uint8Array): Uint8Array {
-  const out = inflateSync(bytes);
+/**
+ * Inflates a zlib stream (RFC 1950) natively; throws on corrupt data, a bad
+ * checksum, or output over `maxBytes` (default: no limit), so a small stream
+ * that inflates to gigabytes stops at the limit.
+ */
+export function inflateZlib(bytes: Uint8Array, maxBytes?: number): Uint8Array {
+  let out;
+  try {
+    out = inflateSync(bytes, maxBytes === undefined ? {} : { maxOutputLength: maxBytes });
+  } catch (err) {
+    if (err instanceof RangeError && maxBytes !== undefined) {
+      throw new Error(`inflates to more than ${maxBytes} bytes`);
+    }
+    throw err;
+  }
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 

@@ -1,115 +1,376 @@
 /**
- * Tar seam over `modern-tar` (npm). `modern-tar` was chosen over `tar-stream`
- * because it is built on Web Streams, like `@std/tar`'s `UntarStream`, so it
- * plugs directly into `DecompressionStream("gzip")` and `Deno.FsFile.readable`
- * without Node stream adapters, has no dependencies, and switching back to
- * `@std/tar` later means changing this file only.
+ * Tar seam. Reading is a small streaming ustar/GNU/PAX header parser written
+ * for this project, so that entry bodies are never buffered beyond a limit: a
+ * body larger than {@link TarEntriesOptions.maxBodyBytes}, and the body of any
+ * entry that is not a regular file, is drained from the stream unread.
+ * Writing goes through `modern-tar` (npm), built on Web Streams like
+ * `@std/tar`; switching libraries means changing this file only.
  *
  * @module
  */
-import { packTar as mtPackTar, unpackTar } from "modern-tar";
+import { packTar as mtPackTar } from "modern-tar";
+
+/**
+ * Kind of a tar entry: `file` (types `0`, NUL and `7`), `directory` (`5`),
+ * `symlink` (`2`), `link` (a hard link, `1`), `character-device` (`3`),
+ * `block-device` (`4`), `fifo` (`6`), or `other` (any other type, e.g. GNU
+ * sparse files).
+ */
+export type TarEntryType =
+  | "file"
+  | "directory"
+  | "symlink"
+  | "link"
+  | "character-device"
+  | "block-device"
+  | "fifo"
+  | "other";
 
 /** One entry read from a tar stream. */
 export interface TarFileEntry {
-  /** Path inside the archive. */
+  /** Path inside the archive (PAX `path` and GNU long names applied). */
   name: string;
-  /** Entry type: "file", "directory", "symlink", ... */
-  type: string;
-  /** The entry's bytes (empty for non-files). */
+  /** Entry kind. */
+  type: TarEntryType;
+  /** The raw type flag, e.g. `0`, `2`, `S`. */
+  typeFlag: string;
+  /** Declared body size in bytes (PAX `size` applied). */
+  size: number;
+  /** Link target of a symlink or hard link (else empty). */
+  linkName: string;
+  /**
+   * The body of a regular file of at most `maxBodyBytes` bytes; empty for every
+   * other entry (its body, if any, was drained unread).
+   */
   bytes: Uint8Array;
+  /** True for a regular file whose body exceeded `maxBodyBytes` and was drained unread. */
+  oversized: boolean;
 }
 
-/** Bytes buffered before a window of whole entries is unpacked. */
+/** Options of {@link tarEntries}. */
+export interface TarEntriesOptions {
+  /**
+   * Largest regular-file body that is read into memory; larger bodies are
+   * drained (`oversized: true`). Default 64 MiB.
+   */
+  maxBodyBytes?: number;
+}
+
+/** Bytes read ahead from the stream in one buffer. */
 const WINDOW = 4 << 20;
+
+/** Largest PAX or GNU long-name record accepted (a path is at most a few KiB). */
+const MAX_META_BYTES = 1 << 20;
+
+const TYPES: Record<string, TarEntryType> = {
+  "0": "file",
+  "\0": "file",
+  "7": "file",
+  "1": "link",
+  "2": "symlink",
+  "3": "character-device",
+  "4": "block-device",
+  "5": "directory",
+  "6": "fifo",
+};
 
 function octal(b: Uint8Array, at: number, len: number): number {
   if (b[at] & 0x80) {
-    // base-256 (GNU) size field
+    if (b[at] === 0xff) return NaN; // negative base-256 value
     let v = b[at] & 0x7f;
     for (let i = 1; i < len; i++) v = v * 256 + b[at + i];
     return v;
   }
   let v = 0;
+  let digits = 0;
   for (let i = at; i < at + len; i++) {
     const c = b[i];
     if (c === 0 || c === 32) {
-      if (v > 0) break;
+      if (digits > 0) break;
       continue;
     }
     if (c < 48 || c > 55) return NaN;
     v = v * 8 + (c - 48);
+    digits++;
   }
   return v;
 }
 
-/**
- * End of the last complete entry in `buf[0..len)`: walks the headers (size at
- * offset 124, type at 156); PAX/GNU long-name headers belong to the entry that
- * follows them, so a cut never falls right after one.
- */
-function safeCut(buf: Uint8Array, len: number): number {
-  let p = 0;
-  let cut = 0;
-  while (p + 512 <= len) {
-    if (buf[p] === 0) return p; // end-of-archive block: everything before it is whole
-    const size = octal(buf, p + 124, 12);
-    if (!Number.isFinite(size)) throw new Error(`corrupt tar header at byte ${p}`);
-    const next = p + 512 + Math.ceil(size / 512) * 512;
-    if (next > len) break;
-    const type = String.fromCharCode(buf[p + 156]);
-    if (type !== "x" && type !== "g" && type !== "L" && type !== "K") cut = next;
-    p = next;
+const utf8 = new TextDecoder();
+
+/** The NUL-terminated string in `b[at .. at+len)`. */
+function text(b: Uint8Array, at: number, len: number): string {
+  let end = at;
+  let ascii = true;
+  while (end < at + len && b[end] !== 0) {
+    if (b[end] >= 0x80) ascii = false;
+    end++;
   }
-  return cut;
+  if (!ascii) return utf8.decode(b.subarray(at, end));
+  let s = "";
+  for (let i = at; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+function checksumOk(h: Uint8Array): boolean {
+  const want = octal(h, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const c = i >= 148 && i < 156 ? 32 : h[i];
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  return want === unsigned || want === signed;
+}
+
+/** PAX records `"<len> <key>=<value>\n"` of an extended header body (lengths count bytes). */
+function paxRecords(body: Uint8Array, at: number): Map<string, string> {
+  const out = new Map<string, string>();
+  let p = 0;
+  while (p < body.length) {
+    let sp = p;
+    let len = 0;
+    while (sp < body.length && body[sp] >= 48 && body[sp] <= 57) len = len * 10 + body[sp++] - 48;
+    if (body[sp] !== 32 || len <= sp - p || p + len > body.length) {
+      throw new Error(`corrupt PAX header at byte ${at}`);
+    }
+    const rec = utf8.decode(body.subarray(sp + 1, p + len));
+    const eq = rec.indexOf("=");
+    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1).replace(/\n$/, ""));
+    p += len;
+  }
+  return out;
+}
+
+/** A byte queue over a stream: views handed out stay valid (old buffers are never reused). */
+class ByteQueue {
+  #it: AsyncIterator<Uint8Array>;
+  #buf = new Uint8Array(0);
+  #pos = 0;
+  #len = 0;
+  /** Stream offset of the next unread byte. */
+  offset = 0;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#it = stream[Symbol.asyncIterator]();
+  }
+
+  get available(): number {
+    return this.#len - this.#pos;
+  }
+
+  #append(chunk: Uint8Array): void {
+    if (this.#len + chunk.length > this.#buf.length) {
+      const rest = this.#buf.subarray(this.#pos, this.#len);
+      const next = new Uint8Array(Math.max(WINDOW, 2 * (rest.length + chunk.length)));
+      next.set(rest);
+      this.#buf = next;
+      this.#pos = 0;
+      this.#len = rest.length;
+    }
+    this.#buf.set(chunk, this.#len);
+    this.#len += chunk.length;
+  }
+
+  /** Reads until `n` bytes are available; false when the stream ends first. */
+  async fill(n: number): Promise<boolean> {
+    while (this.available < n) {
+      const r = await this.#it.next();
+      if (r.done) return false;
+      this.#append(r.value);
+    }
+    return true;
+  }
+
+  /** The next `n` available bytes, as a view; consumes them. */
+  take(n: number): Uint8Array {
+    const v = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    this.offset += n;
+    return v;
+  }
+
+  /** Discards `n` bytes without holding them; returns how many the stream had. */
+  async skip(n: number): Promise<number> {
+    let left = n;
+    const d = Math.min(left, this.available);
+    this.#pos += d;
+    left -= d;
+    while (left > 0) {
+      const r = await this.#it.next();
+      if (r.done) break;
+      if (r.value.length <= left) {
+        left -= r.value.length;
+      } else {
+        this.#append(r.value.subarray(left));
+        left = 0;
+      }
+    }
+    this.offset += n - left;
+    return n - left;
+  }
+
+  /** Stops reading: cancels the stream (a no-op once it has ended). */
+  async close(): Promise<void> {
+    await this.#it.return?.();
+  }
+
+  /** Reads the rest of the stream, discarding it. */
+  async drain(): Promise<void> {
+    this.#pos = this.#len;
+    for (;;) {
+      const r = await this.#it.next();
+      if (r.done) return;
+      this.offset += r.value.length;
+    }
+  }
+}
+
+function padded(size: number): number {
+  return Math.ceil(size / 512) * 512;
 }
 
 /**
- * Iterates the entries of an (uncompressed) tar byte stream, reading each body
- * fully. The stream is buffered into windows of whole entries that are unpacked
- * with `modern-tar`'s `unpackTar` on a buffer; its streaming decoder creates a
- * stream per entry and is about four times slower on archives of small files.
- * Limitation: a PAX global header (type `g`) applies only within its window.
+ * Iterates the entries of an (uncompressed) tar byte stream. Regular-file
+ * bodies of at most `maxBodyBytes` are yielded as views (they stay valid: no
+ * buffer is reused); larger ones, and the bodies of all other entries, are drained
+ * unread, so memory stays bounded by `maxBodyBytes` plus a read-ahead window
+ * whatever the archive declares. PAX `path`, `linkpath` and `size` records and
+ * GNU long names apply to the entry that follows them; PAX global headers are
+ * checked but not applied. Throws on a corrupt header (bad checksum or size
+ * field) and on a stream that ends inside an entry. After the
+ * end-of-archive block the rest of the stream is read and discarded.
  */
 export async function* tarEntries(
   tar: ReadableStream<Uint8Array>,
+  opts: TarEntriesOptions = {},
 ): AsyncGenerator<TarFileEntry> {
-  let buf = new Uint8Array(WINDOW * 2);
-  let len = 0;
-  const drain = async function* (final: boolean): AsyncGenerator<TarFileEntry> {
-    const cut = final ? len : safeCut(buf, len);
-    if (cut === 0) return;
-    const entries = await unpackTar(buf.subarray(0, cut), { strict: final });
-    for (const e of entries) {
-      const type = e.header.type ?? "file";
-      yield {
-        name: e.header.name,
-        type,
-        bytes: type === "file" ? e.data ?? new Uint8Array(0) : new Uint8Array(0),
-      };
+  const maxBody = opts.maxBodyBytes ?? 64 << 20;
+  const q = new ByteQueue(tar);
+  try {
+    yield* readEntries(q, maxBody);
+  } finally {
+    await q.close(); // also when the consumer stops early: the stream is cancelled
+  }
+}
+
+async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFileEntry> {
+  let local = new Map<string, string>();
+  let longName: string | null = null;
+  let longLink: string | null = null;
+  for (;;) {
+    const at = q.offset;
+    if (!(await q.fill(512))) {
+      if (q.available === 0) return; // no end-of-archive block: accepted
+      throw new Error(`tar stream truncated (${q.available} stray bytes at the end)`);
     }
-    // entries hold views of buf: continue in a fresh buffer
-    const rest = buf.subarray(cut, len);
-    const next = new Uint8Array(Math.max(WINDOW * 2, rest.length * 2));
-    next.set(rest);
-    buf = next;
-    len = rest.length;
+    const h = q.take(512);
+    let zero = true;
+    for (let i = 0; i < 512 && zero; i++) zero = h[i] === 0;
+    if (zero) {
+      await q.drain();
+      return;
+    }
+    if (!checksumOk(h)) throw new Error(`corrupt tar header at byte ${at} (bad checksum)`);
+    const flag = String.fromCharCode(h[156]);
+    const pax = (key: string) => local.get(key);
+    const rawSize = octal(h, 124, 12);
+    const paxSize = pax("size");
+    const size = paxSize !== undefined && flag !== "x" && flag !== "g" ? Number(paxSize) : rawSize;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new Error(`corrupt tar header at byte ${at} (size field)`);
+    }
+    if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+      if (size > MAX_META_BYTES) {
+        throw new Error(
+          `tar header at byte ${at}: a '${flag}' record of ${size} bytes (at most ` +
+            `${MAX_META_BYTES} expected)`,
+        );
+      }
+      if (!(await q.fill(padded(size)))) {
+        throw new Error(`tar stream truncated inside the header at byte ${at}`);
+      }
+      const body = q.take(padded(size)).subarray(0, size);
+      if (flag === "x") local = paxRecords(body, at);
+      else if (flag === "g") paxRecords(body, at); // checked; global records are not applied
+      else if (flag === "L") longName = text(body, 0, size);
+      else longLink = text(body, 0, size);
+      continue;
+    }
+    let name = pax("path") ?? longName ?? "";
+    if (name === "") {
+      name = text(h, 0, 100);
+      // POSIX ustar ("ustar\0"): a prefix of up to 155 bytes; GNU uses those bytes otherwise
+      const posix = h[257] === 0x75 && h[262] === 0 && text(h, 257, 6) === "ustar";
+      const prefix = posix ? text(h, 345, 155) : "";
+      if (prefix !== "") name = `${prefix}/${name}`;
+    }
+    const linkName = pax("linkpath") ?? longLink ?? text(h, 157, 100);
+    local = new Map();
+    longName = null;
+    longLink = null;
+    let type: TarEntryType = TYPES[flag] ?? "other";
+    if (type === "file" && flag !== "7" && name.endsWith("/")) type = "directory";
+    const body = padded(size);
+    let bytes: Uint8Array = new Uint8Array(0);
+    const oversized = type === "file" && size > maxBody;
+    if (type === "file" && !oversized) {
+      if (!(await q.fill(body))) {
+        throw new Error(`tar stream truncated inside ${name} (${size} bytes declared)`);
+      }
+      bytes = q.take(body).subarray(0, size);
+    } else if (body > 0 && (await q.skip(body)) < body) {
+      throw new Error(`tar stream truncated inside ${name} (${size} bytes declared)`);
+    }
+    yield { name, type, typeFlag: flag, size, linkName, bytes, oversized };
+  }
+}
+
+/**
+ * Compressed bytes per read in {@link gunzipFile}. `DecompressionStream` emits
+ * the whole expansion of each input chunk at once and gzip expands up to about
+ * 1032:1, so 8 KiB reads keep every decompressed chunk under about 8 MiB (a
+ * 64 KiB read of a gzip bomb would come out as one 66 MB chunk).
+ */
+export const GUNZIP_READ_BYTES = 8192;
+
+/**
+ * The decompressed bytes of the gzip file `file`, read {@link GUNZIP_READ_BYTES}
+ * at a time so that memory stays bounded whatever the compression ratio.
+ * `onInput` sees every compressed chunk in order (e.g. to hash the file). The
+ * file is closed when the stream ends, fails or is cancelled.
+ */
+export function gunzipFile(
+  file: Deno.FsFile,
+  onInput?: (chunk: Uint8Array) => void,
+): ReadableStream<Uint8Array> {
+  let closed = false;
+  const close = () => {
+    if (!closed) file.close();
+    closed = true;
   };
-  for await (const chunk of tar) {
-    if (len + chunk.length > buf.length) {
-      const bigger = new Uint8Array(Math.max(buf.length * 2, len + chunk.length));
-      bigger.set(buf.subarray(0, len));
-      buf = bigger;
-    }
-    buf.set(chunk, len);
-    len += chunk.length;
-    if (len >= WINDOW) yield* drain(false);
-  }
-  if (len > 0) {
-    if (len % 512 !== 0) {
-      throw new Error(`tar stream truncated (${len % 512} stray bytes at the end)`);
-    }
-    yield* drain(true);
-  }
+  const compressed = new ReadableStream<Uint8Array<ArrayBuffer>>({
+    async pull(ctl) {
+      try {
+        const buf = new Uint8Array(GUNZIP_READ_BYTES);
+        const n = await file.read(buf);
+        if (n === null) {
+          close();
+          ctl.close();
+          return;
+        }
+        const chunk = buf.subarray(0, n);
+        onInput?.(chunk);
+        ctl.enqueue(chunk);
+      } catch (err) {
+        close();
+        ctl.error(err);
+      }
+    },
+    cancel: close,
+  });
+  return compressed.pipeThrough(new DecompressionStream("gzip"));
 }
 
 /** An entry to write with {@link packTar} or {@link TarGzWriter}. */
@@ -184,4 +445,72 @@ export class TarGzWriter {
     await this.#writer.close();
     await this.#done;
   }
+}
+
+/** Header fields of one entry for {@link tarHeader}. */
+export interface TarHeaderInput {
+  /** Path inside the archive, stored as given (at most 100 bytes). */
+  name: string;
+  /** Entry kind (default `file`). */
+  type?: Exclude<TarEntryType, "other">;
+  /** Declared body size in bytes (default 0); any size, base-256 above 8 GiB. */
+  size?: number;
+  /** Link target of a symlink or hard link. */
+  linkName?: string;
+  /** Permission bits (default 0o644, 0o755 for a directory). */
+  mode?: number;
+}
+
+const FLAGS: Record<Exclude<TarEntryType, "other">, string> = {
+  file: "0",
+  link: "1",
+  symlink: "2",
+  "character-device": "3",
+  "block-device": "4",
+  directory: "5",
+  fifo: "6",
+};
+
+/**
+ * One 512-byte ustar header, written field by field with no checks on the
+ * name (absolute paths and `..` are kept as given), so tests can build
+ * archives that any extractor should distrust. The body, padded to 512 bytes,
+ * follows it; two zero blocks end an archive.
+ */
+export function tarHeader(h: TarHeaderInput): Uint8Array {
+  const b = new Uint8Array(512);
+  const enc = new TextEncoder();
+  const put = (s: string, at: number, len: number, what: string) => {
+    const bytes = enc.encode(s);
+    if (bytes.length > len) throw new Error(`tarHeader: ${what} "${s}" is over ${len} bytes`);
+    b.set(bytes, at);
+  };
+  const num = (v: number, at: number, len: number) =>
+    put(v.toString(8).padStart(len - 1, "0"), at, len - 1, "number");
+  const type = h.type ?? "file";
+  const size = h.size ?? 0;
+  put(h.name, 0, 100, "name");
+  num(h.mode ?? (type === "directory" ? 0o755 : 0o644), 100, 8);
+  num(0, 108, 8);
+  num(0, 116, 8);
+  if (size < 8 ** 11) {
+    num(size, 124, 12);
+  } else {
+    let v = size;
+    for (let i = 135; i > 124; i--) {
+      b[i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+    b[124] = 0x80;
+  }
+  num(0, 136, 12);
+  b[156] = FLAGS[type].charCodeAt(0);
+  put(h.linkName ?? "", 157, 100, "link name");
+  put("ustar", 257, 6, "magic");
+  put("00", 263, 2, "version");
+  b.fill(32, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += b[i];
+  put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "checksum");
+  return b;
 }

@@ -44,6 +44,7 @@ Deno.test("deno task data: prints counts, skipped files, duplicates, cache and s
         "conflicting labels: a group of 2 (C 1, E 1)",
         `cache: ${cache}/notMNIST_small.tar.gz-`,
         "notMNIST_large: not found",
+        "  note: notMNIST_small.tar.gz has SHA-256 ",
         "protocol: small (seed 5, sanitize true)",
         "split sizes: train 161, valid 20, test 20",
       ]

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
-import { downloadArchive } from "../data/download.ts";
+import { createHash } from "node:crypto";
+import { digestNote, downloadArchive, OFFICIAL_SHA256 } from "../data/download.ts";
 import { Rng } from "../utils/rng.ts";
 
 interface Server {
@@ -64,6 +65,26 @@ function rangeResponse(req: Request, data: Uint8Array): Response {
   return new Response(data.slice(), { headers: { "content-length": String(data.length) } });
 }
 
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A server whose first answer breaks off after `cut` bytes, then serves `data` with Range. */
+function cutOnce(data: Uint8Array, cut: number): (req: Request, n: number) => Response {
+  return (req, n) => {
+    if (n > 1) return rangeResponse(req, data);
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(data.slice(0, cut));
+      },
+      pull(ctl) {
+        return new Promise((r) => setTimeout(r, 50)).then(() => ctl.error(new Error("cut")));
+      },
+    });
+    return new Response(body, { headers: { "content-length": String(data.length) } });
+  };
+}
+
 async function listDir(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) out.push(e.name);
@@ -120,19 +141,8 @@ Deno.test("downloadArchive: a wrong announced size is refused before writing", a
 Deno.test("downloadArchive: an interrupted transfer keeps only a .part, then resumes with Range", async () => {
   const data = payload(300_000);
   const cut = 120_000;
-  await withServer((req, n) => {
-    if (n > 1) return rangeResponse(req, data);
-    // first request: announce the full length, send part of it, then break the connection
-    const body = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        ctl.enqueue(data.slice(0, cut));
-      },
-      pull(ctl) {
-        return new Promise((r) => setTimeout(r, 50)).then(() => ctl.error(new Error("cut")));
-      },
-    });
-    return new Response(body, { headers: { "content-length": String(data.length) } });
-  }, async (dir, srv) => {
+  // first request: announce the full length, send part of it, then break the connection
+  await withServer(cutOnce(data, cut), async (dir, srv) => {
     await assertRejects(
       () => downloadArchive({ name: "small", dataDir: dir, baseUrl: srv.base, progress: false }),
       /interrupted|truncated/,
@@ -202,4 +212,77 @@ Deno.test("downloadArchive: a complete body of the wrong size is refused and rem
     );
     assertEquals(await listDir(dir), []);
   });
+});
+
+Deno.test("downloadArchive: bytes that do not match the SHA-256 are refused; the .part is not renamed", async () => {
+  const data = payload(20_000);
+  const other = sha256(payload(20_001));
+  await withServer((req) => rangeResponse(req, data), async (dir, srv) => {
+    const get = () =>
+      downloadArchive({
+        name: "small",
+        dataDir: dir,
+        baseUrl: srv.base,
+        expectedSize: data.length,
+        expectedSha256: other,
+        progress: false,
+      });
+    await assertRejects(
+      get,
+      new RegExp(
+        `notMNIST_small\\.tar\\.gz: SHA-256 mismatch: the 20000 bytes downloaded hash to ` +
+          `${sha256(data)}, expected ${other}; .*notMNIST_small\\.tar\\.gz\\.part is kept for ` +
+          `inspection and not renamed`,
+      ),
+    );
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
+    assertEquals(await Deno.readFile(join(dir, "notMNIST_small.tar.gz.part")), data);
+    // the complete .part is checked again, not fetched again, and still refused
+    await assertRejects(get, /SHA-256 mismatch/);
+    assertEquals(srv.requests.length, 1);
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
+  });
+});
+
+Deno.test("downloadArchive: a resumed download is hashed whole (kept part, then the rest)", async () => {
+  const data = payload(200_000);
+  await withServer(cutOnce(data, 70_000), async (dir, srv) => {
+    const opts = {
+      name: "small" as const,
+      dataDir: dir,
+      baseUrl: srv.base,
+      expectedSha256: sha256(data),
+      progress: false,
+    };
+    await assertRejects(() => downloadArchive(opts), /interrupted|truncated/);
+    const lines: string[] = [];
+    const path = await downloadArchive({ ...opts, log: (l) => lines.push(l) });
+    assert(srv.requests[1].range !== null, "the second request resumes");
+    assertEquals(await Deno.readFile(path), data);
+    assert(lines.some((l) => l.endsWith("(SHA-256 verified)")), lines.join("\n"));
+  });
+  // the same resume with a digest the whole file does not have is refused
+  await withServer(cutOnce(data, 70_000), async (dir, srv) => {
+    const opts = {
+      name: "small" as const,
+      dataDir: dir,
+      baseUrl: srv.base,
+      expectedSha256: sha256(data.subarray(70_000)),
+      progress: false,
+    };
+    await assertRejects(() => downloadArchive(opts), /interrupted|truncated/);
+    await assertRejects(() => downloadArchive(opts), /SHA-256 mismatch/);
+    assertEquals(await listDir(dir), ["notMNIST_small.tar.gz.part"]);
+  });
+});
+
+Deno.test("digestNote: an archive that is not the official one is noted, not rejected", () => {
+  assertEquals(digestNote("small", OFFICIAL_SHA256.small), null);
+  assertEquals(digestNote("large", null), null);
+  const other = "84e19604cea1bc2b33362efef0e09ddf35f590994244d69d8891c46760c587a3";
+  assertEquals(
+    digestNote("small", other),
+    `note: notMNIST_small.tar.gz has SHA-256 ${other}, not the official ` +
+      `${OFFICIAL_SHA256.small}; it is used as it is (a rebuilt or modified copy)`,
+  );
 });

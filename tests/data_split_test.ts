@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
 import { apportion, stratifiedSample } from "../data/allocate.ts";
+import { OFFICIAL_SHA256 } from "../data/download.ts";
 import { subset, toFloat32 } from "../data/batch.ts";
 import { resolveCacheDir, resolveDataDir } from "../data/paths.ts";
 import { groupedFolds, loadSplits } from "../data/splits.ts";
@@ -74,8 +75,18 @@ Deno.test("loadSplits small: grouped, stratified, on target; duplicates stay in 
   try {
     await writeTarGz(join(dir, "notMNIST_small.tar.gz"), smallLike("notMNIST_small", 1));
     const cacheDir = join(dir, "cache");
-    const s = await loadSplits({ dataDir: dir, cacheDir, workers: 0 });
+    const lines: string[] = [];
+    const s = await loadSplits({ dataDir: dir, cacheDir, workers: 0, log: (l) => lines.push(l) });
     assertEquals(s.protocol, "small");
+    // a generated archive is not the official one: used, with a note naming both digests
+    const sha = s.summary.sources[0].sha256;
+    assert(
+      lines.includes(
+        `note: notMNIST_small.tar.gz has SHA-256 ${sha}, not the official ` +
+          `${OFFICIAL_SHA256.small}; it is used as it is (a rebuilt or modified copy)`,
+      ),
+      lines.join("\n"),
+    );
     // 635 images: 10% of each class by largest remainder -> 64 per split
     assertEquals(s.summary.sizes, { train: 635 - 128, valid: 64, test: 64 });
     const quota = apportion(64, [63, 60, 61, 61, 60, 60, 60, 60, 90, 60]);
