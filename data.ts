@@ -76,3 +76,4 @@ export {
   stratifiedSample,
 } from "./data/allocate.ts";
 export { hashHex, hashImages } from "./data/hash.ts";
+export { type SampleGridOptions, sampleGridSvg } from "./data/sample_grid.ts";

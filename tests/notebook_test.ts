@@ -1,0 +1,110 @@
+/**
+ * notebooks/lab.ipynb: valid nbformat 4 JSON for the Deno kernel, committed
+ * without outputs, importing only the public entry points, covering the four
+ * tasks and the six pitfalls, and type-checking as TypeScript (its code cells
+ * joined into one module, as the kernel runs them one after the other). CI
+ * executes it (.ci/run); these tests need no Jupyter.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../deps/assert.ts";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT_URL = new URL("../", import.meta.url);
+const ROOT = fileURLToPath(ROOT_URL);
+const NOTEBOOK = join(ROOT, "notebooks", "lab.ipynb");
+/** The only modules the notebook may import, relative to notebooks/. */
+const PUBLIC = ["../mod.ts", "../data.ts", "../models/mod.ts", "../tasks/mod.ts"];
+
+interface Cell {
+  cell_type: string;
+  source: string[] | string;
+  outputs?: unknown[];
+  execution_count?: number | null;
+  metadata: Record<string, unknown>;
+}
+
+async function readNotebook(): Promise<{ cells: Cell[]; metadata: Record<string, unknown> }> {
+  const nb = JSON.parse(await Deno.readTextFile(NOTEBOOK));
+  assertEquals(nb.nbformat, 4, "nbformat");
+  assert(Array.isArray(nb.cells) && nb.cells.length > 0, "cells");
+  return nb;
+}
+
+const text = (c: Cell): string => Array.isArray(c.source) ? c.source.join("") : c.source;
+
+/** Every module specifier of `code` (static and dynamic imports, re-exports). */
+function specifiers(code: string): string[] {
+  const out: string[] = [];
+  for (const m of code.matchAll(/\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) out.push(m[1]);
+  return out;
+}
+
+Deno.test("notebook: nbformat 4 for the Deno kernel, no outputs committed", async () => {
+  const nb = await readNotebook();
+  const ks = nb.metadata.kernelspec as Record<string, string>;
+  assertEquals([ks.name, ks.language], ["deno", "typescript"]);
+  for (const [i, c] of nb.cells.entries()) {
+    assert(["markdown", "code"].includes(c.cell_type), `cell ${i}: type ${c.cell_type}`);
+    assert(text(c).trim().length > 0, `cell ${i} is empty`);
+    if (c.cell_type === "code") {
+      assertEquals(c.outputs, [], `cell ${i}: outputs are not committed`);
+      assertEquals(c.execution_count, null, `cell ${i}: execution_count`);
+    }
+  }
+});
+
+Deno.test("notebook: imports only the public entry points", async () => {
+  const nb = await readNotebook();
+  const used = nb.cells.filter((c) => c.cell_type === "code").flatMap((c) => specifiers(text(c)));
+  assert(used.length > 0, "the notebook imports the library");
+  for (const s of used) assert(PUBLIC.includes(s), `import "${s}" is not a public entry point`);
+  // The checker itself: an internal module is caught.
+  assertEquals(specifiers(`import { x } from "../models/train.ts";`), ["../models/train.ts"]);
+});
+
+Deno.test("notebook: the four tasks in order and the six pitfalls explained", async () => {
+  const nb = await readNotebook();
+  const md = nb.cells.filter((c) => c.cell_type === "markdown").map(text).join("\n");
+  const positions = [1, 2, 3, 4].map((n) => md.indexOf(`## Task ${n}:`));
+  assert(positions.every((p) => p >= 0), `task headings: ${positions}`);
+  assertEquals([...positions].sort((a, b) => a - b), positions, "tasks in order");
+  for (
+    const pitfall of [
+      /class-sorted validation/i,
+      /row L2 normalisation/i,
+      /softmax as a hidden activation/i,
+      /test leakage/i,
+      /fixed "dynamic" rate/i,
+      /reused dropout layer/i,
+    ]
+  ) assert(pitfall.test(md), `pitfall not explained: ${pitfall}`);
+  const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n");
+  assert(code.includes('Deno.env.get("NOTMNIST_NOTEBOOK_QUICK")'), "quick mode switch");
+});
+
+Deno.test("notebook: its code cells type-check against the library", async () => {
+  const nb = await readNotebook();
+  const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n\n");
+  // The cells import "../x.ts" relative to notebooks/; point them at the repository instead.
+  const rooted = code.replace(
+    /(from\s*["'])\.\.\/([^"']+)(["'])/g,
+    (_m, a: string, path: string, b: string) => `${a}${new URL(path, ROOT_URL).href}${b}`,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "nm-notebook-" });
+  try {
+    const file = join(dir, "lab_cells.ts");
+    await Deno.writeTextFile(file, rooted + "\nexport {};\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", "--config", join(ROOT, "deno.json"), file],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const errors = new TextDecoder().decode(out.stderr);
+    assert(out.success, `deno check of the notebook's code cells failed:\n${errors}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
