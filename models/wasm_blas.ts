@@ -17,6 +17,7 @@
 export {
   type BlasProbe,
   registerWasmBlasBackend,
+  registerWasmBlasBackendWith,
   WASM_BLAS,
   wasmBlasLibrary,
   type WasmBlasOptions,
@@ -29,3 +30,11 @@ export {
   type BlasTiming,
   defaultBlasCandidates,
 } from "./wasm_blas/blas_library.ts";
+export {
+  createBlasChannel,
+  isSharedBlas,
+  type RemoteBlasInfo,
+  remoteBlasLibrary,
+  serveBlas,
+  type SharedBlasLibrary,
+} from "./wasm_blas/remote_blas.ts";

@@ -72,6 +72,25 @@ export function registerWasmBlasBackend(opts: WasmBlasOptions = {}): Promise<Bla
   return registration;
 }
 
+/**
+ * Registers `"wasm-blas"` on a BLAS library the caller already has (e.g. a
+ * remote one served by another isolate, `remote_blas.ts`) instead of
+ * loading one through FFI. Like {@link registerWasmBlasBackend}, a process
+ * registers once: whichever of the two runs first decides, and later calls of
+ * either return that result.
+ */
+export function registerWasmBlasBackendWith(blas: BlasLibrary): Promise<BlasProbe> {
+  registration ??= Promise.resolve().then(() => {
+    try {
+      return registerLibrary(blas);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return { ok: false, reason: `wasm-blas registration failed: ${msg.split("\n")[0]}` };
+    }
+  });
+  return registration;
+}
+
 const runStock: KernelRunner = (backend, name, inputs, attrs) => {
   const kernel = tf.getKernel(name, WASM_BLAS);
   if (kernel === undefined) throw new Error(`wasm-blas: no ${name} kernel registered`);
@@ -90,7 +109,10 @@ function sgemmWorks(blas: BlasLibrary): boolean {
 function register(opts: WasmBlasOptions): BlasProbe {
   const load = loadBlas(opts);
   if (!load.ok) return { ok: false, reason: load.reason };
-  const blas = load.blas;
+  return registerLibrary(load.blas);
+}
+
+function registerLibrary(blas: BlasLibrary): BlasProbe {
   try {
     if (!sgemmWorks(blas)) {
       blas.close();

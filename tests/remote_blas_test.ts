@@ -1,0 +1,225 @@
+/**
+ * The remote BLAS channel (models/wasm_blas/remote_blas.ts): products served
+ * across isolates equal direct calls bit for bit, and the serving side refuses
+ * random and hostile requests without throwing and without writing outside
+ * the operands of a request it accepted (fuzzed).
+ */
+import { assert, assertEquals } from "../deps/assert.ts";
+import { Rng } from "../utils/rng.ts";
+import { type BlasLibrary, loadBlas } from "../models/wasm_blas/blas_library.ts";
+import {
+  checkRequest,
+  createBlasChannel,
+  extent,
+  HEADER_BYTES,
+  OP,
+  readRequest,
+  serveBlas,
+  serveOne,
+  SLOT,
+  STATE,
+} from "../models/wasm_blas/remote_blas.ts";
+
+const load = loadBlas({ threads: 1 });
+const native: BlasLibrary | undefined = load.ok ? load.blas : undefined;
+const skip = native ? "" : ` (SKIPPED: no BLAS: ${load.ok ? "" : load.reason})`;
+
+/** A plain JS BLAS: the reference when no native library is present, and for checks. */
+const jsBlas = {
+  sgemm(
+    tA: boolean,
+    tB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) {
+          s += (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j]);
+        }
+        c[i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * ldc + j]);
+      }
+    }
+  },
+  sgemv(
+    tA: boolean,
+    m: number,
+    n: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    x: Float32Array,
+    beta: number,
+    y: Float32Array,
+  ): void {
+    const rows = tA ? n : m;
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let p = 0; p < (tA ? m : n); p++) s += (tA ? a[p * lda + i] : a[i * lda + p]) * x[p];
+      y[i] = alpha * s + (beta === 0 ? 0 : beta * y[i]);
+    }
+  },
+  saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+  },
+} as unknown as BlasLibrary;
+
+function random(rng: Rng, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.nextUint32() / 2 ** 31 - 1;
+  return out;
+}
+
+Deno.test("checkRequest: sizes, flags, leading dimensions and spans against the buffer", () => {
+  const ok = {
+    op: OP.sgemm,
+    transA: 0,
+    transB: 1,
+    m: 2,
+    n: 3,
+    k: 4,
+    lda: 4,
+    ldb: 4,
+    ldc: 3,
+    offA: 0,
+    offB: 8,
+    offC: 20,
+    alpha: 1,
+    beta: 0,
+  };
+  const c = checkRequest(ok, 26);
+  assert(typeof c === "object");
+  assertEquals(c.spans.map((s) => s.length), [8, extent(3, 4, 4), 6]);
+  assertEquals(checkRequest(ok, 25), 5);
+  assertEquals(checkRequest({ ...ok, op: 9 }, 100), 1);
+  assertEquals(checkRequest({ ...ok, m: -1 }, 100), 2);
+  assertEquals(checkRequest({ ...ok, transA: 2 }, 100), 3);
+  assertEquals(checkRequest({ ...ok, lda: 3 }, 100), 4);
+  assertEquals(checkRequest({ ...ok, ldc: 2 }, 100), 4);
+  assertEquals(checkRequest({ ...ok, offB: -5 }, 100), 6);
+  assertEquals(checkRequest({ ...ok, offC: 2 ** 31 - 1 }, 100), 5);
+  // Empty products touch nothing, wherever they point.
+  assert(typeof checkRequest({ ...ok, m: 0, offC: 1000 }, 26) === "number");
+  assert(
+    typeof checkRequest({ ...ok, m: 0, n: 0, k: 0, offA: 26, offB: 26, offC: 26 }, 26) === "object",
+  );
+});
+
+Deno.test("fuzz: random and hostile requests never throw and never write outside an accepted output", () => {
+  const rng = new Rng(11);
+  const channel = createBlasChannel(HEADER_BYTES + 4096 * 4, HEADER_BYTES + 4096 * 4);
+  const data = new Float32Array(channel.buffer, HEADER_BYTES);
+  const pick = (): number => {
+    const r = rng.nextUint32() % 10;
+    if (r < 5) return rng.nextUint32() % 70;
+    if (r === 5) return -(rng.nextUint32() % 5) - 1;
+    if (r === 6) return 2 ** 31 - 1 - (rng.nextUint32() % 3);
+    if (r === 7) return -(2 ** 31);
+    if (r === 8) return 4096 - (rng.nextUint32() % 8);
+    return rng.nextUint32() | 0;
+  };
+  let accepted = 0;
+  for (let iter = 0; iter < 4000; iter++) {
+    data.set(random(rng, data.length));
+    const before = data.slice();
+    const ints = channel.ints;
+    for (let s = 1; s <= SLOT.offC; s++) ints[s] = pick();
+    ints[SLOT.op] = 1 + (rng.nextUint32() % 4);
+    ints[SLOT.transA] = rng.nextUint32() % 3 === 0 ? pick() : rng.nextUint32() % 2;
+    ints[SLOT.transB] = rng.nextUint32() % 2;
+    channel.floats[SLOT.alpha] = 0.5;
+    channel.floats[SLOT.beta] = rng.nextUint32() % 2;
+    const request = readRequest(channel);
+    const checked = checkRequest(request, data.length);
+    Atomics.store(ints, SLOT.state, STATE.request);
+    const out = serveOne(channel, native ?? jsBlas);
+    assert(out !== "idle");
+    assertEquals(Atomics.load(ints, SLOT.state), STATE.done);
+    if (typeof checked === "number") {
+      assertEquals(out.status, checked);
+      assertEquals(data, before, "a refused request changed the buffer");
+      continue;
+    }
+    assertEquals(out.status, 0);
+    accepted++;
+    // Only the output operand (C, or y) may change.
+    const outSpan = checked.spans[checked.spans.length - 1];
+    for (let i = 0; i < data.length; i++) {
+      if (i >= outSpan.offset && i < outSpan.offset + outSpan.length) continue;
+      if (!Object.is(data[i], before[i])) {
+        throw new Error(`request ${JSON.stringify(request)} wrote element ${i}`);
+      }
+    }
+  }
+  assert(accepted > 100, `only ${accepted} of 4000 fuzzed requests were valid`);
+});
+
+Deno.test(`a Worker's products through the channel equal direct calls bit for bit${skip}`, {
+  ignore: !native,
+}, async () => {
+  const blas = native!;
+  const rng = new Rng(5);
+  const jobs = [];
+  const expected: Float32Array[] = [];
+  for (let j = 0; j < 24; j++) {
+    const [tA, tB] = [j % 2 === 1, j % 4 >= 2];
+    const m = 1 + (rng.nextUint32() % 70), n = 1 + (rng.nextUint32() % 70);
+    const k = 1 + (rng.nextUint32() % 90);
+    const lda = (tA ? m : k) + (j % 3), ldb = (tB ? k : n) + (j % 5 === 0 ? 2 : 0), ldc = n;
+    const a = random(rng, tA ? extent(k, m, lda) : extent(m, k, lda));
+    const b = random(rng, tB ? extent(n, k, ldb) : extent(k, n, ldb));
+    const c = random(rng, m * n);
+    const beta = j % 3 === 0 ? 0 : 0.5;
+    const want = c.slice();
+    blas.sgemm(tA, tB, m, n, k, 1.5, a, lda, b, ldb, beta, want, ldc);
+    expected.push(want);
+    jobs.push({
+      args: [tA, tB, m, n, k, 1.5, a, lda, b, ldb, beta, c, ldc],
+      onShared: j % 2 === 0,
+    });
+  }
+  // One job too big for the channel's maximum: refused with a clear error in the Worker.
+  const big = 1 << 20;
+  jobs.push({
+    args: [
+      false,
+      false,
+      1,
+      big,
+      1,
+      1,
+      new Float32Array(1),
+      1,
+      new Float32Array(big),
+      big,
+      0,
+      new Float32Array(big),
+      big,
+    ],
+    onShared: false,
+  });
+  const channel = createBlasChannel(1 << 16, 1 << 22);
+  const worker = new Worker(new URL("./fixtures/remote_blas_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let reply: { results: (Float32Array | string)[]; refused: string } | undefined;
+  worker.onmessage = (e) => (reply = e.data);
+  worker.postMessage({ buffer: channel.buffer, jobs });
+  await serveBlas(channel, blas, { stop: () => reply !== undefined });
+  worker.terminate();
+  for (let j = 0; j < expected.length; j++) {
+    assertEquals(reply!.results[j], expected[j], `job ${j}`);
+  }
+  assert(/more than the channel's 4194304/.test(String(reply!.results[expected.length])));
+  assertEquals(reply!.refused, "5");
+});
