@@ -1,111 +1,66 @@
 /**
- * The sandboxed side of grading: runs inside a fenced Deno subprocess started
- * by `grader/sandbox.ts`. It reads the train/valid files handed to it, imports
- * the task module, trains it, reports readiness, then waits for the grader to
- * hand over the test IMAGES (never labels) and writes each model role's
- * predictions as raw float32 files. Everything it tells the parent goes over
- * stdout as lines starting with {@link MESSAGE_MARK}; everything else on
+ * The sandboxed side of grading: the main isolate of the Deno subprocess
+ * started by `grader/sandbox.ts`. It reads the train/valid files handed to it,
+ * has the task trained, reports readiness, then waits for the grader to hand
+ * over the test IMAGES (never labels) and writes each model role's
+ * predictions as raw float32 files into a folder only it may write. What it
+ * tells the parent goes over stdout as lines starting with
+ * {@link MESSAGE_MARK} and the run's secret token; everything else on
  * stdout/stderr is the task's log.
  *
- * This process is not trusted by the grader: the parent re-checks every file
- * and every number it receives.
+ * Two ways to run the task:
+ * - {@link runWorkerHost} (graded code): the task runs in a Worker with no
+ *   permissions but read/write of its output folder. This isolate (our code
+ *   only) holds FFI and serves the Worker native BLAS over a shared buffer
+ *   (`models/wasm_blas/remote_blas.ts`), hands it the data by message, and
+ *   copies and checks everything the Worker sends back before using it.
+ * - {@link runChild} (the lab's own, trusted tasks): the task runs in this
+ *   isolate.
+ *
+ * The parent re-checks every file and every number it receives.
  *
  * @module
  */
-import type { ImageSet, Protocol } from "../data/types.ts";
-import type { EpochRecord, TaskInput, TrainedModel } from "../tasks/types.ts";
+import type { ImageSet } from "../data/types.ts";
+import type { TaskInput, TrainedModel } from "../tasks/types.ts";
+import { type BlasLibrary, loadBlas } from "../models/wasm_blas/blas_library.ts";
+import { type BlasChannel, createBlasChannel, serveBlas } from "../models/wasm_blas/remote_blas.ts";
+import {
+  type ChildHeader,
+  type ChildMessage,
+  type ErrorStage,
+  EXIT,
+  FILES,
+  MESSAGE_MARK,
+  predictionFile,
+  ROLE_NAME,
+  type RoleInfo,
+  splitFile,
+  type TestHeader,
+  type WorkerStart,
+} from "./protocol.ts";
+import { describeError, safeConfig, toFloat32, trainedRoles, trimHistory } from "./task_output.ts";
 
-/** Prefix of a protocol line on the child's stdout (ASCII record separator + tag). */
-export const MESSAGE_MARK = "\u001egrader:";
-
-/** Files and settings the parent writes to the data folder as `header.json`. */
-export interface ChildHeader {
-  /** Seed for `TaskInput.seed`. */
-  seed: number;
-  /** `TaskInput.epochs`, when the profile sets one. */
-  epochs?: number;
-  /** `TaskInput.batchSize`, when set. */
-  batchSize?: number;
-  /** `TaskInput.protocol`, when known. */
-  protocol?: Protocol;
-  /** Image counts of the splits written beside the header. */
-  counts: { train: number; valid: number };
-  /** Backend the child selects before training (`undefined`: the task selects its own). */
-  backend?: { force?: string } | null;
-}
-
-/** The test images the parent hands over after readiness (`test.json`). */
-export interface TestHeader {
-  /** Number of test images in `test_images.u8`. */
-  count: number;
-}
-
-/** Per-role description sent with the readiness message. */
-export interface RoleInfo {
-  /** The model's name. */
-  name: string;
-  /** Training history (possibly trimmed). */
-  history: EpochRecord[];
-  /** Model configuration (JSON-serialisable). */
-  config: Record<string, unknown>;
-}
-
-/** Messages from child to parent. */
-export type ChildMessage =
-  | { type: "started" }
-  | { type: "backend"; name: string; skipped: string[] }
-  | { type: "ready"; roles: Record<string, RoleInfo>; trainSeconds: number }
-  | {
-    type: "done";
-    predictSeconds: number;
-    roleErrors: Record<string, string>;
-  }
-  | {
-    type: "error";
-    stage: "setup" | "import" | "contract" | "train" | "predict";
-    errorName: string;
-    message: string;
-  };
-
-/** File name of role `role`'s predictions on split `split` in the output's `.grader/` folder. */
-export function predictionFile(role: string, split: "train" | "valid" | "test"): string {
-  return `pred_${role}_${split}.f32`;
-}
-
-/** Role names the grader accepts (they become file names). */
-export const ROLE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
-
-/** Optional hook the child runs before training (e.g. backend selection). */
+/** Optional hook the trusted child runs before training (e.g. backend selection). */
 export type BeforeTrain = (
   header: ChildHeader,
 ) => Promise<{ name: string; skipped: string[] } | undefined>;
 
+let token = "";
+
 function send(message: ChildMessage): void {
-  const line = MESSAGE_MARK + JSON.stringify(message) + "\n";
+  const line = MESSAGE_MARK + token + JSON.stringify(message) + "\n";
   Deno.stdout.writeSync(new TextEncoder().encode(line));
 }
 
-function describe(err: unknown): { errorName: string; message: string } {
-  if (err instanceof Error) {
-    const stack = err.stack ? err.stack.split("\n").slice(0, 6).join("\n") : "";
-    return {
-      errorName: err.name,
-      message: stack.startsWith(`${err.name}: ${err.message}`) || stack.startsWith(err.message)
-        ? stack
-        : `${err.name}: ${err.message}${stack ? `\n${stack}` : ""}`,
-    };
-  }
-  return { errorName: typeof err, message: String(err) };
+function fail(stage: ErrorStage, err: unknown): never {
+  send({ type: "error", stage, ...describeError(err) });
+  Deno.exit(EXIT.reported);
 }
 
-function fail(stage: Extract<ChildMessage, { type: "error" }>["stage"], err: unknown): never {
-  send({ type: "error", stage, ...describe(err) });
-  Deno.exit(3);
-}
-
-async function readSet(dir: string, name: string, count: number): Promise<ImageSet> {
-  const images = await Deno.readFile(`${dir}/${name}_images.u8`);
-  const labels = await Deno.readFile(`${dir}/${name}_labels.u8`);
+async function readSet(dir: string, name: "train" | "valid", count: number): Promise<ImageSet> {
+  const images = await Deno.readFile(`${dir}/${splitFile(name, "images")}`);
+  const labels = await Deno.readFile(`${dir}/${splitFile(name, "labels")}`);
   if (images.length !== count * 784 || labels.length !== count) {
     throw new Error(`${name} files do not match the header count ${count}`);
   }
@@ -124,55 +79,61 @@ async function readLine(): Promise<string> {
   return text.trim();
 }
 
-function toFloat32(value: unknown): Float32Array | string {
-  if (value instanceof Float32Array) return value;
-  if (
-    value !== null && typeof value === "object" && "length" in value &&
-    typeof (value as { length: unknown }).length === "number"
-  ) {
-    return Float32Array.from(value as ArrayLike<number>);
+async function readTest(dataDir: string): Promise<ImageSet> {
+  const th = JSON.parse(await Deno.readTextFile(`${dataDir}/${FILES.testHeader}`)) as TestHeader;
+  const images = await Deno.readFile(`${dataDir}/${FILES.testImages}`);
+  if (!Number.isInteger(th.count) || images.length !== th.count * 784) {
+    throw new Error("test images do not match test.json");
   }
-  return `predict returned ${value === null ? "null" : typeof value}, expected a Float32Array`;
+  return { images, labels: new Uint8Array(0), count: th.count };
 }
 
-function trimHistory(history: unknown): EpochRecord[] {
-  if (!Array.isArray(history)) return [];
-  return JSON.parse(JSON.stringify(history.slice(0, 1000))) as EpochRecord[];
+async function readStart(
+  args: string[],
+): Promise<{ header: ChildHeader; train: ImageSet; valid: ImageSet; dirs: string[] }> {
+  const [dataDir, outDir, predsDir] = args;
+  if (!dataDir || !outDir || !predsDir) {
+    throw new Error("usage: child <dataDir> <outDir> <predsDir>");
+  }
+  const header = JSON.parse(await Deno.readTextFile(`${dataDir}/${FILES.header}`)) as ChildHeader;
+  token = String(header.token ?? "");
+  const train = await readSet(dataDir, "train", header.counts.train);
+  const valid = await readSet(dataDir, "valid", header.counts.valid);
+  return { header, train, valid, dirs: [dataDir, outDir, predsDir] };
 }
 
-function safeConfig(config: unknown): Record<string, unknown> {
-  try {
-    const text = JSON.stringify(config ?? {});
-    return text.length > 100_000 ? { truncated: true } : JSON.parse(text);
-  } catch {
-    return { unserialisable: true };
-  }
+function writePrediction(
+  predsDir: string,
+  role: string,
+  split: string,
+  values: Float32Array,
+): void {
+  Deno.writeFileSync(
+    `${predsDir}/${predictionFile(role, split as "train")}`,
+    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  );
 }
 
 /**
- * Runs the child protocol: `load` imports the task module (a literal dynamic
- * import in the generated entry file, so loading needs no read permission and
- * an import-time failure is reported as such); `args` are
- * `[dataDir, outDir]`. Never returns: exits 0 after the predictions are
- * written, 3 after reporting an error.
+ * Runs a trusted task in this isolate: `load` imports the task module (a
+ * literal dynamic import in the generated entry file, so loading needs no
+ * read permission and an import-time failure is reported as such); `args` are
+ * `[dataDir, outDir, predsDir]`. Never returns: exits 0 after the predictions
+ * are written, 3 after reporting an error.
  */
 export async function runChild(
   load: () => Promise<unknown>,
   args: string[],
   beforeTrain?: BeforeTrain,
 ): Promise<never> {
-  const [dataDir, outDir] = args;
-  let header: ChildHeader;
-  let train: ImageSet;
-  let valid: ImageSet;
+  let start: Awaited<ReturnType<typeof readStart>>;
   try {
-    if (!dataDir || !outDir) throw new Error("usage: child <dataDir> <outDir>");
-    header = JSON.parse(await Deno.readTextFile(`${dataDir}/header.json`)) as ChildHeader;
-    train = await readSet(dataDir, "train", header.counts.train);
-    valid = await readSet(dataDir, "valid", header.counts.valid);
+    start = await readStart(args);
   } catch (err) {
     fail("setup", err);
   }
+  const { header, train, valid } = start;
+  const [dataDir, outDir, predsDir] = start.dirs;
   send({ type: "started" });
 
   let mod: unknown;
@@ -185,7 +146,6 @@ export async function runChild(
   if (typeof trainFn !== "function") {
     fail("contract", new Error("the module exports no `train(input: TaskInput)` function"));
   }
-
   if (beforeTrain) {
     try {
       const b = await beforeTrain(header);
@@ -194,7 +154,6 @@ export async function runChild(
       fail("setup", err);
     }
   }
-
   const input: TaskInput = {
     train,
     valid,
@@ -207,67 +166,245 @@ export async function runChild(
   };
   const t0 = performance.now();
   let models: Record<string, TrainedModel>;
+  let roles: Record<string, RoleInfo>;
   try {
     const output = await (trainFn as (i: TaskInput) => Promise<unknown>)(input);
-    const m = (output as { models?: unknown } | undefined)?.models;
-    if (m === null || typeof m !== "object") {
-      throw new Error("train() must resolve to { models: { main: TrainedModel, ... } }");
-    }
-    models = m as Record<string, TrainedModel>;
+    ({ models, roles } = trainedRoles(output));
   } catch (err) {
-    fail("train", err);
+    fail((err as { contract?: boolean }).contract ? "contract" : "train", err);
   }
-  const trainSeconds = (performance.now() - t0) / 1000;
+  send({ type: "ready", roles, trainSeconds: (performance.now() - t0) / 1000 });
 
-  const roles: Record<string, RoleInfo> = {};
-  for (const [role, model] of Object.entries(models)) {
-    if (!ROLE_NAME.test(role)) continue;
-    if (model === null || typeof model !== "object" || typeof model.predict !== "function") {
-      continue;
-    }
-    roles[role] = {
-      name: String(model.name ?? role),
-      history: trimHistory(model.history),
-      config: safeConfig(model.config),
-    };
-  }
-  if (!roles.main) {
-    fail(
-      "contract",
-      new Error("train() returned no usable models.main (an object with a predict function)"),
-    );
-  }
-  send({ type: "ready", roles, trainSeconds });
-
-  const command = await readLine();
-  if (command !== "predict") Deno.exit(0);
+  if (await readLine() !== "predict") Deno.exit(EXIT.ok);
   let test: ImageSet;
   try {
-    const th = JSON.parse(await Deno.readTextFile(`${dataDir}/test.json`)) as TestHeader;
-    const images = await Deno.readFile(`${dataDir}/test_images.u8`);
-    if (images.length !== th.count * 784) throw new Error("test images do not match test.json");
-    test = { images, labels: new Uint8Array(0), count: th.count };
+    test = await readTest(dataDir);
   } catch (err) {
     fail("setup", err);
   }
   const t1 = performance.now();
   const roleErrors: Record<string, string> = {};
-  await Deno.mkdir(`${outDir}/.grader`, { recursive: true });
   for (const role of Object.keys(roles)) {
     for (const [split, set] of [["test", test], ["train", train], ["valid", valid]] as const) {
       try {
         const out = toFloat32(await models[role].predict(set.images, set.count));
         if (typeof out === "string") throw new Error(out);
-        await Deno.writeFile(
-          `${outDir}/.grader/${predictionFile(role, split)}`,
-          new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
-        );
+        writePrediction(predsDir, role, split, out);
       } catch (err) {
-        roleErrors[role] = `predict on the ${split} images failed: ${describe(err).message}`;
+        roleErrors[role] = `predict on the ${split} images failed: ${describeError(err).message}`;
         break;
       }
     }
   }
   send({ type: "done", predictSeconds: (performance.now() - t1) / 1000, roleErrors });
-  Deno.exit(0);
+  Deno.exit(EXIT.ok);
+}
+
+/**
+ * Permissions of the Worker that runs graded code: read/write of its output
+ * folder, read of its own module files (a Worker checks read permission even
+ * for static imports), nothing else.
+ */
+export function workerPermissions(
+  outDir: string,
+  moduleFiles: string[] = [],
+): Deno.PermissionOptionsObject {
+  return {
+    read: [outDir, ...moduleFiles],
+    write: [outDir],
+    env: false,
+    ffi: false,
+    import: false,
+    net: false,
+    run: false,
+    sys: false,
+  };
+}
+
+function clip(text: unknown, max: number): string {
+  const s = typeof text === "string" ? text : String(text);
+  return s.length > max ? `${s.slice(0, max)} ...` : s;
+}
+
+/** Copies and checks a role map sent by the Worker; drops what does not fit. */
+function checkedRoles(value: unknown): Record<string, RoleInfo> {
+  const roles: Record<string, RoleInfo> = {};
+  if (value === null || typeof value !== "object") return roles;
+  for (const [role, info] of Object.entries(value).slice(0, 100)) {
+    if (!ROLE_NAME.test(role) || info === null || typeof info !== "object") continue;
+    const i = info as Record<string, unknown>;
+    roles[role] = {
+      name: clip(i.name ?? role, 200),
+      history: trimHistory(i.history),
+      config: safeConfig(i.config),
+    };
+  }
+  return roles;
+}
+
+/** Most prediction values accepted per image (the grader expects 10). */
+const MAX_VALUES_PER_IMAGE = 100;
+
+/**
+ * Runs graded code in a Worker (`workerUrl`, whose entry calls
+ * `runWorker` of `child_worker.ts`) with {@link workerPermissions}, serving it
+ * native BLAS when the header allows and a library loads. `args` are
+ * `[dataDir, outDir, predsDir]`. Never returns: exits 0 after the predictions
+ * are written, 3 after reporting an error.
+ */
+export async function runWorkerHost(workerUrl: string, args: string[]): Promise<never> {
+  let start: Awaited<ReturnType<typeof readStart>>;
+  let wasm: Record<string, Uint8Array>;
+  try {
+    start = await readStart(args);
+    wasm = {};
+    for (const [name, path] of Object.entries(start.header.worker?.wasmFiles ?? {})) {
+      wasm[name] = await Deno.readFile(path);
+    }
+  } catch (err) {
+    fail("setup", err);
+  }
+  const { header, train, valid } = start;
+  const [dataDir, outDir, predsDir] = start.dirs;
+  let blas: BlasLibrary | undefined;
+  let channel: BlasChannel | undefined;
+  let blasSkipped = "";
+  if (header.worker?.blas) {
+    const load = loadBlas();
+    if (load.ok) {
+      blas = load.blas;
+      channel = createBlasChannel();
+    } else {
+      blasSkipped = load.reason;
+    }
+  }
+  send({ type: "started" });
+
+  const worker = new Worker(workerUrl, {
+    type: "module",
+    name: "graded",
+    deno: { permissions: workerPermissions(outDir, header.worker?.moduleFiles ?? []) },
+  });
+  let finished = false;
+  let ready: Record<string, RoleInfo> | undefined;
+  let done = false;
+  const written = new Set<string>();
+  const roleErrors: Record<string, string> = {};
+  const counts = { train: train.count, valid: valid.count, test: 0 };
+
+  const stop = (stage: ErrorStage, errorName: string, message: string): void => {
+    if (finished) return;
+    finished = true;
+    send({ type: "error", stage, errorName: clip(errorName, 100), message: clip(message, 20_000) });
+    Deno.exit(EXIT.reported);
+  };
+  worker.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    const message = clip(e.message ?? "uncaught error in the task's worker", 20_000);
+    const name = /^Uncaught (?:\(in promise\) )?(\w+)/.exec(message)?.[1] ?? "Error";
+    stop(ready ? "predict" : "train", name, message);
+  };
+  worker.onmessageerror = () => stop(ready ? "predict" : "train", "Error", "unreadable message");
+  worker.onmessage = async (e: MessageEvent<unknown>) => {
+    // Untrusted: anything the Worker posts is copied and checked here before use.
+    const m = e.data as Record<string, unknown> | null;
+    if (finished || m === null || typeof m !== "object") return;
+    const type = m.type;
+    if (type === "backend" && typeof m.name === "string") {
+      const skipped = Array.isArray(m.skipped)
+        ? m.skipped.slice(0, 20).map((s) => clip(s, 500))
+        : [];
+      if (blasSkipped) skipped.push(`wasm-blas: ${blasSkipped}`);
+      send({ type: "backend", name: clip(m.name, 200), skipped });
+    } else if (type === "error") {
+      const stage = (["import", "contract", "train", "predict", "setup"] as const)
+        .find((s) => s === m.stage) ?? "train";
+      stop(stage, clip(m.errorName, 100), clip(m.message, 20_000));
+    } else if (type === "ready" && !ready) {
+      ready = checkedRoles(m.roles);
+      if (!ready.main) {
+        stop(
+          "contract",
+          "Error",
+          "Error: train() returned no usable models.main (an object with a predict function)",
+        );
+        return;
+      }
+      const trainSeconds = typeof m.trainSeconds === "number" && m.trainSeconds >= 0
+        ? m.trainSeconds
+        : 0;
+      send({ type: "ready", roles: ready, trainSeconds });
+      if (await readLine() !== "predict") {
+        finished = true;
+        Deno.exit(EXIT.ok);
+      }
+      let test: ImageSet;
+      try {
+        test = await readTest(dataDir);
+      } catch (err) {
+        fail("setup", err);
+      }
+      counts.test = test.count;
+      worker.postMessage({ type: "predict", test: { images: test.images, count: test.count } }, [
+        test.images.buffer as ArrayBuffer,
+      ]);
+    } else if (type === "prediction" && ready) {
+      const role = String(m.role);
+      const split = (["train", "valid", "test"] as const).find((s) => s === m.split);
+      const values = m.values;
+      if (!(role in ready) || split === undefined || written.has(`${role}/${split}`)) return;
+      if (!(values instanceof Float32Array)) return;
+      if (values.length > counts[split] * MAX_VALUES_PER_IMAGE) {
+        roleErrors[role] ??= `predict on the ${split} images returned ${values.length} values, ` +
+          `more than ${MAX_VALUES_PER_IMAGE} per image`;
+        return;
+      }
+      // A copy: the Worker may still hold (or share) the memory it sent.
+      const copy = new Float32Array(values.length);
+      copy.set(values);
+      try {
+        writePrediction(predsDir, role, split, copy);
+        written.add(`${role}/${split}`);
+      } catch (err) {
+        fail("setup", err);
+      }
+    } else if (type === "role-error" && ready) {
+      const role = String(m.role);
+      if (role in ready) roleErrors[role] ??= clip(m.message, 20_000);
+    } else if (type === "done" && ready && !done) {
+      done = true;
+      finished = true;
+      const predictSeconds = typeof m.predictSeconds === "number" ? m.predictSeconds : 0;
+      send({ type: "done", predictSeconds, roleErrors });
+      Deno.exit(EXIT.ok);
+    }
+  };
+
+  const startMessage: WorkerStart = {
+    type: "start",
+    seed: header.seed,
+    epochs: header.epochs,
+    batchSize: header.batchSize,
+    protocol: header.protocol,
+    outDir,
+    train: { images: train.images, labels: train.labels, count: train.count },
+    valid: { images: valid.images, labels: valid.labels, count: valid.count },
+    wasm,
+    backend: header.backend ?? null,
+    blas: blas && channel
+      ? {
+        buffer: channel.buffer,
+        library: blas.library,
+        family: blas.family,
+        coreType: blas.coreType,
+        threads: blas.threads,
+      }
+      : undefined,
+  };
+  worker.postMessage(startMessage);
+  if (blas && channel) {
+    await serveBlas(channel, blas, { stop: () => finished });
+  }
+  // Without BLAS to serve, the Worker's messages keep this isolate alive.
+  return await new Promise<never>(() => {});
 }

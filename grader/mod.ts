@@ -85,4 +85,16 @@ export {
   type SandboxResult,
 } from "./sandbox.ts";
 export type { FileRecord, Versions } from "./provenance.ts";
-export type { RoleInfo } from "./child.ts";
+export {
+  type ChildHeader,
+  type ChildMessage,
+  classifyError,
+  EXIT,
+  FILES,
+  MESSAGE_MARK,
+  predictionFile,
+  type RoleInfo,
+  ROLE_NAME,
+  type WorkerStart,
+  type WorkerToMain,
+} from "./protocol.ts";

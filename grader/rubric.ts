@@ -61,6 +61,28 @@ export interface Budget {
   epochs?: number;
   /** Wall-clock limit for the task's subprocess (import, training and prediction), seconds. */
   timeoutSeconds: number;
+  /** Resident memory cap of the task's process, MiB ({@link DEFAULT_LIMITS} when absent). */
+  memoryMb?: number;
+  /** Cap on the total size of the task's output folder, MiB ({@link DEFAULT_LIMITS} when absent). */
+  outputMb?: number;
+  /** Cap on the task's printed output (stdout and stderr) the grader takes in, MiB. */
+  logMb?: number;
+}
+
+/** The resource caps a budget falls back on: 4 GiB resident, 256 MiB of output, 16 MiB of log. */
+export const DEFAULT_LIMITS: { memoryMb: number; outputMb: number; logMb: number } = {
+  memoryMb: 4096,
+  outputMb: 256,
+  logMb: 16,
+};
+
+/** A budget's resource caps, defaults filled in. */
+export function budgetLimits(b: Budget): { memoryMb: number; outputMb: number; logMb: number } {
+  return {
+    memoryMb: b.memoryMb ?? DEFAULT_LIMITS.memoryMb,
+    outputMb: b.outputMb ?? DEFAULT_LIMITS.outputMb,
+    logMb: b.logMb ?? DEFAULT_LIMITS.logMb,
+  };
 }
 
 /** A comparison between the `main` model and another role. */
@@ -122,8 +144,8 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
-        full: { timeoutSeconds: 3600 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
+        full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
       },
       thresholds: {
         lab: {
@@ -145,8 +167,8 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["logreg"],
       comparison: { kind: "margin", against: "logreg", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
-        full: { timeoutSeconds: 3600 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
+        full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
       },
       thresholds: {
         lab: {
@@ -168,8 +190,8 @@ export const RUBRIC: Rubric = {
       requiredRoles: ["baseline"],
       comparison: { kind: "gap", against: "baseline", points: 10 },
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
-        full: { timeoutSeconds: 3600 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
+        full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
       },
       thresholds: {
         lab: {
@@ -190,8 +212,8 @@ export const RUBRIC: Rubric = {
       accuracyPoints: 25,
       requiredRoles: [],
       budget: {
-        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300 },
-        full: { timeoutSeconds: 3600 },
+        quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
+        full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
       },
       thresholds: {
         lab: {
@@ -257,6 +279,12 @@ export function validateRubric(rubric: Rubric): void {
     for (const [profile, b] of Object.entries(t.budget)) {
       if (!(b.timeoutSeconds > 0)) {
         throw new Error(`${where} budget ${profile}: timeoutSeconds must be > 0`);
+      }
+      for (const key of ["memoryMb", "outputMb", "logMb"] as const) {
+        const v = b[key];
+        if (v !== undefined && !(v > 0)) {
+          throw new Error(`${where} budget ${profile}: ${key} must be > 0, got ${v}`);
+        }
       }
     }
   }

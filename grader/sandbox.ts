@@ -2,18 +2,33 @@
  * Runs one task module in a fenced Deno subprocess and collects its
  * predictions.
  *
- * The child (`grader/child.ts`) gets no network, no environment variables, no
- * subprocesses, no FFI (unless `trusted`), read access only to a fresh temp
- * folder holding the train/valid files and to the npm cache (module loading:
- * the wasm backend reads its `.wasm` file from there), and write access only
- * to its own output folder. Deno loads statically imported modules without
- * checking read permission, so before starting the child the parent walks the
- * module graph (`deno info --json`) and refuses local modules outside the
- * project and the module's own folder, or inside the data/cache folders, and
- * any remote (http/https) module. Test images are written only after the task
- * has trained and said so; test labels never leave the parent.
+ * Graded (untrusted) code runs in a Worker of the child process whose
+ * permissions are all off except read/write of its own output folder
+ * (`grader/child_worker.ts`). The child's main isolate (`grader/child.ts`, our
+ * code only) reads the train/valid files from a fresh temp folder, may load a
+ * native BLAS through FFI and serves it to the Worker over a shared buffer
+ * (`models/wasm_blas/remote_blas.ts`), and writes the predictions it receives,
+ * copied and checked, to a folder the Worker cannot reach. The process gets
+ * no network, no subprocesses, and env access only to the BLAS settings.
+ * Trusted modules (the lab's own) run in the main isolate with FFI, as before.
  *
- * Every failure (import error, exception, permission error, timeout, crash,
+ * Deno loads statically imported modules without checking read permission,
+ * so before starting the child the parent walks the module graph
+ * (`deno info --json`) and refuses local modules outside the project and the
+ * module's own folder, or inside the data/cache folders, and any remote
+ * (http/https) module. Test images are written only after the task has
+ * trained and said so; test labels never leave the parent.
+ *
+ * The parent fences the run: a wall-clock limit, a cap on the child's
+ * resident memory (polled from `/proc/<pid>/status`, so ArrayBuffers count),
+ * a cap on the output folder's size and a cap on the log it takes in. Each
+ * ends the run with its own {@link FailureKind} and a plain message, kills
+ * the process group and empties the output folder. Symbolic links and special
+ * files are never left in the output folder.
+ *
+ * The work is split in a pure {@link planSandbox} (paths, permissions, argv,
+ * environment; unit-tested) and a session (spawn, messages, limits, kill).
+ * Every failure (import error, exception, permission error, limit, crash,
  * bad protocol) comes back as a {@link SandboxFailure}; this module never
  * throws for a misbehaving task.
  *
@@ -25,30 +40,20 @@ import type { ImageSet, Protocol } from "../data/types.ts";
 import {
   type ChildHeader,
   type ChildMessage,
+  classifyError,
+  type FailureKind,
+  FILES,
   MESSAGE_MARK,
   predictionFile,
   ROLE_NAME,
   type RoleInfo,
-} from "./child.ts";
+  type SandboxFailure,
+  splitFile,
+} from "./protocol.ts";
+import { workerPermissions } from "./child.ts";
+import { DEFAULT_LIMITS } from "./rubric.ts";
 
-/** What went wrong in a sandboxed run. */
-export type FailureKind =
-  | "import"
-  | "contract"
-  | "exception"
-  | "permission"
-  | "timeout"
-  | "crash"
-  | "forbidden-import"
-  | "setup";
-
-/** A failed sandboxed run: a kind for the report and a message for the student. */
-export interface SandboxFailure {
-  /** Classification of the failure. */
-  kind: FailureKind;
-  /** Human-readable explanation, including the task's own error message. */
-  message: string;
-}
+export type { FailureKind, SandboxFailure } from "./protocol.ts";
 
 /** Predictions of one role on each split, as the child wrote them (not yet validated). */
 export interface RolePredictions {
@@ -80,6 +85,18 @@ export interface SandboxResult {
   exitCode: number | null;
   /** The exact permission flags the child ran with (for the report). */
   permissions: string[];
+  /** Largest resident memory of the child seen by the parent's polls, MiB. */
+  peakRssMb?: number;
+}
+
+/** Resource caps of one run (MiB); {@link DEFAULT_LIMITS} for those absent. */
+export interface SandboxLimits {
+  /** Resident memory of the child process. */
+  memoryMb?: number;
+  /** Total size of the output folder. */
+  outputMb?: number;
+  /** Bytes of output (stdout + stderr) the parent takes in. */
+  logMb?: number;
 }
 
 /** One sandboxed run. */
@@ -104,7 +121,7 @@ export interface SandboxRequest {
   outDir: string;
   /** Wall-clock limit for the whole subprocess, seconds. */
   timeoutSeconds: number;
-  /** Allows FFI (native BLAS backend), `/proc/cpuinfo`, env and sys info: the lab's own tasks. */
+  /** Runs the module in the child's main isolate with FFI, env and sys info: the lab's own tasks. */
   trusted: boolean;
   /** Backend selection done by the child before training; `null`/absent: none. */
   backend?: { force?: string } | null;
@@ -114,9 +131,13 @@ export interface SandboxRequest {
   forbiddenRoots?: string[];
   /** V8 heap limit for the child, MiB. */
   maxMemoryMb?: number;
-  /** Receives every line the task prints. */
+  /** Resource caps enforced by the parent. */
+  limits?: SandboxLimits;
+  /** Serve graded code native BLAS from the child's main isolate (default true). */
+  nativeBlas?: boolean;
+  /** Receives every line the task prints (up to the log cap). */
   onLine?: (line: string) => void;
-  /** Extra environment variables passed to a trusted child (e.g. `NOTMNIST_BLAS_THREADS`). */
+  /** BLAS settings passed to the child's environment (e.g. `NOTMNIST_BLAS_THREADS`). */
   trustedEnv?: Record<string, string>;
 }
 
@@ -183,7 +204,7 @@ export async function checkModuleGraph(
   config: string,
   allowedRoots: string[],
   forbiddenRoots: string[],
-): Promise<{ problems: string[]; importErrors: string[] }> {
+): Promise<{ problems: string[]; importErrors: string[]; files: string[] }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--no-lock", "--config", config, entry],
     stdout: "piped",
@@ -192,11 +213,12 @@ export async function checkModuleGraph(
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success || text.trim() === "") {
-    return { problems: [], importErrors: [new TextDecoder().decode(out.stderr).trim()] };
+    return { problems: [], importErrors: [new TextDecoder().decode(out.stderr).trim()], files: [] };
   }
   const graph = JSON.parse(text) as { modules?: GraphModule[] };
   const problems: string[] = [];
   const importErrors: string[] = [];
+  const files: string[] = [];
   for (const m of graph.modules ?? []) {
     if (m.error) {
       importErrors.push(`${m.specifier}: ${m.error}`);
@@ -211,54 +233,241 @@ export async function checkModuleGraph(
         problems.push(`${path} is outside the project and the module's folder`);
       } else if (forbiddenRoots.some((r) => within(path, r))) {
         problems.push(`${path} is inside a folder graded code may not import from`);
+      } else {
+        files.push(path);
       }
     }
   }
-  return { problems, importErrors };
+  return { problems, importErrors, files };
 }
 
-function entrySource(module: string, childUrl: string, backend: boolean): string {
-  const lines = [
-    `import { runChild } from ${JSON.stringify(childUrl)};`,
-  ];
-  if (backend) {
-    lines.push(
-      `import { selectChildBackend } from ${
-        JSON.stringify(new URL("./child_backend.ts", childUrl).href)
-      };`,
-    );
+/** The tfjs-backend-wasm binaries the Worker needs, by file name. */
+export const WASM_FILES: readonly string[] = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+];
+
+/**
+ * Paths of tfjs-backend-wasm's binaries in Deno's npm cache, for the version
+ * the project's `deno.json` imports (graded code's Worker cannot read files:
+ * the child's main isolate reads these and hands the bytes over).
+ */
+export function wasmBinaryPaths(npmCache: string, denoJson: string): Record<string, string> {
+  const imports = (JSON.parse(denoJson) as { imports?: Record<string, string> }).imports ?? {};
+  const spec = imports["@tensorflow/tfjs-backend-wasm"] ?? "";
+  const version = /@(\d+\.\d+\.\d+[^/]*)$/.exec(spec)?.[1];
+  if (!version) {
+    throw new Error("deno.json does not pin @tensorflow/tfjs-backend-wasm to a version");
   }
-  lines.push(
-    `await runChild(() => import(${JSON.stringify(module)}), Deno.args${
-      backend ? ", selectChildBackend" : ""
-    });`,
+  const dist = join(
+    npmCache,
+    "registry.npmjs.org",
+    "@tensorflow",
+    "tfjs-backend-wasm",
+    version,
+    "dist",
   );
-  return lines.join("\n") + "\n";
+  return Object.fromEntries(WASM_FILES.map((f) => [f, join(dist, f)]));
 }
 
-async function writeSet(dir: string, name: string, set: ImageSet): Promise<void> {
-  await Deno.writeFile(join(dir, `${name}_images.u8`), set.images.subarray(0, set.count * 784));
-  await Deno.writeFile(join(dir, `${name}_labels.u8`), set.labels.subarray(0, set.count));
+/** BLAS settings the sandboxed child's main isolate may read from its environment. */
+export const BLAS_ENV_NAMES: readonly string[] = [
+  "NOTMNIST_BLAS_THREADS",
+  "NOTMNIST_BLAS_LIB",
+  "NOTMNIST_BLAS_LIBRARY",
+  "OPENBLAS_CORETYPE",
+  "OPENBLAS_NUM_THREADS",
+];
+
+/** Everything about a run decided before anything starts: a pure function of the request. */
+export interface SandboxPlan {
+  /** Temp folder of the run (removed at the end). */
+  work: string;
+  /** Folder with the files handed to the child. */
+  dataDir: string;
+  /** Folder the child writes predictions to (graded code cannot reach it). */
+  predsDir: string;
+  /** The task's output folder. */
+  outDir: string;
+  /** File URL of the task module. */
+  moduleUrl: string;
+  /** Files to write before spawning: entry files. */
+  files: Record<string, string>;
+  /** The file whose module graph is checked (holds the task module's import). */
+  graphEntry: string;
+  /** Roots local modules must be in. */
+  allowedRoots: string[];
+  /** Roots no local module may be in. */
+  forbiddenRoots: string[];
+  /** Deno permission flags of the child process. */
+  permissions: string[];
+  /** Permissions of graded code's Worker (absent for trusted runs). */
+  workerPermissions?: Deno.PermissionOptionsObject;
+  /** Executable to spawn. */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+  /** The child's whole environment. */
+  env: Record<string, string>;
+  /** The header written to the data folder. */
+  header: ChildHeader;
 }
 
-function classify(errorName: string, message: string): FailureKind {
-  if (
-    errorName === "NotCapable" || errorName === "PermissionDenied" ||
-    /NotCapable|PermissionDenied|Requires \w+ access/.test(message)
-  ) {
-    return "permission";
+/** What {@link planSandbox} needs besides the request: facts found by the session. */
+export interface PlanContext {
+  /** The run's temp folder. */
+  work: string;
+  /** Deno's cache folders. */
+  dirs: DenoDirs;
+  /** Path of the deno executable. */
+  execPath: string;
+  /** Whether `setsid` is available (the child then gets its own process group). */
+  setsid: boolean;
+  /** Secret of the run (protocol lines carry it). */
+  token: string;
+  /** tfjs-backend-wasm binaries for graded code ({@link wasmBinaryPaths}). */
+  wasmFiles: Record<string, string>;
+  /** URL of `grader/child.ts` (its folder holds `child_worker.ts`, `child_backend.ts`). */
+  childUrl: string;
+  /**
+   * Local files of the Worker's module graph ({@link checkModuleGraph}): a
+   * Worker checks read permission even for static imports, so graded code may
+   * read exactly these (and its output folder).
+   */
+  moduleFiles?: string[];
+}
+
+/** Plans a run: paths, entry files, permissions, argv and environment. Pure. */
+export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan {
+  const projectRoot = resolve(req.projectRoot);
+  const outDir = resolve(req.outDir);
+  const url = moduleUrl(req.module);
+  const modulePath = fromFileUrl(url);
+  const dataDir = join(ctx.work, "data");
+  const predsDir = join(ctx.work, "preds");
+  const entry = join(ctx.work, "entry.ts");
+  const sibling = (name: string): string => new URL(`./${name}`, ctx.childUrl).href;
+  const files: Record<string, string> = {};
+  const dirs = ctx.dirs;
+  const blasEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.trustedEnv ?? {})) {
+    if (BLAS_ENV_NAMES.includes(k)) blasEnv[k] = v;
   }
-  return "exception";
+  const env: Record<string, string> = {
+    DENO_DIR: dirs.denoDir,
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    ...blasEnv,
+  };
+  const header: ChildHeader = {
+    seed: req.seed,
+    epochs: req.epochs,
+    batchSize: req.batchSize,
+    protocol: req.protocol,
+    counts: { train: req.train.count, valid: req.valid.count },
+    backend: req.backend ?? null,
+    token: ctx.token,
+  };
+  let graphEntry = entry;
+  let permissions: string[];
+  let worker: Deno.PermissionOptionsObject | undefined;
+  const backendLine = req.backend
+    ? `import { selectChildBackend } from ${JSON.stringify(sibling("child_backend.ts"))};\n`
+    : "";
+  if (req.trusted) {
+    files[entry] = `import { runChild } from ${JSON.stringify(ctx.childUrl)};\n` + backendLine +
+      `await runChild(() => import(${JSON.stringify(url)}), Deno.args${
+        req.backend ? ", (h) => selectChildBackend(h.backend)" : ""
+      });\n`;
+    permissions = [
+      "--no-prompt",
+      `--allow-read=${[dataDir, outDir, dirs.npmCache, "/proc/cpuinfo"].join(",")}`,
+      `--allow-write=${[outDir, predsDir].join(",")}`,
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+    ];
+  } else {
+    const workerEntry = join(ctx.work, "worker_entry.ts");
+    files[workerEntry] =
+      `import { runWorker } from ${JSON.stringify(sibling("child_worker.ts"))};\n` +
+      `runWorker(() => import(${JSON.stringify(url)}));\n`;
+    files[entry] = `import { runWorkerHost } from ${JSON.stringify(ctx.childUrl)};\n` +
+      `await runWorkerHost(${JSON.stringify(pathToFileURL(workerEntry).href)}, Deno.args);\n`;
+    graphEntry = workerEntry;
+    const moduleFiles = ctx.moduleFiles ?? [];
+    header.worker = { wasmFiles: ctx.wasmFiles, blas: req.nativeBlas ?? true, moduleFiles };
+    worker = workerPermissions(outDir, moduleFiles);
+    permissions = [
+      "--no-prompt",
+      "--unstable-worker-options",
+      `--allow-read=${
+        [
+          dataDir,
+          outDir,
+          workerEntry,
+          ...Object.values(ctx.wasmFiles),
+          "/proc/cpuinfo",
+          ...moduleFiles,
+        ].join(",")
+      }`,
+      `--allow-write=${[outDir, predsDir].join(",")}`,
+      ...(header.worker.blas ? ["--allow-ffi", `--allow-env=${BLAS_ENV_NAMES.join(",")}`] : []),
+    ];
+  }
+  const denoArgs = [
+    "run",
+    ...permissions,
+    "--no-lock",
+    "--config",
+    join(projectRoot, "deno.json"),
+    `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
+    entry,
+    dataDir,
+    outDir,
+    predsDir,
+  ];
+  return {
+    work: ctx.work,
+    dataDir,
+    predsDir,
+    outDir,
+    moduleUrl: url,
+    files,
+    graphEntry,
+    allowedRoots: [projectRoot, dirname(modulePath), ctx.work],
+    forbiddenRoots: [
+      join(projectRoot, "out"),
+      ...(req.forbiddenRoots ?? []).map((r) => resolve(r)),
+    ],
+    permissions,
+    workerPermissions: worker,
+    command: ctx.setsid ? "setsid" : ctx.execPath,
+    args: ctx.setsid ? [ctx.execPath, ...denoArgs] : denoArgs,
+    env,
+    header,
+  };
 }
 
-/** A small line splitter over a byte stream. */
+async function writeSet(dir: string, name: "train" | "valid", set: ImageSet): Promise<void> {
+  await Deno.writeFile(
+    join(dir, splitFile(name, "images")),
+    set.images.subarray(0, set.count * 784),
+  );
+  await Deno.writeFile(join(dir, splitFile(name, "labels")), set.labels.subarray(0, set.count));
+}
+
+/** A small line splitter over a byte stream; `onBytes` sees every chunk's size first. */
 async function forEachLine(
   stream: ReadableStream<Uint8Array>,
   onLine: (line: string) => void,
+  onBytes: (n: number) => boolean,
 ): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   for await (const chunk of stream) {
+    // Past the log cap, the rest is read and dropped (the child is being stopped).
+    if (!onBytes(chunk.length)) continue;
     pending += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = pending.indexOf("\n")) >= 0) {
@@ -290,6 +499,73 @@ async function hasSetsid(): Promise<boolean> {
   }
 }
 
+/** Resident memory of process `pid` in KiB (`VmRSS` of `/proc/<pid>/status`), if readable. */
+export async function readRssKb(pid: number): Promise<number | undefined> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/status`);
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Size and oddities of a folder tree, without following links. */
+export interface FolderUsage {
+  /** Bytes of regular files. */
+  bytes: number;
+  /** Entries seen. */
+  entries: number;
+  /** Paths of symbolic links and special files (neither file nor folder). */
+  odd: string[];
+}
+
+/** Walks `dir` with `lstat` (links are never followed); stops counting past `maxEntries`. */
+export async function folderUsage(dir: string, maxEntries = 100_000): Promise<FolderUsage> {
+  const usage: FolderUsage = { bytes: 0, entries: 0, odd: [] };
+  const stack = [dir];
+  while (stack.length > 0 && usage.entries <= maxEntries) {
+    const d = stack.pop()!;
+    let list: Deno.DirEntry[];
+    try {
+      list = await Array.fromAsync(Deno.readDir(d));
+    } catch {
+      continue;
+    }
+    for (const e of list) {
+      usage.entries++;
+      const p = join(d, e.name);
+      if (e.isSymlink) usage.odd.push(p);
+      else if (e.isDirectory) stack.push(p);
+      else if (e.isFile) {
+        try {
+          usage.bytes += (await Deno.lstat(p)).size;
+        } catch {
+          // removed meanwhile
+        }
+      } else usage.odd.push(p);
+    }
+  }
+  return usage;
+}
+
+async function emptyFolder(dir: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      await Deno.remove(join(dir, e.name), { recursive: true }).catch(() => {});
+    }
+  } catch {
+    // gone already
+  }
+}
+
+function randomToken(): string {
+  return [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+const MIB = 1024 * 1024;
+
 /**
  * Runs `req.module` in a fenced subprocess: trains it on the handed data,
  * hands it the test images, and returns each role's raw predictions. Never
@@ -298,23 +574,8 @@ async function hasSetsid(): Promise<boolean> {
  */
 export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> {
   const started = performance.now();
-  const projectRoot = resolve(req.projectRoot);
-  const config = join(projectRoot, "deno.json");
-  const outDir = resolve(req.outDir);
-  const url = moduleUrl(req.module);
-  const modulePath = fromFileUrl(url);
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
   const work = await Deno.makeTempDir({ prefix: "notmnist-grade-" });
-  const dataDir = join(work, "data");
-  await Deno.mkdir(dataDir);
-  await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(outDir, { recursive: true });
-
-  const logLines: string[] = [];
-  const pushLog = (line: string): void => {
-    logLines.push(line.length > 2000 ? line.slice(0, 2000) + " ..." : line);
-    if (logLines.length > 60) logLines.shift();
-    req.onLine?.(line);
-  };
   const result: SandboxResult = {
     roles: {},
     roleErrors: {},
@@ -323,41 +584,78 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     exitCode: null,
     permissions: [],
   };
+  const logLines: string[] = [];
   const finish = async (failure?: SandboxFailure): Promise<SandboxResult> => {
     if (failure) result.failure = failure;
     result.wallSeconds = (performance.now() - started) / 1000;
     result.logTail = logLines.join("\n");
     await Deno.remove(work, { recursive: true }).catch(() => {});
-    await Deno.remove(join(outDir, ".grader"), { recursive: true }).catch(() => {});
     return result;
   };
 
+  let plan: SandboxPlan;
+  let planContext: PlanContext;
+  let useSetsid: boolean;
+  try {
+    const dirs = await denoDirs();
+    const projectRoot = resolve(req.projectRoot);
+    useSetsid = await hasSetsid();
+    planContext = {
+      work,
+      dirs,
+      execPath: Deno.execPath(),
+      setsid: useSetsid,
+      token: randomToken(),
+      wasmFiles: req.trusted
+        ? {}
+        : wasmBinaryPaths(dirs.npmCache, await Deno.readTextFile(join(projectRoot, "deno.json"))),
+      childUrl: new URL("./child.ts", import.meta.url).href,
+    };
+    plan = planSandbox(req, planContext);
+  } catch (err) {
+    if (err instanceof Error && /only local files/.test(err.message)) {
+      return finish({ kind: "import", message: err.message });
+    }
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  const { outDir } = plan;
+  await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(outDir, { recursive: true });
+  await Deno.mkdir(plan.dataDir);
+  await Deno.mkdir(plan.predsDir);
+  result.permissions = plan.permissions;
+
+  const modulePath = fromFileUrl(plan.moduleUrl);
   try {
     await Deno.stat(modulePath);
   } catch {
     return finish({ kind: "import", message: `task module not found: ${modulePath}` });
   }
-
-  const header: ChildHeader = {
-    seed: req.seed,
-    epochs: req.epochs,
-    batchSize: req.batchSize,
-    protocol: req.protocol,
-    counts: { train: req.train.count, valid: req.valid.count },
-    backend: req.backend ?? null,
-  };
-  await writeSet(dataDir, "train", req.train);
-  await writeSet(dataDir, "valid", req.valid);
-  await Deno.writeTextFile(join(dataDir, "header.json"), JSON.stringify(header));
-  const entry = join(work, "entry.ts");
-  const childUrl = new URL("./child.ts", import.meta.url).href;
-  await Deno.writeTextFile(entry, entrySource(url, childUrl, Boolean(req.backend)));
+  await writeSet(plan.dataDir, "train", req.train);
+  await writeSet(plan.dataDir, "valid", req.valid);
+  for (const [path, text] of Object.entries(plan.files)) await Deno.writeTextFile(path, text);
+  if (plan.header.worker) {
+    const missing = Object.values(plan.header.worker.wasmFiles).filter((p) => {
+      try {
+        return !Deno.statSync(p).isFile;
+      } catch {
+        return true;
+      }
+    });
+    if (missing.length > 0) {
+      return finish({
+        kind: "setup",
+        message: `tfjs-backend-wasm binaries not found in Deno's npm cache: ${missing.join(", ")}`,
+      });
+    }
+  }
 
   const graph = await checkModuleGraph(
-    entry,
-    config,
-    [projectRoot, dirname(modulePath), work],
-    [join(projectRoot, "out"), ...(req.forbiddenRoots ?? []).map((r) => resolve(r))],
+    plan.graphEntry,
+    join(resolve(req.projectRoot), "deno.json"),
+    plan.allowedRoots,
+    plan.forbiddenRoots,
   );
   if (graph.importErrors.length > 0) {
     return finish({
@@ -371,45 +669,93 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
       message: `refused to run ${modulePath}: ${graph.problems.join("; ")}`,
     });
   }
-
-  const dirs = await denoDirs();
-  const read = [dataDir, outDir, dirs.npmCache];
-  const permissions = ["--no-prompt", `--allow-write=${outDir}`];
-  const env: Record<string, string> = {
-    DENO_DIR: dirs.denoDir,
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-  };
-  if (req.trusted) {
-    read.push("/proc/cpuinfo");
-    permissions.push("--allow-ffi", "--allow-env", "--allow-sys");
-    Object.assign(env, req.trustedEnv ?? {});
+  if (plan.workerPermissions) {
+    plan = planSandbox(req, { ...planContext, moduleFiles: graph.files });
+    result.permissions = plan.permissions;
   }
-  permissions.push(`--allow-read=${read.join(",")}`);
-  result.permissions = permissions;
-  const denoArgs = [
-    "run",
-    ...permissions,
-    "--no-lock",
-    "--config",
-    config,
-    `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
-    entry,
-    dataDir,
-    outDir,
-  ];
-  const useSetsid = await hasSetsid();
-  const child = new Deno.Command(useSetsid ? "setsid" : Deno.execPath(), {
-    args: useSetsid ? [Deno.execPath(), ...denoArgs] : denoArgs,
-    cwd: work,
+  await Deno.writeTextFile(join(plan.dataDir, FILES.header), JSON.stringify(plan.header));
+  const session = await runSession(plan, req, limits, useSetsid, logLines);
+  Object.assign(result, session.partial);
+  if (session.failure) {
+    await emptyFolder(outDir);
+    return finish(session.failure);
+  }
+  // Nothing but files and folders stays in the output folder.
+  const usage = await folderUsage(outDir);
+  for (const p of usage.odd) {
+    await Deno.remove(p).catch(() => {});
+    logLines.push(
+      `grader: removed ${relative(outDir, p)} from the output folder (not a file or folder)`,
+    );
+  }
+  return finish(await collect(plan, session.ready!, session.done!, result));
+}
+
+type Ready = Extract<ChildMessage, { type: "ready" }>;
+type Done = Extract<ChildMessage, { type: "done" }>;
+
+async function collect(
+  plan: SandboxPlan,
+  ready: Ready,
+  done: Done,
+  result: SandboxResult,
+): Promise<SandboxFailure | undefined> {
+  for (const [role, info] of Object.entries(ready.roles)) {
+    if (!ROLE_NAME.test(role)) continue;
+    if (done.roleErrors[role]) {
+      result.roleErrors[role] = classifyRoleError(done.roleErrors[role]);
+      continue;
+    }
+    try {
+      const preds = {} as RolePredictions["predictions"];
+      for (const split of ["train", "valid", "test"] as const) {
+        const bytes = await Deno.readFile(join(plan.predsDir, predictionFile(role, split)));
+        if (bytes.length % 4 !== 0) {
+          throw new Error(`${split} predictions are ${bytes.length} bytes, not float32 values`);
+        }
+        preds[split] = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+      }
+      result.roles[role] = { info, predictions: preds };
+    } catch (err) {
+      result.roleErrors[role] = `predictions missing or unreadable: ${(err as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+interface SessionOutcome {
+  failure?: SandboxFailure;
+  ready?: Ready;
+  done?: Done;
+  partial: Partial<SandboxResult>;
+}
+
+/** Spawns the planned child, runs the protocol and enforces the limits. */
+async function runSession(
+  plan: SandboxPlan,
+  req: SandboxRequest,
+  limits: { memoryMb: number; outputMb: number; logMb: number },
+  useSetsid: boolean,
+  logLines: string[],
+): Promise<SessionOutcome> {
+  const partial: Partial<SandboxResult> = {};
+  let logBytes = 0;
+  let limitHit: SandboxFailure | undefined;
+  const pushLog = (line: string): void => {
+    logLines.push(line.length > 2000 ? line.slice(0, 2000) + " ..." : line);
+    if (logLines.length > 60) logLines.shift();
+    req.onLine?.(line);
+  };
+
+  const child = new Deno.Command(plan.command, {
+    args: plan.args,
+    cwd: plan.work,
     clearEnv: true,
-    env,
+    env: plan.env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-
-  let timedOut = false;
   const killGroup = (): void => {
     try {
       if (useSetsid) Deno.kill(-child.pid, "SIGKILL");
@@ -418,10 +764,63 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
       // already gone
     }
   };
+  const stopFor = (failure: SandboxFailure): void => {
+    limitHit ??= failure;
+    killGroup();
+  };
+  let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     killGroup();
   }, req.timeoutSeconds * 1000);
+
+  // Resident memory and output size, polled.
+  let peakKb = 0;
+  let polling = false;
+  const poll = async (): Promise<void> => {
+    if (polling || limitHit) return;
+    polling = true;
+    try {
+      const kb = await readRssKb(child.pid);
+      if (kb !== undefined) {
+        peakKb = Math.max(peakKb, kb);
+        if (kb > limits.memoryMb * 1024) {
+          stopFor({
+            kind: "memory",
+            message: `the task's process used ${Math.round(kb / 1024)} MiB of memory, more than ` +
+              `the ${limits.memoryMb} MiB cap; it was stopped and its output folder emptied`,
+          });
+        }
+      }
+      const usage = await folderUsage(plan.outDir);
+      if (usage.bytes > limits.outputMb * MIB || usage.entries > 100_000) {
+        stopFor({
+          kind: "output",
+          message:
+            `the task wrote ${(usage.bytes / MIB).toFixed(1)} MiB (${usage.entries} entries) ` +
+            `to its output folder, more than the ${limits.outputMb} MiB cap; it was stopped and ` +
+            `its output folder emptied`,
+        });
+      }
+    } finally {
+      polling = false;
+    }
+  };
+  const poller = setInterval(poll, 100);
+
+  const onBytes = (n: number): boolean => {
+    logBytes += n;
+    if (logBytes > limits.logMb * MIB) {
+      stopFor({
+        kind: "log",
+        message:
+          `the task printed more than ${limits.logMb} MiB of output; it was stopped and its ` +
+          `output folder emptied`,
+      });
+      return false;
+    }
+    return true;
+  };
 
   const messages: ChildMessage[] = [];
   let wake: (() => void) | undefined;
@@ -429,12 +828,13 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     wake?.();
     wake = undefined;
   };
+  const mark = MESSAGE_MARK + plan.header.token;
   const onStdout = (line: string): void => {
-    const at = line.indexOf(MESSAGE_MARK);
+    const at = line.indexOf(mark);
     if (at >= 0) {
       if (at > 0) pushLog(line.slice(0, at));
       try {
-        messages.push(JSON.parse(line.slice(at + MESSAGE_MARK.length)) as ChildMessage);
+        messages.push(JSON.parse(line.slice(at + mark.length)) as ChildMessage);
         notify();
       } catch {
         pushLog(line);
@@ -443,8 +843,9 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
       pushLog(line);
     }
   };
-  const stdoutDone = forEachLine(child.stdout, onStdout);
-  const stderrDone = forEachLine(child.stderr, pushLog);
+  // Protocol lines still count against the log cap: they are bytes the parent reads.
+  const stdoutDone = forEachLine(child.stdout, onStdout, onBytes);
+  const stderrDone = forEachLine(child.stderr, pushLog, onBytes);
   let exited = false;
   const statusPromise = child.status.then((s) => {
     exited = true;
@@ -461,37 +862,37 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
   };
 
   let failure: SandboxFailure | undefined;
-  let ready: Extract<ChildMessage, { type: "ready" }> | undefined;
-  let done: Extract<ChildMessage, { type: "done" }> | undefined;
+  let ready: Ready | undefined;
+  let done: Done | undefined;
   try {
     for (let msg = await next(); msg; msg = await next()) {
-      if (msg.type === "backend") result.backend = { name: msg.name, skipped: msg.skipped };
+      if (msg.type === "backend") partial.backend = { name: msg.name, skipped: msg.skipped };
       else if (msg.type === "error") {
-        const kind = msg.stage === "import"
-          ? (classify(msg.errorName, msg.message) === "permission" ? "permission" : "import")
+        const kind: FailureKind = msg.stage === "import"
+          ? (classifyError(msg.errorName, msg.message) === "permission" ? "permission" : "import")
           : msg.stage === "contract"
           ? "contract"
           : msg.stage === "setup"
           ? "setup"
-          : classify(msg.errorName, msg.message);
+          : classifyError(msg.errorName, msg.message);
         failure = { kind, message: `${msg.stage} failed: ${msg.message}` };
         break;
       } else if (msg.type === "ready" && !ready) {
         ready = msg;
-        result.trainSeconds = msg.trainSeconds;
+        partial.trainSeconds = msg.trainSeconds;
         await Deno.writeFile(
-          join(dataDir, "test_images.u8"),
+          join(plan.dataDir, FILES.testImages),
           req.testImages.images.subarray(0, req.testImages.count * 784),
         );
         await Deno.writeTextFile(
-          join(dataDir, "test.json"),
+          join(plan.dataDir, FILES.testHeader),
           JSON.stringify({ count: req.testImages.count }),
         );
         await writer.write(new TextEncoder().encode("predict\n")).catch(() => {});
         await writer.close().catch(() => {});
       } else if (msg.type === "done" && ready) {
         done = msg;
-        result.predictSeconds = msg.predictSeconds;
+        partial.predictSeconds = msg.predictSeconds;
         break;
       }
     }
@@ -507,56 +908,45 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
   if (!exited) killGroup();
   const status = await statusPromise;
   clearTimeout(timer);
+  clearInterval(poller);
+  while (polling) await new Promise((r) => setTimeout(r, 10));
   await Promise.all([stdoutDone.catch(() => {}), stderrDone.catch(() => {})]);
-  result.exitCode = status.signal ? null : status.code;
+  // One last look: a task may write just before it exits.
+  await poll();
+  partial.exitCode = status.signal ? null : status.code;
+  partial.peakRssMb = Math.round(peakKb / 1024);
 
+  if (limitHit) return { failure: limitHit, partial };
   if (timedOut && !done) {
-    return finish({
-      kind: "timeout",
-      message:
-        `timed out after ${req.timeoutSeconds} s (${
+    return {
+      failure: {
+        kind: "timeout",
+        message: `timed out after ${req.timeoutSeconds} s (${
           ready ? "while predicting" : "while training"
-        }); ` +
-        `the process group was killed`,
-    });
+        }); the process group was killed`,
+      },
+      partial,
+    };
   }
-  if (failure) return finish(failure);
+  if (failure) return { failure, partial };
   if (!ready || !done) {
     const tail = logLines.slice(-8).join("\n");
     const firstPermission = logLines.find((l) => /NotCapable|Requires \w+ access/.test(l));
-    return finish({
-      kind: firstPermission ? "permission" : "crash",
-      message:
-        `the task process exited (code ${status.code}${
-          status.signal ? `, signal ${status.signal}` : ""
-        }) before ${ready ? "returning predictions" : "finishing training"}` +
-        (tail ? `; last output:\n${tail}` : ""),
-    });
+    return {
+      failure: {
+        kind: firstPermission ? "permission" : "crash",
+        message:
+          `the task process exited (code ${status.code}${
+            status.signal ? `, signal ${status.signal}` : ""
+          }) before ${ready ? "returning predictions" : "finishing training"}` +
+          (tail ? `; last output:\n${tail}` : ""),
+      },
+      partial,
+    };
   }
-
-  for (const [role, info] of Object.entries(ready.roles)) {
-    if (!ROLE_NAME.test(role)) continue;
-    if (done.roleErrors[role]) {
-      result.roleErrors[role] = classifyRoleError(done.roleErrors[role]);
-      continue;
-    }
-    try {
-      const preds = {} as RolePredictions["predictions"];
-      for (const split of ["train", "valid", "test"] as const) {
-        const bytes = await Deno.readFile(join(outDir, ".grader", predictionFile(role, split)));
-        if (bytes.length % 4 !== 0) {
-          throw new Error(`${split} predictions are ${bytes.length} bytes, not float32 values`);
-        }
-        preds[split] = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-      }
-      result.roles[role] = { info, predictions: preds };
-    } catch (err) {
-      result.roleErrors[role] = `predictions missing or unreadable: ${(err as Error).message}`;
-    }
-  }
-  return finish();
+  return { ready, done, partial };
 }
 
 function classifyRoleError(message: string): string {
-  return classify("", message) === "permission" ? `permission denied: ${message}` : message;
+  return classifyError("", message) === "permission" ? `permission denied: ${message}` : message;
 }

@@ -1,0 +1,168 @@
+/**
+ * The Worker side of a graded run: imports the task module and trains it,
+ * inside a Worker of the child process whose permissions are all off except
+ * read/write of the task's output folder (`grader/child.ts` starts it). The
+ * data arrives by message; the tfjs wasm binaries too (the Worker cannot read
+ * files); the `wasm-blas` backend is registered on a remote BLAS served by the
+ * main isolate (`models/wasm_blas/remote_blas.ts`), so graded code trains at
+ * native-BLAS speed without FFI.
+ *
+ * Nothing here is trusted by the main isolate: it copies and checks every
+ * message this Worker posts.
+ *
+ * @module
+ */
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import type { ImageSet } from "../data/types.ts";
+import type { TaskInput, TrainedModel } from "../tasks/types.ts";
+import { registerWasmBlasBackendWith } from "../models/wasm_blas/register.ts";
+import { remoteBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
+import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
+import { selectChildBackend } from "./child_backend.ts";
+import { describeError, TaskOutputError, toFloat32, trainedRoles } from "./task_output.ts";
+
+/** The Worker's global scope, as far as this module uses it. */
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<MainToWorker>) => void) | null;
+  postMessage(message: WorkerToMain, transfer?: Transferable[]): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+function post(message: WorkerToMain, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+class Reported extends Error {}
+
+function report(stage: ErrorStage, err: unknown): never {
+  post({ type: "error", stage, ...describeError(err) });
+  throw new Reported();
+}
+
+/** Points tfjs-backend-wasm at in-memory copies of its binaries (the Worker cannot read files). */
+function useWasmBinaries(wasm: Record<string, Uint8Array>): void {
+  const urls: Record<string, string> = {};
+  for (const [name, bytes] of Object.entries(wasm)) {
+    urls[name] = URL.createObjectURL(
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/wasm" }),
+    );
+  }
+  const simd = urls["tfjs-backend-wasm-simd.wasm"] ?? urls["tfjs-backend-wasm.wasm"];
+  if (simd === undefined) return;
+  setWasmPaths({
+    "tfjs-backend-wasm.wasm": urls["tfjs-backend-wasm.wasm"] ?? simd,
+    "tfjs-backend-wasm-simd.wasm": simd,
+    // Never loaded (tfjs turns threads off under Deno), but the map must name it.
+    "tfjs-backend-wasm-threaded-simd.wasm": simd,
+  }, true);
+}
+
+async function trainTask(
+  start: WorkerStart,
+  load: () => Promise<unknown>,
+): Promise<{ models: Record<string, TrainedModel>; roles: Record<string, RoleInfo> }> {
+  useWasmBinaries(start.wasm);
+  if (start.blas) {
+    const { buffer, ...info } = start.blas;
+    await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info));
+  }
+  let mod: unknown;
+  try {
+    mod = await load();
+  } catch (err) {
+    report("import", err);
+  }
+  const trainFn = (mod as { train?: unknown }).train;
+  if (typeof trainFn !== "function") {
+    report("contract", new Error("the module exports no `train(input: TaskInput)` function"));
+  }
+  if (start.backend !== null) {
+    try {
+      const b = await selectChildBackend(start.backend);
+      post({ type: "backend", name: b.name, skipped: b.skipped });
+    } catch (err) {
+      report("setup", err);
+    }
+  }
+  const input: TaskInput = {
+    train: start.train,
+    valid: start.valid,
+    seed: start.seed,
+    epochs: start.epochs,
+    batchSize: start.batchSize,
+    protocol: start.protocol,
+    outDir: start.outDir,
+    log: (line: string) => console.log(line),
+  };
+  const t0 = performance.now();
+  try {
+    const output = await (trainFn as (i: TaskInput) => Promise<unknown>)(input);
+    const trained = trainedRoles(output);
+    post({ type: "ready", roles: trained.roles, trainSeconds: (performance.now() - t0) / 1000 });
+    return trained;
+  } catch (err) {
+    report(err instanceof TaskOutputError && err.contract ? "contract" : "train", err);
+  }
+}
+
+async function predictAll(
+  trained: { models: Record<string, TrainedModel>; roles: Record<string, RoleInfo> },
+  sets: { test: ImageSet; train: ImageSet; valid: ImageSet },
+): Promise<void> {
+  const t1 = performance.now();
+  for (const role of Object.keys(trained.roles)) {
+    for (const split of ["test", "train", "valid"] as const) {
+      const set = sets[split];
+      try {
+        const out = toFloat32(await trained.models[role].predict(set.images, set.count));
+        if (typeof out === "string") throw new Error(out);
+        // A copy of just the view (not the whole buffer behind it), handed over.
+        const values = out.slice();
+        post({ type: "prediction", role, split, values }, [values.buffer]);
+      } catch (err) {
+        post({
+          type: "role-error",
+          role,
+          message: `predict on the ${split} images failed: ${describeError(err).message}`,
+        });
+        break;
+      }
+    }
+  }
+  post({ type: "done", predictSeconds: (performance.now() - t1) / 1000 });
+}
+
+/**
+ * Runs the Worker protocol: waits for the start message, trains the module
+ * `load` imports (a literal dynamic import in the generated Worker entry, so
+ * loading needs no read permission), posts readiness, then predicts the
+ * splits when the test images arrive.
+ */
+export function runWorker(load: () => Promise<unknown>): void {
+  let start: WorkerStart | undefined;
+  let trained: Promise<Awaited<ReturnType<typeof trainTask>>> | undefined;
+  scope.onmessage = (e: MessageEvent<MainToWorker>) => {
+    const m = e.data;
+    if (m.type === "start" && !start) {
+      start = m;
+      trained = trainTask(m, load);
+      trained.catch((err) => {
+        if (!(err instanceof Reported)) {
+          post({ type: "error", stage: "train", ...describeError(err) });
+        }
+      });
+    } else if (m.type === "predict" && start && trained) {
+      const s = start;
+      const test: ImageSet = {
+        images: m.test.images,
+        labels: new Uint8Array(0),
+        count: m.test.count,
+      };
+      trained.then((t) => predictAll(t, { test, train: s.train, valid: s.valid })).catch((err) => {
+        if (!(err instanceof Reported)) {
+          post({ type: "error", stage: "predict", ...describeError(err) });
+        }
+      });
+    }
+  };
+}
