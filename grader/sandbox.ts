@@ -499,15 +499,57 @@ async function hasSetsid(): Promise<boolean> {
   }
 }
 
-/** Resident memory of process `pid` in KiB (`VmRSS` of `/proc/<pid>/status`), if readable. */
-export async function readRssKb(pid: number): Promise<number | undefined> {
+/** Parses the `VmRSS` line of `/proc/<pid>/status` (KiB). */
+export function parseVmRss(line: string): number | undefined {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Watches the resident memory of process `pid` every `intervalMs`, calling
+ * `onKb` with each reading (KiB). Deno reads `/proc/<pid>` only with
+ * `--allow-all`, so a small shell loop (needs run permission) reads it and
+ * streams the `VmRSS` lines. Returns a stopper; a missing shell means no
+ * readings (`onKb` is never called).
+ */
+export function watchRss(
+  pid: number,
+  onKb: (kb: number) => void,
+  intervalMs = 100,
+): { stop: () => Promise<void> } {
+  let proc: Deno.ChildProcess;
   try {
-    const text = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
-    return m ? Number(m[1]) : undefined;
+    proc = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'while [ -r "/proc/$1/status" ]; do grep "^VmRSS:" "/proc/$1/status" || exit 0; ' +
+        'sleep "$2"; done',
+        "rss-watch",
+        String(pid),
+        String(intervalMs / 1000),
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
   } catch {
-    return undefined;
+    return { stop: () => Promise.resolve() };
   }
+  const reading = forEachLine(proc.stdout, (line) => {
+    const kb = parseVmRss(line);
+    if (kb !== undefined) onKb(kb);
+  }, () => true).catch(() => {});
+  return {
+    stop: async () => {
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await proc.status.catch(() => {});
+      await reading;
+    },
+  };
 }
 
 /** Size and oddities of a folder tree, without following links. */
@@ -774,24 +816,13 @@ async function runSession(
     killGroup();
   }, req.timeoutSeconds * 1000);
 
-  // Resident memory and output size, polled.
+  // Output size, polled; resident memory, watched.
   let peakKb = 0;
   let polling = false;
   const poll = async (): Promise<void> => {
     if (polling || limitHit) return;
     polling = true;
     try {
-      const kb = await readRssKb(child.pid);
-      if (kb !== undefined) {
-        peakKb = Math.max(peakKb, kb);
-        if (kb > limits.memoryMb * 1024) {
-          stopFor({
-            kind: "memory",
-            message: `the task's process used ${Math.round(kb / 1024)} MiB of memory, more than ` +
-              `the ${limits.memoryMb} MiB cap; it was stopped and its output folder emptied`,
-          });
-        }
-      }
       const usage = await folderUsage(plan.outDir);
       if (usage.bytes > limits.outputMb * MIB || usage.entries > 100_000) {
         stopFor({
@@ -807,6 +838,16 @@ async function runSession(
     }
   };
   const poller = setInterval(poll, 100);
+  const rss = watchRss(child.pid, (kb) => {
+    peakKb = Math.max(peakKb, kb);
+    if (kb > limits.memoryMb * 1024) {
+      stopFor({
+        kind: "memory",
+        message: `the task's process used ${Math.round(kb / 1024)} MiB of memory, more than ` +
+          `the ${limits.memoryMb} MiB cap; it was stopped and its output folder emptied`,
+      });
+    }
+  });
 
   const onBytes = (n: number): boolean => {
     logBytes += n;
@@ -909,6 +950,7 @@ async function runSession(
   const status = await statusPromise;
   clearTimeout(timer);
   clearInterval(poller);
+  await rss.stop();
   while (polling) await new Promise((r) => setTimeout(r, 10));
   await Promise.all([stdoutDone.catch(() => {}), stderrDone.catch(() => {})]);
   // One last look: a task may write just before it exits.

@@ -8,7 +8,8 @@ import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
 import type { GradeReport } from "../grader/types.ts";
 import { toGradescope } from "../grader/reports.ts";
 import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
-import { runSandboxed } from "../grader/sandbox.ts";
+import { folderUsage, planSandbox, runSandboxed, type SandboxResult } from "../grader/sandbox.ts";
+import { loadBlas } from "../models/wasm_blas/blas_library.ts";
 import { toySplits } from "./toy_data.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -198,4 +199,172 @@ Deno.test("stratifiedSubset keeps class proportions, is seeded and keeps the ori
   assertEquals(stratifiedSubset(splits.train, 50, 3).images, s.images);
   assert(stratifiedSubset(splits.train, 50, 4).images.some((v, i) => v !== s.images[i]));
   assertEquals(stratifiedSubset(splits.train, undefined, 3), splits.train);
+});
+
+/** Runs one fixture through runSandboxed with small caps; returns the result and the output folder's entries after. */
+async function fenced(
+  name: string,
+  limits: { memoryMb?: number; outputMb?: number; logMb?: number } = {},
+  timeoutSeconds = 60,
+): Promise<{ r: SandboxResult; left: string[] }> {
+  const outDir = await Deno.makeTempDir({ prefix: "grader-fence-" });
+  try {
+    const r = await runSandboxed({
+      module: fixture(name),
+      train: splits.train,
+      valid: splits.valid,
+      testImages: splits.test,
+      seed: 1,
+      outDir,
+      timeoutSeconds,
+      trusted: false,
+      backend: {},
+      projectRoot: root,
+      limits,
+    });
+    const left = await Array.fromAsync(Deno.readDir(outDir), (e) => e.name);
+    return { r, left };
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+}
+
+Deno.test("fence: a student's own Worker cannot gain permissions", async () => {
+  const { r } = await fenced("worker_escalate");
+  assertEquals(r.failure?.kind, "permission", r.failure?.message);
+  assert(/NotCapable|escalate|Requires/.test(r.failure!.message), r.failure!.message);
+  assert(r.logTail.includes("permission request for read: denied"), r.logTail);
+});
+
+Deno.test("fence: symbolic links cannot be planted in the output folder", async () => {
+  const { r, left } = await fenced("symlink_out");
+  assertEquals(r.failure?.kind, "permission", r.failure?.message);
+  assert(
+    /NotCapable: Deno.symlinkSync\(\) requires unscoped/.test(r.failure!.message),
+    r.failure!.message,
+  );
+  assertEquals(left, []);
+});
+
+Deno.test("fence: memory beyond the cap (ArrayBuffers) stops the run, nothing left behind", async () => {
+  const { r, left } = await fenced("memory_hog", { memoryMb: 768 });
+  assertEquals(r.failure?.kind, "memory", r.failure?.message);
+  assert(/more than the 768 MiB cap/.test(r.failure!.message), r.failure!.message);
+  assertEquals(left, []);
+});
+
+Deno.test("fence: output beyond the cap stops the run and the output folder is emptied", async () => {
+  const { r, left } = await fenced("output_hog", { outputMb: 16 });
+  assertEquals(r.failure?.kind, "output", r.failure?.message);
+  assert(/more than the 16 MiB cap/.test(r.failure!.message), r.failure!.message);
+  assertEquals(left, []);
+});
+
+Deno.test("fence: printing beyond the log cap stops the run; the kept log stays small", async () => {
+  const { r } = await fenced("log_hog", { logMb: 2 });
+  assertEquals(r.failure?.kind, "log", r.failure?.message);
+  assert(r.logTail.length < 200_000, `${r.logTail.length} characters kept`);
+});
+
+const blasLoads = loadBlas({ threads: 1 });
+Deno.test({
+  name: `fence: hostile requests on the remote BLAS channel are all refused, the process survives${
+    blasLoads.ok ? "" : " (SKIPPED: no BLAS)"
+  }`,
+  ignore: !blasLoads.ok,
+  fn: async () => {
+    const { r } = await fenced("hostile_blas");
+    assertEquals(r.failure?.kind, "exception", r.failure?.message);
+    assert(/hostile requests: 8 of 8 refused/.test(r.failure!.message), r.failure!.message);
+    assert(/an operand has 4 values, the call reads/.test(r.failure!.message), r.failure!.message);
+  },
+});
+
+Deno.test("folderUsage counts bytes without following links and lists the links", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grader-usage-" });
+  try {
+    await Deno.mkdir(join(dir, "a"));
+    await Deno.writeFile(join(dir, "a", "x.bin"), new Uint8Array(1000));
+    await Deno.symlink("/etc", join(dir, "etc"));
+    const u = await folderUsage(dir);
+    assertEquals(u.bytes, 1000);
+    assertEquals(u.odd, [join(dir, "etc")]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const planReq = {
+  module: "/home/t/student/task1.ts",
+  train: splits.train,
+  valid: splits.valid,
+  testImages: splits.test,
+  seed: 3,
+  outDir: "/tmp/out/task1",
+  timeoutSeconds: 10,
+  projectRoot: "/home/lab",
+  trustedEnv: { NOTMNIST_BLAS_THREADS: "2", HOME: "/root", OPENBLAS_CORETYPE: "Haswell" },
+};
+const planCtx = {
+  work: "/tmp/w",
+  dirs: { denoDir: "/d", npmCache: "/d/npm" },
+  execPath: "/bin/deno",
+  setsid: true,
+  token: "t0k",
+  wasmFiles: { "tfjs-backend-wasm-simd.wasm": "/d/npm/simd.wasm" },
+  childUrl: "file:///home/lab/grader/child.ts",
+  moduleFiles: ["/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
+};
+
+Deno.test("planSandbox: graded code gets a Worker with read/write of its folder and its own modules only", () => {
+  const p = planSandbox({ ...planReq, trusted: false }, planCtx);
+  assertEquals(p.workerPermissions, {
+    read: ["/tmp/out/task1", "/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
+    write: ["/tmp/out/task1"],
+    env: false,
+    ffi: false,
+    import: false,
+    net: false,
+    run: false,
+    sys: false,
+  });
+  assertEquals(p.command, "setsid");
+  assertEquals(p.args.slice(0, 2), ["/bin/deno", "run"]);
+  assertEquals(p.args.slice(-4), [
+    "/tmp/w/entry.ts",
+    "/tmp/w/data",
+    "/tmp/out/task1",
+    "/tmp/w/preds",
+  ]);
+  assert(p.permissions.includes("--unstable-worker-options"));
+  assert(p.permissions.includes("--allow-ffi"));
+  assert(!p.permissions.some((f) => /^--allow-(net|run|sys|all)|^-A$|^--allow-env$/.test(f)));
+  assert(p.permissions.some((f) => f.startsWith("--allow-env=NOTMNIST_BLAS_THREADS,")));
+  assertEquals(
+    p.permissions.find((f) => f.startsWith("--allow-write=")),
+    "--allow-write=/tmp/out/task1,/tmp/w/preds",
+  );
+  // Only BLAS settings reach the environment.
+  assertEquals(p.env.HOME, undefined);
+  assertEquals(p.env.NOTMNIST_BLAS_THREADS, "2");
+  assertEquals(p.graphEntry, "/tmp/w/worker_entry.ts");
+  assert(p.files["/tmp/w/worker_entry.ts"].includes('import("file:///home/t/student/task1.ts")'));
+  assertEquals(p.header.token, "t0k");
+  assertEquals(p.header.worker?.moduleFiles, planCtx.moduleFiles);
+  assertEquals(p.predsDir, "/tmp/w/preds");
+});
+
+Deno.test("planSandbox: trusted modules run in the main isolate with FFI; without setsid deno runs directly", () => {
+  const p = planSandbox({ ...planReq, trusted: true, backend: { force: "wasm" } }, {
+    ...planCtx,
+    setsid: false,
+  });
+  assertEquals(p.workerPermissions, undefined);
+  assertEquals(p.command, "/bin/deno");
+  assertEquals(p.args[0], "run");
+  assert(p.permissions.includes("--allow-ffi") && p.permissions.includes("--allow-env"));
+  assert(!p.permissions.includes("--unstable-worker-options"));
+  assert(p.files["/tmp/w/entry.ts"].includes("selectChildBackend(h.backend)"));
+  assertEquals(p.header.worker, undefined);
+  assertEquals(p.graphEntry, "/tmp/w/entry.ts");
 });

@@ -1,0 +1,159 @@
+/**
+ * Sandboxed versus trusted grading: runs `deno task grade --profile quick` on
+ * the lab's own modules for tasks 1 and 4, once trusted (`--only N`) and once
+ * graded as a student's (`--task N=./tasks/taskN.ts`: the permission-less
+ * Worker with remote BLAS), interleaved over `--rounds` rounds (the order
+ * alternates each round), and prints per task
+ * `ratio sandboxed_vs_trusted task=N value=X` (median task wall-clock,
+ * sandboxed / trusted, from each report's `wallSeconds`) and whether the two
+ * gave the same test accuracy and bit-identical predictions (same backend,
+ * same seed).
+ *
+ * Usage: `deno run -A bench/grade_bench.ts [--rounds 2] [--tasks 1,4]`
+ * (needs `NOTMNIST_DIR`, as `deno task grade` does). Not a test: nothing
+ * fails on a slow machine. The machine may be shared: compare figures from
+ * one run only; the load average is printed with them.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const GRADE_FLAGS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-ffi",
+  "--allow-sys",
+  "--allow-run",
+];
+
+/** One measured grading run of one task. */
+export interface GradeRun {
+  /** Task number. */
+  task: number;
+  /** Trusted (the lab's own, FFI in the task's isolate) or sandboxed (graded Worker). */
+  mode: "trusted" | "sandboxed";
+  /** The task's wall-clock seconds, as the grader measured its subprocess. */
+  wallSeconds: number;
+  /** Test accuracy of `main`. */
+  testAccuracy: number;
+  /** SHA-256 digests of the predictions. */
+  digest: string;
+  /** Backend reported by the run. */
+  backend: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
+async function cpuModel(): Promise<string> {
+  try {
+    const text = await Deno.readTextFile("/proc/cpuinfo");
+    return /^model name\s*:\s*(.+)$/m.exec(text)?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Runs one grade of `task` in `mode`; returns its measurements. */
+async function gradeOnce(task: number, mode: GradeRun["mode"]): Promise<GradeRun> {
+  const out = await Deno.makeTempDir({ prefix: "grade-bench-" });
+  try {
+    const which = mode === "trusted"
+      ? ["--only", String(task)]
+      : ["--task", `${task}=./tasks/task${task}.ts`];
+    const cmd = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...GRADE_FLAGS, "grader/cli.ts", "--profile", "quick", ...which, "--out", out],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const res = await cmd.output();
+    if (!res.success) {
+      throw new Error(
+        `grade (${mode}, task ${task}) failed:\n${new TextDecoder().decode(res.stderr)}` +
+          new TextDecoder().decode(res.stdout).slice(-2000),
+      );
+    }
+    const report = JSON.parse(await Deno.readTextFile(join(out, "report.json"))) as {
+      tasks: {
+        runs: {
+          wallSeconds: number;
+          backend?: string;
+          error?: string;
+          digests?: Record<string, string>;
+          metrics: Record<string, { testAccuracy: number }>;
+        }[];
+      }[];
+    };
+    const run = report.tasks[0].runs[0];
+    if (run.error) throw new Error(`grade (${mode}, task ${task}): ${run.error}`);
+    return {
+      task,
+      mode,
+      wallSeconds: run.wallSeconds,
+      testAccuracy: run.metrics.main.testAccuracy,
+      digest: run.digests?.main ?? "",
+      backend: run.backend ?? "unknown",
+    };
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const flags = parseFlags(Deno.args, {
+    rounds: { type: "string" as const, default: "2" },
+    tasks: { type: "string" as const, default: "1,4" },
+  });
+  const rounds = intFlag(flags, "rounds", 1, 20) ?? 2;
+  const tasks = (stringFlag(flags, "tasks") ?? "1,4").split(",").map(Number);
+  console.log(`cpu: ${await cpuModel()}; cores: ${navigator.hardwareConcurrency}`);
+  const runs: GradeRun[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const task of tasks) {
+      const order: GradeRun["mode"][] = round % 2 === 1
+        ? ["trusted", "sandboxed"]
+        : ["sandboxed", "trusted"];
+      for (const mode of order) {
+        const before = await loadAverage();
+        const r = await gradeOnce(task, mode);
+        runs.push(r);
+        console.log(
+          `round ${round} task ${task} ${mode.padEnd(9)} wall ${r.wallSeconds.toFixed(2)} s ` +
+            `test acc ${r.testAccuracy.toFixed(4)} on ${r.backend} (load ${before})`,
+        );
+      }
+    }
+  }
+  for (const task of tasks) {
+    const of = (mode: GradeRun["mode"]) => runs.filter((r) => r.task === task && r.mode === mode);
+    const trusted = of("trusted");
+    const sandboxed = of("sandboxed");
+    const ratio = median(sandboxed.map((r) => r.wallSeconds)) /
+      median(trusted.map((r) => r.wallSeconds));
+    const digests = new Set([...trusted, ...sandboxed].map((r) => r.digest));
+    const accs = new Set([...trusted, ...sandboxed].map((r) => r.testAccuracy));
+    console.log(`ratio sandboxed_vs_trusted task=${task} value=${ratio.toFixed(3)}`);
+    console.log(
+      `same_test_accuracy task=${task} value=${accs.size === 1} ` +
+        `(${[...accs].map((a) => a.toFixed(4)).join(", ")})`,
+    );
+    console.log(`same_predictions task=${task} value=${digests.size === 1}`);
+  }
+  console.log(`load average at the end: ${await loadAverage()}`);
+}
