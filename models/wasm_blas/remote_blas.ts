@@ -491,7 +491,12 @@ export async function serveBlas(
     if (s === STATE.request) continue;
     if (Atomics.wait(ints, SLOT.state, s, spin) === "timed-out") {
       const w = Atomics.waitAsync(ints, SLOT.state, s, 100);
-      if (w.async) await w.value;
+      if (w.async) {
+        // A pending waitAsync does not keep the event loop alive; a timer does.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([w.value, new Promise((r) => (timer = setTimeout(r, 100)))]);
+        clearTimeout(timer);
+      }
       lastYield = performance.now();
     }
   }
