@@ -114,7 +114,9 @@ export async function main(args: string[]): Promise<number> {
     `grading ${a.tasks.map((t) => `task ${t.task}`).join(", ")}: protocol ${splits.protocol}, ` +
       `profile ${a.profile}, seed ${a.seed ?? RUBRIC.seed}` +
       (a.repeat > 1 ? `, ${a.repeat} runs each` : "") +
-      (a.studentMode && !a.tasks[0].trusted ? " (sandboxed, no FFI)" : ""),
+      (a.studentMode && !a.tasks[0].trusted
+        ? " (sandboxed: a Worker without permissions, native BLAS served to it)"
+        : ""),
   );
   const report = await grade({
     data: {

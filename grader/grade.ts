@@ -17,6 +17,7 @@ import {
   type PredictionFailureKind,
 } from "./evaluate.ts";
 import {
+  budgetLimits,
   type Profile,
   RUBRIC,
   type Rubric,
@@ -326,7 +327,9 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       );
       log(
         `task ${spec.task}${repeat > 1 ? ` run ${run}/${repeat}` : ""}: ${spec.module} ` +
-          `(${spec.trusted ? "trusted" : "sandboxed, no FFI"}; ${train.count} train images, ` +
+          `(${
+            spec.trusted ? "trusted" : "sandboxed Worker, no FFI in it"
+          }; ${train.count} train images, ` +
           `epochs ${epochs ?? "task default"}, limit ${timeoutSeconds} s)`,
       );
       const sandbox = await runSandboxed({
@@ -344,6 +347,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         projectRoot: options.projectRoot,
         forbiddenRoots: options.forbiddenRoots,
         trustedEnv: options.trustedEnv,
+        limits: budgetLimits(budget),
         onLine: options.verbose ? (line) => log(`  [task${spec.task}] ${line}`) : undefined,
       });
       const ev = evaluateRun(run, sandbox, data, train);

@@ -8,9 +8,15 @@ import { join } from "node:path";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
 import { LETTERS } from "../data/types.ts";
 import type { GradeReport, TaskReport } from "./types.ts";
-import { LAB_TARGET } from "./rubric.ts";
+import { budgetLimits, LAB_TARGET } from "./rubric.ts";
 import { pct } from "../utils/format.ts";
 import { escapeXml } from "../utils/xml.ts";
+
+/** The resource caps of a task's budget, for the report. */
+function capsLine(t: TaskReport): string {
+  const l = budgetLimits(t.budget);
+  return `memory ${l.memoryMb} MiB, output folder ${l.outputMb} MiB, log ${l.logMb} MiB`;
+}
 
 /** Visibility of a Gradescope test or output. */
 export type GradescopeVisibility = "hidden" | "after_due_date" | "after_published" | "visible";
@@ -185,9 +191,11 @@ export function toMarkdown(report: GradeReport): string {
     out.push(
       `## Task ${t.task}: ${t.title}`,
       ``,
-      `Module \`${t.module}\` (${t.trusted ? "trusted: FFI allowed" : "sandboxed, no FFI"}); ` +
+      `Module \`${t.module}\` (${
+        t.trusted ? "trusted: FFI allowed" : "sandboxed: permission-less Worker, no FFI in it"
+      }); ` +
         `${t.budget.trainCount} training images, epochs ${t.budget.epochs ?? "task default"}, ` +
-        `time limit ${t.budget.timeoutSeconds} s.`,
+        `time limit ${t.budget.timeoutSeconds} s, caps: ${capsLine(t)}.`,
       ``,
     );
     const run = t.runs[0];
