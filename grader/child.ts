@@ -286,6 +286,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     deno: { permissions: workerPermissions(outDir, header.worker?.moduleFiles ?? []) },
   });
   let finished = false;
+  let heap: WebAssembly.Memory | undefined;
   let ready: Record<string, RoleInfo> | undefined;
   let done = false;
   const written = new Set<string>();
@@ -310,7 +311,14 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     const m = e.data as Record<string, unknown> | null;
     if (finished || m === null || typeof m !== "object") return;
     const type = m.type;
-    if (type === "backend" && typeof m.name === "string") {
+    if (type === "heap" && heap === undefined) {
+      // The Worker's wasm heap, served in place: only a shared memory is taken (once); every
+      // request on it is bounded by its length when served.
+      const memory = m.memory;
+      if (memory instanceof WebAssembly.Memory && memory.buffer instanceof SharedArrayBuffer) {
+        heap = memory;
+      }
+    } else if (type === "backend" && typeof m.name === "string") {
       const skipped = Array.isArray(m.skipped)
         ? m.skipped.slice(0, 20).map((s) => clip(s, 500))
         : [];
@@ -403,7 +411,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   };
   worker.postMessage(startMessage);
   if (blas && channel) {
-    await serveBlas(channel, blas, { stop: () => finished });
+    await serveBlas(channel, blas, { stop: () => finished, heap: () => heap });
   }
   // Without BLAS to serve, the Worker's messages keep this isolate alive.
   return await new Promise<never>(() => {});

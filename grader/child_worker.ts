@@ -17,6 +17,7 @@ import type { ImageSet } from "../data/types.ts";
 import type { TaskInput, TrainedModel } from "../tasks/types.ts";
 import { registerWasmBlasBackendWith } from "../models/wasm_blas/register.ts";
 import { remoteBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
+import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
 import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
 import { selectChildBackend } from "./child_backend.ts";
 import { describeError, TaskOutputError, toFloat32, trainedRoles } from "./task_output.ts";
@@ -39,10 +40,15 @@ function report(stage: ErrorStage, err: unknown): never {
   throw new Reported();
 }
 
-/** Points tfjs-backend-wasm at in-memory copies of its binaries (the Worker cannot read files). */
-function useWasmBinaries(wasm: Record<string, Uint8Array>): void {
+/**
+ * Points tfjs-backend-wasm at in-memory copies of its binaries (the Worker
+ * cannot read files); with `sharedHeap`, their memory made shared so the
+ * remote BLAS can work on tensors in place.
+ */
+function useWasmBinaries(wasm: Record<string, Uint8Array>, sharedHeap: boolean): void {
   const urls: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(wasm)) {
+  for (const [name, original] of Object.entries(wasm)) {
+    const bytes = (sharedHeap ? shareWasmMemory(original) : undefined) ?? original;
     urls[name] = URL.createObjectURL(
       new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/wasm" }),
     );
@@ -61,10 +67,11 @@ async function trainTask(
   start: WorkerStart,
   load: () => Promise<unknown>,
 ): Promise<{ models: Record<string, TrainedModel>; roles: Record<string, RoleInfo> }> {
-  useWasmBinaries(start.wasm);
+  useWasmBinaries(start.wasm, start.blas !== undefined);
   if (start.blas) {
     const { buffer, ...info } = start.blas;
-    await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info));
+    const onHeap = (memory: WebAssembly.Memory): void => post({ type: "heap", memory });
+    await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info, { onHeap }));
   }
   let mod: unknown;
   try {

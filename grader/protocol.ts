@@ -183,6 +183,7 @@ export type WorkerToMain =
   | { type: "ready"; roles: Record<string, RoleInfo>; trainSeconds: number }
   | { type: "prediction"; role: string; split: "train" | "valid" | "test"; values: Float32Array }
   | { type: "role-error"; role: string; message: string }
+  | { type: "heap"; memory: WebAssembly.Memory }
   | { type: "done"; predictSeconds: number }
   | { type: "error"; stage: ErrorStage; errorName: string; message: string };
 

@@ -601,6 +601,20 @@ async function emptyFolder(dir: string): Promise<void> {
   }
 }
 
+/** Failure kinds of the parent's caps: such a run's output folder is emptied. */
+const LIMIT_KINDS: readonly FailureKind[] = ["memory", "output", "log"];
+
+/** Removes symbolic links and special files from `dir` (nothing but files and folders stays). */
+async function removeOdd(dir: string, logLines: string[]): Promise<void> {
+  const usage = await folderUsage(dir);
+  for (const p of usage.odd) {
+    await Deno.remove(p).catch(() => {});
+    logLines.push(
+      `grader: removed ${relative(dir, p)} from the output folder (not a file or folder)`,
+    );
+  }
+}
+
 function randomToken(): string {
   return [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0"))
     .join("");
@@ -719,17 +733,12 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
   const session = await runSession(plan, req, limits, useSetsid, logLines);
   Object.assign(result, session.partial);
   if (session.failure) {
-    await emptyFolder(outDir);
+    // A run stopped at a cap leaves nothing behind; other failures keep the task's own output.
+    if (LIMIT_KINDS.includes(session.failure.kind)) await emptyFolder(outDir);
+    await removeOdd(outDir, logLines);
     return finish(session.failure);
   }
-  // Nothing but files and folders stays in the output folder.
-  const usage = await folderUsage(outDir);
-  for (const p of usage.odd) {
-    await Deno.remove(p).catch(() => {});
-    logLines.push(
-      `grader: removed ${relative(outDir, p)} from the output folder (not a file or folder)`,
-    );
-  }
+  await removeOdd(outDir, logLines);
   return finish(await collect(plan, session.ready!, session.done!, result));
 }
 

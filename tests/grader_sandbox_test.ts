@@ -8,7 +8,13 @@ import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
 import type { GradeReport } from "../grader/types.ts";
 import { toGradescope } from "../grader/reports.ts";
 import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
-import { folderUsage, planSandbox, runSandboxed, type SandboxResult } from "../grader/sandbox.ts";
+import {
+  folderUsage,
+  parseVmRss,
+  planSandbox,
+  runSandboxed,
+  type SandboxResult,
+} from "../grader/sandbox.ts";
 import { loadBlas } from "../models/wasm_blas/blas_library.ts";
 import { toySplits } from "./toy_data.ts";
 
@@ -275,7 +281,7 @@ Deno.test({
   fn: async () => {
     const { r } = await fenced("hostile_blas");
     assertEquals(r.failure?.kind, "exception", r.failure?.message);
-    assert(/hostile requests: 8 of 8 refused/.test(r.failure!.message), r.failure!.message);
+    assert(/hostile requests: 10 of 10 refused/.test(r.failure!.message), r.failure!.message);
     assert(/an operand has 4 values, the call reads/.test(r.failure!.message), r.failure!.message);
   },
 });
@@ -367,4 +373,9 @@ Deno.test("planSandbox: trusted modules run in the main isolate with FFI; withou
   assert(p.files["/tmp/w/entry.ts"].includes("selectChildBackend(h.backend)"));
   assertEquals(p.header.worker, undefined);
   assertEquals(p.graphEntry, "/tmp/w/entry.ts");
+});
+
+Deno.test("parseVmRss reads the resident set from a /proc status line", () => {
+  assertEquals(parseVmRss("VmRSS:\t  831200 kB"), 831200);
+  assertEquals(parseVmRss("VmHWM:\t  9 kB"), undefined);
 });

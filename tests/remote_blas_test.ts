@@ -19,6 +19,7 @@ import {
   SLOT,
   STATE,
 } from "../models/wasm_blas/remote_blas.ts";
+import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
 
 const load = loadBlas({ threads: 1 });
 const native: BlasLibrary | undefined = load.ok ? load.blas : undefined;
@@ -96,6 +97,9 @@ Deno.test("checkRequest: sizes, flags, leading dimensions and spans against the 
     offC: 20,
     alpha: 1,
     beta: 0,
+    bufA: 0,
+    bufB: 0,
+    bufC: 0,
   };
   const c = checkRequest(ok, 26);
   assert(typeof c === "object");
@@ -113,12 +117,20 @@ Deno.test("checkRequest: sizes, flags, leading dimensions and spans against the 
   assert(
     typeof checkRequest({ ...ok, m: 0, n: 0, k: 0, offA: 26, offB: 26, offC: 26 }, 26) === "object",
   );
+  // The shared heap: only when registered, and bounded by its own length.
+  assertEquals(checkRequest({ ...ok, bufC: 1 }, 100), 8);
+  assertEquals(checkRequest({ ...ok, bufC: 1 }, 100, 25), 5);
+  assert(typeof checkRequest({ ...ok, bufC: 1 }, 100, 26) === "object");
+  assertEquals(checkRequest({ ...ok, bufA: 2 }, 100, 100), 8);
 });
 
 Deno.test("fuzz: random and hostile requests never throw and never write outside an accepted output", () => {
   const rng = new Rng(11);
   const channel = createBlasChannel(HEADER_BYTES + 4096 * 4, HEADER_BYTES + 4096 * 4);
   const data = new Float32Array(channel.buffer, HEADER_BYTES);
+  // A shared wasm heap beside the channel (registered in half of the requests).
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const heapData = new Float32Array(memory.buffer);
   const pick = (): number => {
     const r = rng.nextUint32() % 10;
     if (r < 5) return rng.nextUint32() % 70;
@@ -131,7 +143,10 @@ Deno.test("fuzz: random and hostile requests never throw and never write outside
   let accepted = 0;
   for (let iter = 0; iter < 4000; iter++) {
     data.set(random(rng, data.length));
+    heapData.set(random(rng, heapData.length));
     const before = data.slice();
+    const heapBefore = heapData.slice();
+    const withHeap = rng.nextUint32() % 2 === 0;
     const ints = channel.ints;
     for (let s = 1; s <= SLOT.offC; s++) ints[s] = pick();
     ints[SLOT.op] = 1 + (rng.nextUint32() % 4);
@@ -139,29 +154,38 @@ Deno.test("fuzz: random and hostile requests never throw and never write outside
     ints[SLOT.transB] = rng.nextUint32() % 2;
     channel.floats[SLOT.alpha] = 0.5;
     channel.floats[SLOT.beta] = rng.nextUint32() % 2;
+    for (const slot of [SLOT.bufA, SLOT.bufB, SLOT.bufC]) {
+      const r = rng.nextUint32() % 8;
+      ints[slot] = r < 5 ? 0 : r < 7 ? 1 : pick();
+    }
     const request = readRequest(channel);
-    const checked = checkRequest(request, data.length);
+    const checked = checkRequest(request, data.length, withHeap ? heapData.length : -1);
     Atomics.store(ints, SLOT.state, STATE.request);
-    const out = serveOne(channel, native ?? jsBlas);
+    const out = serveOne(channel, native ?? jsBlas, withHeap ? memory : undefined);
     assert(out !== "idle");
     assertEquals(Atomics.load(ints, SLOT.state), STATE.done);
     if (typeof checked === "number") {
       assertEquals(out.status, checked);
       assertEquals(data, before, "a refused request changed the buffer");
+      assertEquals(heapData, heapBefore, "a refused request changed the heap");
       continue;
     }
     assertEquals(out.status, 0);
     accepted++;
     // Only the output operand (C, or y) may change.
     const outSpan = checked.spans[checked.spans.length - 1];
-    for (let i = 0; i < data.length; i++) {
-      if (i >= outSpan.offset && i < outSpan.offset + outSpan.length) continue;
-      if (!Object.is(data[i], before[i])) {
-        throw new Error(`request ${JSON.stringify(request)} wrote element ${i}`);
+    for (const [id, now, was] of [[0, data, before], [1, heapData, heapBefore]] as const) {
+      for (let i = 0; i < now.length; i++) {
+        if (id === outSpan.buffer && i >= outSpan.offset && i < outSpan.offset + outSpan.length) {
+          continue;
+        }
+        if (!Object.is(now[i], was[i])) {
+          throw new Error(`request ${JSON.stringify(request)} wrote element ${i} of buffer ${id}`);
+        }
       }
     }
   }
-  assert(accepted > 100, `only ${accepted} of 4000 fuzzed requests were valid`);
+  assert(accepted > 50, `only ${accepted} of 4000 fuzzed requests were valid`);
 });
 
 Deno.test(`a Worker's products through the channel equal direct calls bit for bit${skip}`, {
@@ -222,4 +246,49 @@ Deno.test(`a Worker's products through the channel equal direct calls bit for bi
   }
   assert(/more than the channel's 4194304/.test(String(reply!.results[expected.length])));
   assertEquals(reply!.refused, "5");
+});
+
+Deno.test("shareWasmMemory flips only the memory limits flag; the module then has a shared heap", async () => {
+  // (module (memory 1 2) (export "memory" (memory 0)))
+  const plain = new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    0x05,
+    0x04,
+    0x01,
+    0x01,
+    0x01,
+    0x02,
+    0x07,
+    0x0a,
+    0x01,
+    0x06,
+    0x6d,
+    0x65,
+    0x6d,
+    0x6f,
+    0x72,
+    0x79,
+    0x02,
+    0x00,
+  ]);
+  const shared = shareWasmMemory(plain)!;
+  assertEquals([...shared].filter((b, i) => b !== plain[i]).length, 1);
+  const instance = new WebAssembly.Instance(
+    await WebAssembly.compile(shared as Uint8Array<ArrayBuffer>),
+  );
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  assert(memory.buffer instanceof SharedArrayBuffer);
+  assertEquals(shareWasmMemory(shared), undefined); // already shared
+  assertEquals(shareWasmMemory(new Uint8Array([1, 2, 3])), undefined);
+  // No maximum: left alone.
+  const noMax = plain.slice();
+  noMax.set([0x05, 0x03, 0x01, 0x00, 0x01], 8);
+  assertEquals(shareWasmMemory(noMax.subarray(0, 13)), undefined);
 });

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { type BlasLibrary, loadBlas } from "./blas_library.ts";
+import { isSharedBlas } from "./remote_blas.ts";
 import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
 import { castKernel, identityKernel, sumKernel } from "./aux_kernels.ts";
 import {
@@ -150,6 +151,9 @@ function registerLibrary(blas: BlasLibrary): BlasProbe {
   tf.registerBackend(WASM_BLAS, async () => {
     const backend = (await wasmFactory()) as BackendWasm;
     enableLazyScale(backend);
+    // A remote BLAS serves products in place when the wasm heap is shared (shared_heap.ts).
+    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+    if (isSharedBlas(blas) && memory instanceof WebAssembly.Memory) blas.shareHeap(memory);
     return backend;
   }, 1);
   loaded = blas;

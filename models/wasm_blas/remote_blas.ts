@@ -53,8 +53,14 @@ export const SLOT = {
   alpha: 14,
   beta: 15,
   seq: 16,
+  bufA: 17,
+  bufB: 18,
+  bufC: 19,
 } as const;
-const INT_SLOTS = 17;
+const INT_SLOTS = 20;
+
+/** Buffer ids of an operand: the channel's data area, or the requester's shared wasm heap. */
+export const BUFFER = { channel: 0, heap: 1 } as const;
 
 /** Values of the state slot. */
 export const STATE = { idle: 0, request: 1, busy: 2, done: 3 } as const;
@@ -70,6 +76,7 @@ export const REFUSAL: Record<number, string> = {
   5: "an operand extends outside the shared buffer",
   6: "an offset is negative or not an integer",
   7: "the native BLAS call failed",
+  8: "an operand names an unknown buffer, or a shared heap that was never registered",
 };
 
 /** The shared memory of one channel: the buffer and its header views. */
@@ -134,6 +141,12 @@ export interface BlasRequest {
   alpha: number;
   /** Scalar beta. */
   beta: number;
+  /** Buffer id ({@link BUFFER}) of A. */
+  bufA: number;
+  /** Buffer id of B (or x). */
+  bufB: number;
+  /** Buffer id of C (or y). */
+  bufC: number;
 }
 
 /** Copies the request fields out of shared memory, once each, before anything checks them. */
@@ -155,6 +168,9 @@ export function readRequest(channel: BlasChannel): BlasRequest {
     offC: h[SLOT.offC],
     alpha: f[SLOT.alpha],
     beta: f[SLOT.beta],
+    bufA: h[SLOT.bufA],
+    bufB: h[SLOT.bufB],
+    bufC: h[SLOT.bufC],
   };
 }
 
@@ -165,9 +181,11 @@ export function extent(rows: number, cols: number, ld: number): number {
   return rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
 }
 
-/** One operand of a checked request: element offset and element count in the data area. */
+/** One operand of a checked request: buffer, element offset and element count. */
 export interface Span {
-  /** Offset in float32 elements from the data area's start. */
+  /** Buffer id ({@link BUFFER}). */
+  buffer: number;
+  /** Offset in float32 elements from the start of that buffer's area. */
   offset: number;
   /** Number of elements. */
   length: number;
@@ -178,9 +196,14 @@ export type CheckedRequest = { request: BlasRequest; spans: Span[] };
 
 /**
  * Checks a copied request against a data area of `dataElements` float32
- * values. Returns the operands' spans, or the refusal code ({@link REFUSAL}).
+ * values and a shared heap of `heapElements` (negative: none registered).
+ * Returns the operands' spans, or the refusal code ({@link REFUSAL}).
  */
-export function checkRequest(r: BlasRequest, dataElements: number): CheckedRequest | number {
+export function checkRequest(
+  r: BlasRequest,
+  dataElements: number,
+  heapElements = -1,
+): CheckedRequest | number {
   if (r.op !== OP.sgemm && r.op !== OP.sgemv && r.op !== OP.saxpy) return 1;
   const dims = r.op === OP.saxpy ? [r.n] : r.op === OP.sgemv ? [r.m, r.n] : [r.m, r.n, r.k];
   if (!dims.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) return 2;
@@ -188,7 +211,7 @@ export function checkRequest(r: BlasRequest, dataElements: number): CheckedReque
   if (!offs.every((o) => Number.isInteger(o) && o >= 0)) return 6;
   const ldOk = (ld: number, rowLength: number): boolean =>
     Number.isInteger(ld) && ld >= Math.max(1, rowLength) && ld <= MAX_DIM;
-  let spans: Span[];
+  let spans: Omit<Span, "buffer">[];
   if (r.op === OP.sgemm) {
     if ((r.transA !== 0 && r.transA !== 1) || (r.transB !== 0 && r.transB !== 1)) return 3;
     // Stored shapes: A is m x k (k x m transposed), B is k x n (n x k transposed), C is m x n.
@@ -211,9 +234,13 @@ export function checkRequest(r: BlasRequest, dataElements: number): CheckedReque
   } else {
     spans = [{ offset: r.offB, length: r.n }, { offset: r.offC, length: r.n }];
   }
-  // Offsets and lengths are integers below 2^61 here; a sum past the data area is refused.
-  if (spans.some((s) => s.offset + s.length > dataElements)) return 5;
-  return { request: r, spans };
+  const ids = r.op === OP.saxpy ? [r.bufB, r.bufC] : [r.bufA, r.bufB, r.bufC];
+  const sizes: Record<number, number> = { [BUFFER.channel]: dataElements };
+  if (heapElements >= 0) sizes[BUFFER.heap] = heapElements;
+  if (!ids.every((id) => id in sizes)) return 8;
+  // Offsets and lengths are integers below 2^61 here; a sum past the buffer is refused.
+  if (spans.some((s, i) => s.offset + s.length > sizes[ids[i]])) return 5;
+  return { request: r, spans: spans.map((s, i) => ({ ...s, buffer: ids[i] })) };
 }
 
 /** Outcome of {@link serveOne}: no request pending, or a request answered with a status. */
@@ -224,20 +251,26 @@ export type ServeStatus = "idle" | { status: number };
  * copies and checks it, runs it on views of the buffer, writes the status and
  * wakes the requester. Never throws for what the other side wrote.
  */
-export function serveOne(channel: BlasChannel, blas: BlasLibrary): ServeStatus {
+export function serveOne(
+  channel: BlasChannel,
+  blas: BlasLibrary,
+  heap?: WebAssembly.Memory,
+): ServeStatus {
   const { ints, buffer } = channel;
   if (Atomics.compareExchange(ints, SLOT.state, STATE.request, STATE.busy) !== STATE.request) {
     return "idle";
   }
-  // The buffer only grows: a length read now bounds every view made below.
+  // Both buffers only grow: lengths read now bound every view made below.
   const dataElements = Math.floor((buffer.byteLength - HEADER_BYTES) / 4);
-  const checked = checkRequest(readRequest(channel), dataElements);
+  const heapBuffer = heap?.buffer;
+  const heapElements = heapBuffer ? Math.floor(heapBuffer.byteLength / 4) : -1;
+  const checked = checkRequest(readRequest(channel), dataElements, heapElements);
   let status = 0;
   if (typeof checked === "number") {
     status = checked;
   } else {
     try {
-      run(buffer, checked, blas);
+      run(buffer, heapBuffer, checked, blas);
     } catch {
       status = 7;
     }
@@ -248,11 +281,18 @@ export function serveOne(channel: BlasChannel, blas: BlasLibrary): ServeStatus {
   return { status };
 }
 
-function run(buffer: SharedArrayBuffer, checked: CheckedRequest, blas: BlasLibrary): void {
+function run(
+  buffer: SharedArrayBuffer,
+  heap: ArrayBufferLike | undefined,
+  checked: CheckedRequest,
+  blas: BlasLibrary,
+): void {
   const r = checked.request;
   // Typed-array constructors check the range again: a view can never reach past the buffer.
   const view = (s: Span): Float32Array =>
-    new Float32Array(buffer, HEADER_BYTES + s.offset * 4, s.length);
+    s.buffer === BUFFER.heap
+      ? new Float32Array(heap!, s.offset * 4, s.length)
+      : new Float32Array(buffer, HEADER_BYTES + s.offset * 4, s.length);
   const [s0, s1, s2] = checked.spans;
   if (r.op === OP.sgemm) {
     if (r.m === 0 || r.n === 0) return;
@@ -304,6 +344,17 @@ export interface SharedBlasLibrary extends BlasLibrary {
   allocShared(n: number): Float32Array;
   /** Forgets every array from {@link allocShared} (their memory is reused). */
   resetShared(): void;
+  /**
+   * Registers the requester's wasm heap when it is a shared memory: operands
+   * on it then pass by offset, without copies. Returns whether it was taken.
+   */
+  shareHeap(memory: WebAssembly.Memory): boolean;
+}
+
+/** Options of {@link remoteBlasLibrary}. */
+export interface RemoteBlasOptions {
+  /** Hands a shared wasm heap to the serving isolate (e.g. by `postMessage`). */
+  onHeap?: (memory: WebAssembly.Memory) => void;
 }
 
 /** Whether `blas` is a {@link SharedBlasLibrary} (fused code can then place arrays on its buffer). */
@@ -321,7 +372,9 @@ export function isSharedBlas(blas: BlasLibrary): blas is SharedBlasLibrary {
 export function remoteBlasLibrary(
   buffer: SharedArrayBuffer,
   info: RemoteBlasInfo,
+  opts: RemoteBlasOptions = {},
 ): SharedBlasLibrary {
+  let heap: WebAssembly.Memory | undefined;
   const channel = openBlasChannel(buffer);
   const { ints, floats } = channel;
   const timing: BlasTiming = { enabled: false, ms: 0, calls: 0 };
@@ -340,22 +393,26 @@ export function remoteBlasLibrary(
     // Double (fewer grows), but never past the maximum.
     buffer.grow(Math.min(buffer.maxByteLength, Math.max(endByte, buffer.byteLength * 2)));
   };
-  /** Element offset of an operand: its own when it lives on the buffer, else a copy's. */
-  const place = (arr: Float32Array, length: number, copyIn: boolean): number => {
+  const onHeap = (arr: Float32Array): boolean =>
+    heap !== undefined && arr.buffer === heap.buffer && arr.byteOffset % 4 === 0;
+  const onChannel = (arr: Float32Array): boolean => arr.buffer === buffer && arr.byteOffset >= base;
+  /** Buffer id and element offset of an operand: its own on a shared buffer, else a copy's. */
+  const place = (arr: Float32Array, length: number, copyIn: boolean): [number, number] => {
     if (arr.length < length) {
       throw new RangeError(
         `remote BLAS: an operand has ${arr.length} values, the call reads ${length}`,
       );
     }
-    if (arr.buffer === buffer && arr.byteOffset >= base) return (arr.byteOffset - base) / 4;
+    if (onHeap(arr)) return [BUFFER.heap, arr.byteOffset / 4];
+    if (onChannel(arr)) return [BUFFER.channel, (arr.byteOffset - base) / 4];
     const start = Math.ceil(scratch / 64) * 64;
     ensure(start + length * 4);
     scratch = start + length * 4;
     if (copyIn && length > 0) new Float32Array(buffer, start, length).set(arr.subarray(0, length));
-    return (start - base) / 4;
+    return [BUFFER.channel, (start - base) / 4];
   };
   const copyOut = (arr: Float32Array, offset: number, length: number): void => {
-    if (length === 0 || (arr.buffer === buffer && arr.byteOffset >= base)) return;
+    if (length === 0 || onChannel(arr) || onHeap(arr)) return;
     arr.set(new Float32Array(buffer, base + offset * 4, length));
   };
   const call = (
@@ -402,12 +459,15 @@ export function remoteBlasLibrary(
       const aLen = transA ? extent(k, m, lda) : extent(m, k, lda);
       const bLen = transB ? extent(n, k, ldb) : extent(k, n, ldb);
       const cLen = extent(m, n, ldc);
-      const offA = place(a, aLen, true);
-      const offB = place(b, bLen, true);
-      const offC = place(c, cLen, beta !== 0);
+      const [bufA, offA] = place(a, aLen, true);
+      const [bufB, offB] = place(b, bLen, true);
+      const [bufC, offC] = place(c, cLen, beta !== 0);
       call(
         OP.sgemm,
         {
+          bufA,
+          bufB,
+          bufC,
           transA: transA ? 1 : 0,
           transB: transB ? 1 : 0,
           m,
@@ -426,18 +486,23 @@ export function remoteBlasLibrary(
       copyOut(c, offC, cLen);
     }),
     sgemv: timed((transA, m, n, alpha, a, lda, x, beta, y): void => {
-      const offA = place(a, extent(m, n, lda), true);
+      const [bufA, offA] = place(a, extent(m, n, lda), true);
       const xLen = transA ? m : n;
       const yLen = transA ? n : m;
-      const offB = place(x, xLen, true);
-      const offC = place(y, yLen, beta !== 0);
-      call(OP.sgemv, { transA: transA ? 1 : 0, m, n, lda, offA, offB, offC }, alpha, beta);
+      const [bufB, offB] = place(x, xLen, true);
+      const [bufC, offC] = place(y, yLen, beta !== 0);
+      call(
+        OP.sgemv,
+        { transA: transA ? 1 : 0, m, n, lda, offA, offB, offC, bufA, bufB, bufC },
+        alpha,
+        beta,
+      );
       copyOut(y, offC, yLen);
     }),
     saxpy: timed((n, alpha, x, y): void => {
-      const offB = place(x, n, true);
-      const offC = place(y, n, true);
-      call(OP.saxpy, { n, offB, offC }, alpha, 0);
+      const [bufB, offB] = place(x, n, true);
+      const [bufC, offC] = place(y, n, true);
+      call(OP.saxpy, { n, offB, offC, bufB, bufC }, alpha, 0);
       copyOut(y, offC, n);
     }),
     allocShared(n: number): Float32Array {
@@ -452,6 +517,13 @@ export function remoteBlasLibrary(
     resetShared(): void {
       arenaTop = base;
     },
+    shareHeap(memory: WebAssembly.Memory): boolean {
+      if (heap !== undefined || !(memory.buffer instanceof SharedArrayBuffer)) return false;
+      if (opts.onHeap === undefined) return false;
+      heap = memory;
+      opts.onHeap(memory);
+      return true;
+    },
     setThreads: () => false,
     close(): void {},
   };
@@ -463,7 +535,12 @@ export interface ServeOptions {
   stop: () => boolean;
   /** Milliseconds to wait synchronously for the next request before yielding (default 2). */
   spinMs?: number;
+  /** The requester's shared wasm heap, once it has arrived (by message). */
+  heap?: () => WebAssembly.Memory | undefined;
 }
+
+/** Most milliseconds a request naming the heap waits for the heap's message before being served. */
+const HEAP_WAIT_MS = 1000;
 
 /**
  * Serves requests until `opts.stop()`: waits synchronously a little for each
@@ -478,8 +555,21 @@ export async function serveBlas(
   const { ints } = channel;
   const spin = opts.spinMs ?? 2;
   let lastYield = performance.now();
+  let heapWait = 0;
   while (!opts.stop()) {
-    if (serveOne(channel, blas) !== "idle") {
+    const heap = opts.heap?.();
+    // The heap travels by message: a request naming it may arrive first. Let the message in
+    // (a peek only decides whether to wait; the request is copied and checked when served).
+    if (heap === undefined && Atomics.load(ints, SLOT.state) === STATE.request) {
+      const names = [SLOT.bufA, SLOT.bufB, SLOT.bufC].some((k) => ints[k] === BUFFER.heap);
+      if (names && heapWait < HEAP_WAIT_MS) {
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, 1));
+        heapWait += performance.now() - t0;
+        continue;
+      }
+    }
+    if (serveOne(channel, blas, heap) !== "idle") {
       // A long run of requests still lets the event loop in now and then.
       if (performance.now() - lastYield > 50) {
         await new Promise((r) => setTimeout(r, 0));

@@ -349,15 +349,21 @@ function scaleBody(): number[] {
   return funcBody([[2, I32], [1, V128]], code);
 }
 
-/** The module's bytes: imports `env.memory`, exports `axpy` and `scale`. */
-export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes: imports `env.memory`, exports `axpy` and `scale`. With
+ * `shared`, the imported memory is declared shared (maximum 4 GiB): the tfjs
+ * heap made shared by `shared_heap.ts`.
+ */
+export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [F32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [F32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [I32]]), 0],
   ]);
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x01]]);
+  // Memory limits: flags 0 (minimum only), minimum 1 page; shared: flags 3, maximum 65536 pages.
+  const limits = shared ? [0x03, 0x01, 0x80, 0x80, 0x04] : [0x00, 0x01];
+  const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
   const funcs = vec([[0], [1], [2], [3]]);
   const exports = vec([
     [...str("axpy"), 0x00, 0],
@@ -383,11 +389,14 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-let compiled: WebAssembly.Module | undefined;
+const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 
-/** Instantiates the SIMD loops on `memory` (the tfjs wasm module's memory). */
+/** Instantiates the SIMD loops on `memory` (the tfjs wasm module's memory, shared or not). */
 export function instantiateSimd(memory: WebAssembly.Memory): SimdOps {
-  compiled ??= new WebAssembly.Module(simdModuleBytes());
-  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  const shared = memory.buffer instanceof SharedArrayBuffer;
+  const module = shared
+    ? (compiled.shared ??= new WebAssembly.Module(simdModuleBytes(true)))
+    : (compiled.plain ??= new WebAssembly.Module(simdModuleBytes()));
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports as unknown as SimdOps;
 }
