@@ -19,7 +19,14 @@
  * @module
  */
 import { join } from "node:path";
-import { intFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import {
+  intFlag,
+  listFlag,
+  parseFlags,
+  parseInteger,
+  switchFlag,
+  usageLines,
+} from "../deps/flags.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const GRADE_FLAGS = [
@@ -117,13 +124,31 @@ async function gradeOnce(task: number, mode: GradeRun["mode"]): Promise<GradeRun
   }
 }
 
+/** The flags of the grading benchmark. */
+export const GRADE_BENCH_FLAGS = {
+  rounds: intFlag({
+    help: "rounds of trusted + sandboxed runs per task (the order alternates)",
+    min: 1,
+    max: 20,
+    default: 3,
+  }),
+  tasks: listFlag({
+    arg: "N,N",
+    help: "tasks to grade",
+    default: [1, 4],
+    parse: (item, name) => parseInteger(item, name, 1, 4),
+  }),
+  help: switchFlag("this text", "h"),
+};
+
 if (import.meta.main) {
-  const flags = parseFlags(Deno.args, {
-    rounds: { type: "string" as const, default: "3" },
-    tasks: { type: "string" as const, default: "1,4" },
-  });
-  const rounds = intFlag(flags, "rounds", 1, 20) ?? 3;
-  const tasks = (stringFlag(flags, "tasks") ?? "1,4").split(",").map(Number);
+  const { values: flags } = parseFlags(Deno.args, GRADE_BENCH_FLAGS);
+  if (flags.help) {
+    console.log(["deno task bench grade [flags]", "", ...usageLines(GRADE_BENCH_FLAGS)].join("\n"));
+    Deno.exit(0);
+  }
+  const rounds = flags.rounds;
+  const tasks = flags.tasks;
   console.log(`cpu: ${await cpuModel()}; cores: ${navigator.hardwareConcurrency}`);
   const runs: GradeRun[] = [];
   for (let round = 1; round <= rounds; round++) {

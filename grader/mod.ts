@@ -46,7 +46,9 @@ export {
 } from "./reports.ts";
 export {
   type Budget,
+  budgetLimits,
   type Comparison,
+  DEFAULT_LIMITS,
   LAB_TARGET,
   type Profile,
   PROFILES,
@@ -81,6 +83,7 @@ export {
   type RolePredictions,
   runSandboxed,
   type SandboxFailure,
+  type SandboxLimits,
   type SandboxRequest,
   type SandboxResult,
 } from "./sandbox.ts";
@@ -89,12 +92,16 @@ export {
   type ChildHeader,
   type ChildMessage,
   classifyError,
+  type ErrorStage,
   EXIT,
   FILES,
+  type MainToWorker,
   MESSAGE_MARK,
   predictionFile,
-  type RoleInfo,
   ROLE_NAME,
+  type RoleInfo,
+  splitFile,
+  type TestHeader,
   type WorkerStart,
   type WorkerToMain,
 } from "./protocol.ts";
