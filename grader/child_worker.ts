@@ -146,6 +146,17 @@ async function predictAll(
  * splits when the test images arrive.
  */
 export function runWorker(load: () => Promise<unknown>): void {
+  // Deno.exit() and close() in a Worker end only the Worker, silently: the run would wait for its
+  // time limit. Replaced before the task module loads, they report instead.
+  let stage: ErrorStage = "train";
+  const refuseExit = (what: string) => (): never => {
+    const err = new Error(`the task called ${what}; graded code must return from train()`);
+    post({ type: "error", stage, ...describeError(err) });
+    throw err;
+  };
+  const g = globalThis as unknown as { close?: unknown };
+  (Deno as unknown as { exit: unknown }).exit = refuseExit("Deno.exit()");
+  g.close = refuseExit("close()");
   let start: WorkerStart | undefined;
   let trained: Promise<Awaited<ReturnType<typeof trainTask>>> | undefined;
   scope.onmessage = (e: MessageEvent<MainToWorker>) => {
@@ -159,6 +170,7 @@ export function runWorker(load: () => Promise<unknown>): void {
         }
       });
     } else if (m.type === "predict" && start && trained) {
+      stage = "predict";
       const s = start;
       const test: ImageSet = {
         images: m.test.images,

@@ -123,6 +123,11 @@ const badStudents: [string, string, RegExp][] = [
     /permission: .*NotCapable: Requires run access to "\/bin\/cat"/,
   ],
   ["ffi", "opens a native library", /permission: .*NotCapable: Requires ffi access to "libc.so.6"/],
+  [
+    "exits",
+    "calls Deno.exit",
+    /exception: train failed: Error: the task called Deno.exit\(\); graded code must return/,
+  ],
   // Graded code cannot even list the folder its data came from (it gets the data by message).
   [
     "read_test",
@@ -378,4 +383,45 @@ Deno.test("planSandbox: trusted modules run in the main isolate with FFI; withou
 Deno.test("parseVmRss reads the resident set from a /proc status line", () => {
   assertEquals(parseVmRss("VmRSS:\t  831200 kB"), 831200);
   assertEquals(parseVmRss("VmHWM:\t  9 kB"), undefined);
+});
+
+Deno.test({
+  name:
+    `graded code on the served BLAS predicts the same bits as the trusted run of the same module${
+      blasLoads.ok ? "" : " (SKIPPED: no BLAS)"
+    }`,
+  ignore: !blasLoads.ok,
+  fn: async () => {
+    const outputs: { backend?: string; bytes: Uint8Array[] }[] = [];
+    for (const trusted of [true, false]) {
+      const outDir = await Deno.makeTempDir({ prefix: "grader-same-bits-" });
+      try {
+        const r = await runSandboxed({
+          module: join(root, "tasks/task1.ts"),
+          train: splits.train,
+          valid: splits.valid,
+          testImages: splits.test,
+          seed: 5,
+          epochs: 1,
+          outDir,
+          timeoutSeconds: 120,
+          trusted,
+          backend: { force: "wasm-blas" },
+          projectRoot: root,
+        });
+        assertEquals(r.failure, undefined, r.failure?.message);
+        const p = r.roles.main.predictions;
+        outputs.push({
+          backend: r.backend?.name,
+          bytes: [p.train, p.valid, p.test].map((a) =>
+            new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+          ),
+        });
+      } finally {
+        await Deno.remove(outDir, { recursive: true });
+      }
+    }
+    assert(outputs[1].backend?.includes("served to a worker"), outputs[1].backend);
+    assertEquals(outputs[1].bytes, outputs[0].bytes);
+  },
 });
