@@ -64,6 +64,11 @@ export const SPEC = {
     ...TASK_FLAGS.backend,
     help: `force a backend in every task: ${orList(BACKEND_ORDER)}`,
   },
+  numerics: {
+    ...TASK_FLAGS.numerics,
+    help: "numerics of every task: reproducible (the same bits on every x86-64 AVX2 " +
+      "machine) or fast (fastest kernels; numbers differ by machine)",
+  },
   "train-size": {
     ...TASK_FLAGS["train-size"],
     help: "override the profile's train subset (recorded in the report)",

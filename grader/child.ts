@@ -23,7 +23,9 @@
  */
 import type { ImageSet } from "../data/types.ts";
 import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import { type BlasLibrary, loadBlas } from "../models/wasm_blas/blas_library.ts";
+import type { BlasLibrary } from "../models/wasm_blas/blas_library.ts";
+import { loadNumericsBlas } from "../models/wasm_blas/register.ts";
+import { DEFAULT_NUMERICS } from "../models/numerics.ts";
 import { type BlasChannel, createBlasChannel, serveBlas } from "../models/wasm_blas/remote_blas.ts";
 import {
   type ChildHeader,
@@ -270,7 +272,8 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let channel: BlasChannel | undefined;
   let blasSkipped = "";
   if (header.worker?.blas) {
-    const load = loadBlas();
+    // Served in the grader's numerics mode (reproducible: pinned kernel, fixed panels).
+    const load = loadNumericsBlas({ numerics: header.backend?.numerics ?? DEFAULT_NUMERICS });
     if (load.ok) {
       blas = load.blas;
       channel = createBlasChannel();

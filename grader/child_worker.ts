@@ -71,7 +71,9 @@ async function trainTask(
   if (start.blas) {
     const { buffer, ...info } = start.blas;
     const onHeap = (memory: WebAssembly.Memory): void => post({ type: "heap", memory });
-    await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info, { onHeap }));
+    await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info, { onHeap }), {
+      numerics: start.backend?.numerics,
+    });
   }
   let mod: unknown;
   try {

@@ -30,6 +30,8 @@ import {
 import { runSandboxed, type SandboxResult } from "./sandbox.ts";
 import { scoreTask, type TaskOutcome } from "./score.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
+import { numericsRecord } from "./provenance.ts";
+import { DEFAULT_NUMERICS, type NumericsMode } from "../models/numerics.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 
@@ -74,7 +76,9 @@ export interface GradeOptions {
   /** Project root (holds deno.json). */
   projectRoot: string;
   /** Backend selection in the sandbox before training (`undefined`: the task selects its own). */
-  backend?: { force?: string };
+  backend?: { force?: string; numerics?: NumericsMode };
+  /** Numerics mode of every task process (default reproducible); recorded in the report. */
+  numerics?: NumericsMode;
   /** Folders graded code may not import from (data dir, cache dir). */
   forbiddenRoots?: string[];
   /** Overrides the profile's train size (e.g. for a smoke run). */
@@ -343,7 +347,9 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         outDir,
         timeoutSeconds,
         trusted: spec.trusted,
-        backend: options.backend ?? null,
+        backend: options.backend
+          ? { ...options.backend, numerics: options.numerics ?? DEFAULT_NUMERICS }
+          : null,
         projectRoot: options.projectRoot,
         forbiddenRoots: options.forbiddenRoots,
         trustedEnv: options.trustedEnv,
@@ -406,6 +412,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     rubricVersion: rubric.version,
     splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
     backends,
+    numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
     provenance: options.provenance ?? {},
     tasks,
     tests,

@@ -1,12 +1,19 @@
 /**
  * What a grade report records so that a run can be reproduced: tool and
  * library versions, data files with sizes and SHA-256 checksums, the git
- * commit of the grader.
+ * commit of the grader, and the numerics fingerprint (mode, CPU, BLAS kernel,
+ * threads; whether this machine gives the reference bits).
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
+import {
+  type BlasFacts,
+  type NumericsFingerprint,
+  numericsFingerprint,
+  type NumericsMode,
+} from "../models/numerics.ts";
 
 /** One data file: name, size and checksum. */
 export interface FileRecord {
@@ -106,4 +113,91 @@ export async function gitCommit(root: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The BLAS facts in a backend label as the tasks report it, e.g.
+ * `wasm-blas (libopenblas.so.0, 1 threads, Haswell, fixed-order)`.
+ */
+export function blasFactsOf(backend: string): BlasFacts | undefined {
+  const m = /^wasm-blas \((.*)\)$/.exec(backend.trim());
+  if (!m) return undefined;
+  const parts = m[1].split(",").map((p) => p.trim());
+  const threads = parts.map((p) => /^(\d+) threads?$/.exec(p)).find((x) => x !== null);
+  const core = parts.find((p) => /^[A-Z][A-Za-z0-9]+$/.test(p));
+  return {
+    library: parts[0],
+    ...(core ? { coreType: core } : {}),
+    ...(threads ? { threads: Number(threads[1]) } : {}),
+  };
+}
+
+/** Whether this runtime validates a wasm SIMD module (tfjs then loads its SIMD binary). */
+function wasmSimd(): boolean {
+  try {
+    return WebAssembly.validate(
+      new Uint8Array([
+        0,
+        97,
+        115,
+        109,
+        1,
+        0,
+        0,
+        0,
+        1,
+        4,
+        1,
+        96,
+        0,
+        0,
+        3,
+        2,
+        1,
+        0,
+        10,
+        9,
+        1,
+        7,
+        0,
+        65,
+        0,
+        253,
+        15,
+        26,
+        11,
+      ]),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The run's numerics fingerprint, from the mode the tasks ran in, this
+ * machine's CPU, and the backends the tasks reported (`unknown` when a task
+ * reported none). Bit-identical to the reference only when every backend is
+ * pinned: `wasm-blas` on OpenBLAS Haswell, `wasm` (SIMD build) or `cpu`.
+ */
+export function numericsRecord(mode: NumericsMode, backends: string[]): NumericsFingerprint {
+  const problems: string[] = [];
+  let blas: BlasFacts | undefined;
+  for (const b of backends) {
+    const facts = blasFactsOf(b);
+    if (facts) {
+      blas ??= facts;
+      continue;
+    }
+    const name = b.split(" ")[0];
+    if (name === "wasm") {
+      if (!wasmSimd()) problems.push("this runtime has no wasm SIMD");
+    } else if (name !== "cpu") {
+      problems.push(`backend ${b} is not pinned`);
+    }
+  }
+  return numericsFingerprint(mode, {
+    backend: backends.join(", "),
+    ...(blas ? { blas } : {}),
+    ...(problems.length ? { problem: problems.join("; ") } : {}),
+  });
 }

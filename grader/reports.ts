@@ -11,6 +11,7 @@ import type { GradeReport, TaskReport } from "./types.ts";
 import { budgetLimits, LAB_TARGET } from "./rubric.ts";
 import { pct } from "../utils/format.ts";
 import { escapeXml } from "../utils/xml.ts";
+import { describeFingerprint, type NumericsFingerprint } from "../models/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
 function capsLine(t: TaskReport): string {
@@ -55,6 +56,8 @@ export interface GradescopeResults {
   stdout_visibility: GradescopeVisibility;
   /** The tests. */
   tests: GradescopeTest[];
+  /** Extra data Gradescope keeps with the result: the numerics fingerprint. */
+  extra_data?: { numerics: NumericsFingerprint };
 }
 
 /** Renders the Gradescope results object. */
@@ -68,9 +71,10 @@ export function toGradescope(report: GradeReport): GradescopeResults {
         report.passed ? "All required thresholds hold." : "Some required thresholds are missed."
       } ` +
       `Protocol ${report.protocol}, profile ${report.profile}, seed ${report.seed}. ` +
-      protocolNote(report),
+      protocolNote(report) + ` ${numericsNote(report.numerics)}`,
     visibility: "visible",
     stdout_visibility: "hidden",
+    extra_data: { numerics: report.numerics },
     tests: report.tests.map((t) => {
       const n = (counters.get(t.task) ?? 0) + 1;
       counters.set(t.task, n);
@@ -86,6 +90,24 @@ export function toGradescope(report: GradeReport): GradescopeResults {
       };
     }),
   };
+}
+
+/**
+ * One paragraph on the run's numerics: the mode, the fingerprint, and what it
+ * means for comparing these numbers with another machine's.
+ */
+export function numericsNote(fp: NumericsFingerprint): string {
+  const tail = fp.bitIdentical
+    ? "These numbers are the reference bits: any x86-64 CPU with AVX2 gives the same ones."
+    : fp.mode === "fast"
+    ? "Fast numerics: these numbers may differ from machine to machine" +
+      (fp.tolerance === undefined
+        ? "."
+        : ` (by up to ${(fp.tolerance * 100).toFixed(1)} accuracy points).`)
+    : `This machine cannot reproduce the reference bits; the rubric allows accuracies to ` +
+      `differ from the reference machine's by up to ` +
+      `${((fp.tolerance ?? 0) * 100).toFixed(1)} percentage points.`;
+  return `Numerics: ${describeFingerprint(fp)}. ${tail}`;
 }
 
 function protocolNote(report: GradeReport): string {
@@ -123,6 +145,9 @@ export function toJUnit(report: GradeReport): string {
         trusted: task.trusted,
         backend: task.runs[0]?.backend ?? "unknown",
         rubricHash: report.rubricHash,
+        numerics: report.numerics.mode,
+        numericsBitIdentical: report.numerics.bitIdentical,
+        cpu: report.numerics.cpuModel,
       }).map(([k, v]) => `      <property name="${a(k)}" value="${a(String(v))}"/>`),
       `    </properties>`,
     );
@@ -181,6 +206,8 @@ export function toMarkdown(report: GradeReport): string {
     ``,
     `> ${protocolNote(report)} Accuracy is measured by the grader on the held-out test split ` +
       `(${report.splits.test} images, sanitized); tasks never see its labels.`,
+    ``,
+    `> ${numericsNote(report.numerics)}`,
     ``,
     `| Task | | Test accuracy | Pass at | Full credit at | Target (lab) | Points | Result | Wall time | Backend |`,
     `|---|---|---|---|---|---|---|---|---|---|`,
@@ -260,6 +287,14 @@ export function toMarkdown(report: GradeReport): string {
     ``,
     `- seed: ${report.seed}; runs per task: ${report.repeat}`,
     `- backends: ${report.backends.join(", ")}`,
+    `- numerics: ${report.numerics.mode}; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
+      `${report.numerics.cpuFeatures.length ? ` ${report.numerics.cpuFeatures.join(" ")}` : ""})` +
+      (report.numerics.blas
+        ? `; BLAS ${report.numerics.blas.library}, kernel ${
+          report.numerics.blas.coreType ?? "unknown"
+        }, ${report.numerics.blas.threads ?? "?"} threads`
+        : "") +
+      `; bit-identical to the reference: ${report.numerics.bitIdentical ? "yes" : "no"}`,
     `- rubric: version ${report.rubricVersion}, sha256 \`${report.rubricHash}\``,
     `- splits: train ${report.splits.train}, valid ${report.splits.valid}, test ${report.splits.test} ` +
       `(train subset per task above)`,

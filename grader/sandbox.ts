@@ -52,6 +52,7 @@ import {
 } from "./protocol.ts";
 import { workerPermissions } from "./child.ts";
 import { DEFAULT_LIMITS } from "./rubric.ts";
+import type { NumericsMode } from "../models/numerics.ts";
 
 export type { FailureKind, SandboxFailure } from "./protocol.ts";
 
@@ -124,7 +125,7 @@ export interface SandboxRequest {
   /** Runs the module in the child's main isolate with FFI, env and sys info: the lab's own tasks. */
   trusted: boolean;
   /** Backend selection done by the child before training; `null`/absent: none. */
-  backend?: { force?: string } | null;
+  backend?: { force?: string; numerics?: NumericsMode } | null;
   /** Project root (holds deno.json); local modules must live here or beside the module. */
   projectRoot: string;
   /** Folders no imported module may come from (data dir, cache dir, out/). */

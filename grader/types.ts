@@ -7,6 +7,7 @@
 import type { Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
+import type { NumericsFingerprint } from "../models/numerics.ts";
 import type { Budget, Profile, TaskNumber, Thresholds } from "./rubric.ts";
 import type { PredictionFailureKind } from "./evaluate.ts";
 import type { FailureKind } from "./sandbox.ts";
@@ -116,6 +117,8 @@ export interface GradeReport {
   splits: { train: number; valid: number; test: number };
   /** Backends used by the tasks (distinct, in order of appearance). */
   backends: string[];
+  /** Numerics mode and fingerprint: CPU, BLAS, kernel, threads, whether the bits are the reference's. */
+  numerics: NumericsFingerprint;
   /** Provenance (data files, versions, commit). */
   provenance: GradeProvenance;
   /** Per-task reports. */

@@ -1,7 +1,10 @@
 /**
  * Backend selection: tries, in order, tfjs-node-gpu, tfjs-node, the native-BLAS
  * CPU backend ("wasm-blas"), wasm, then pure JS cpu; `--backend NAME` forces one.
- * The run logs the backend in use and, for each skipped one, why.
+ * The run logs the backend in use and, for each skipped one, why. The
+ * numerics mode (models/numerics.ts, default `reproducible`) pins what can
+ * change a run's bits: the OpenBLAS kernel and threading of `wasm-blas`, the
+ * wasm binary; tfjs-node is not used unless forced or in `fast` mode.
  *
  * ```ts
  * import { selectBackend } from "./models/backend.ts";
@@ -24,6 +27,12 @@ import {
   type TfjsNodePackage,
 } from "./tfjs_node.ts";
 import { BACKEND_ORDER, type BackendName, parseBackendName } from "./backend_names.ts";
+import {
+  DEFAULT_NUMERICS,
+  type NumericsFingerprint,
+  numericsFingerprint,
+  type NumericsMode,
+} from "./numerics.ts";
 
 export { BACKEND_ORDER, type BackendName, parseBackendName };
 
@@ -35,11 +44,21 @@ export interface BackendChoice {
   skipped: { name: BackendName; reason: string }[];
   /** Extra facts about the chosen backend (library, threads), when it reports any. */
   detail?: string;
+  /** The numerics mode and what decides whether the run's bits can be reproduced elsewhere. */
+  numerics: NumericsFingerprint;
 }
 
 /** What starting one backend gives: the tfjs backend name to activate, or why it cannot start. */
 export type BackendStartResult =
-  | { ok: true; tfName: string; detail?: string }
+  | {
+    ok: true;
+    tfName: string;
+    detail?: string;
+    /** The native BLAS behind the backend, for the numerics fingerprint. */
+    blas?: { library: string; coreType?: string; threads?: number };
+    /** Why the backend cannot give reproducible bits, if it cannot. */
+    numericsProblem?: string;
+  }
   | { ok: false; reason: string };
 
 /** Makes one backend available to tfjs-core (registers it) without activating it. */
@@ -55,6 +74,8 @@ export interface SelectBackendOptions {
   starters?: Partial<Record<BackendName, BackendStarter>>;
   /** Replacement side effects for the tfjs-node loader (tests). */
   tfjsNodeDeps?: Partial<TfjsNodeDeps>;
+  /** Numerics mode (`--numerics`; default {@link DEFAULT_NUMERICS}). One per process. */
+  numerics?: NumericsMode;
 }
 
 function registeredStarter(tfName: string, what: string): BackendStarter {
@@ -82,7 +103,7 @@ function tfjsNodeStarter(pkg: TfjsNodePackage, overrides: Partial<TfjsNodeDeps>)
   };
 }
 
-async function startWasmBlas(): Promise<BackendStartResult> {
+async function startWasmBlas(numerics: NumericsMode): Promise<BackendStartResult> {
   let mod: typeof import("./wasm_blas.ts");
   try {
     mod = await import("./wasm_blas.ts");
@@ -97,24 +118,90 @@ async function startWasmBlas(): Promise<BackendStartResult> {
         : `failed to load: ${message.split("\n")[0]}`,
     };
   }
-  const r = await mod.registerWasmBlasBackend();
+  const r = await mod.registerWasmBlasBackend({ numerics });
   if (!r.ok) return { ok: false, reason: r.reason ?? "not available" };
+  // A registration on a served BLAS (graded code's Worker) reports the mode it was served in.
+  if (r.numerics !== undefined && r.numerics !== numerics) {
+    return {
+      ok: false,
+      reason: `already registered with ${r.numerics} numerics in this process ` +
+        `(OpenBLAS is pinned when loaded: one mode per process)`,
+    };
+  }
   const facts = [
     r.library,
     r.threads === undefined ? undefined : `${r.threads} threads`,
     r.coreType,
+    numerics === "reproducible" ? "fixed-order" : undefined,
+    r.coreTypeOverridden ? `OPENBLAS_CORETYPE=${r.coreTypeOverridden} overridden` : undefined,
   ].filter((f) => f !== undefined);
-  return { ok: true, tfName: "wasm-blas", detail: facts.join(", ") || undefined };
+  return {
+    ok: true,
+    tfName: "wasm-blas",
+    detail: facts.join(", ") || undefined,
+    blas: { library: r.library ?? "unknown", coreType: r.coreType, threads: r.threads },
+  };
 }
 
-function defaultStarters(tfjsNodeDeps: Partial<TfjsNodeDeps>): Record<BackendName, BackendStarter> {
+/**
+ * Pins the tfjs wasm binary in reproducible mode: the single-threaded SIMD
+ * build (no thread pool). Returns why the bits cannot be the reference's
+ * when this runtime has no wasm SIMD (the plain build runs other kernels).
+ */
+async function pinWasmBinary(numerics: NumericsMode): Promise<string | undefined> {
+  if (numerics !== "reproducible") return undefined;
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return simd ? undefined : "this runtime has no wasm SIMD (the non-SIMD wasm binary is used)";
+}
+
+function defaultStarters(
+  tfjsNodeDeps: Partial<TfjsNodeDeps>,
+  numerics: NumericsMode,
+): Record<BackendName, BackendStarter> {
   return {
     "tfjs-node-gpu": tfjsNodeStarter("tfjs-node-gpu", tfjsNodeDeps),
     "tfjs-node": tfjsNodeStarter("tfjs-node", tfjsNodeDeps),
-    "wasm-blas": startWasmBlas,
+    "wasm-blas": () => startWasmBlas(numerics),
     "wasm": registeredStarter("wasm", "@tensorflow/tfjs-backend-wasm"),
     "cpu": registeredStarter("cpu", "@tensorflow/tfjs-backend-cpu"),
   };
+}
+
+/** Backends whose kernels reproducible mode cannot pin (skipped unless forced). */
+const UNPINNED: readonly BackendName[] = ["tfjs-node-gpu", "tfjs-node"];
+
+/** Wraps a starter so that the wasm binary is pinned before the backend initialises. */
+function pinned(
+  starter: BackendStarter,
+  name: BackendName,
+  numerics: NumericsMode,
+): BackendStarter {
+  return async () => {
+    if (UNPINNED.includes(name)) {
+      const r = await starter();
+      return r.ok && numerics === "reproducible"
+        ? { ...r, numericsProblem: `backend ${name} (TensorFlow C kernels) is not pinned` }
+        : r;
+    }
+    if (name === "cpu") return starter();
+    const problem = await pinWasmBinary(numerics);
+    const r = await starter();
+    return r.ok && problem ? { ...r, numericsProblem: problem } : r;
+  };
+}
+
+function fingerprintOf(
+  numerics: NumericsMode,
+  name: BackendName,
+  r: BackendStartResult,
+): NumericsFingerprint {
+  const started = r.ok ? r : undefined;
+  return numericsFingerprint(numerics, {
+    backend: name,
+    blas: started?.blas,
+    problem: started?.numericsProblem,
+  });
 }
 
 function clip(text: string, max: number): string {
@@ -166,21 +253,31 @@ async function activate(starter: BackendStarter): Promise<BackendStartResult> {
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendChoice> {
   const log = opts.log ?? (() => {});
-  const starters = { ...defaultStarters(opts.tfjsNodeDeps ?? {}), ...opts.starters };
+  const numerics = opts.numerics ?? DEFAULT_NUMERICS;
+  const starters = { ...defaultStarters(opts.tfjsNodeDeps ?? {}, numerics), ...opts.starters };
+  const start = (name: BackendName) => activate(pinned(starters[name], name, numerics));
   if (opts.force !== undefined) {
     const name = parseBackendName(opts.force);
-    const r = await activate(starters[name]);
+    const r = await start(name);
     if (!r.ok) throw new Error(`--backend ${name}: cannot start: ${r.reason}`);
     log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);
-    return { name, skipped: [], detail: r.detail };
+    return { name, skipped: [], detail: r.detail, numerics: fingerprintOf(numerics, name, r) };
   }
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of BACKEND_ORDER) {
-    const r = await activate(starters[name]);
+    if (numerics === "reproducible" && UNPINNED.includes(name)) {
+      skipped.push({
+        name,
+        reason: "not used with reproducible numerics (its kernels cannot be pinned; " +
+          "--numerics fast or --backend uses it)",
+      });
+      continue;
+    }
+    const r = await start(name);
     if (r.ok) {
       for (const s of skipped) log(`skipped ${s.name}: ${s.reason}`);
       log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);
-      return { name, skipped, detail: r.detail };
+      return { name, skipped, detail: r.detail, numerics: fingerprintOf(numerics, name, r) };
     }
     skipped.push({ name, reason: r.reason });
   }

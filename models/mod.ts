@@ -2,8 +2,9 @@
  * Models for the notMNIST lab: fully-connected networks from a validated spec,
  * seeded dropout, optimizers, learning-rate schedules, the seeded training
  * loop and the recommended recipes, evaluation, pictures of a training run,
- * save/load as tfjs `model.json` + weights, and backend selection (with the
- * native-BLAS `wasm-blas` backend's registration).
+ * save/load as tfjs `model.json` + weights, backend selection (with the
+ * native-BLAS `wasm-blas` backend's registration), and the numerics modes
+ * (`reproducible`: the same bits on every x86-64 AVX2 CPU; `fast`).
  *
  * ```ts ignore
  * import { trainMlp } from "@notmnist/lab/models";
@@ -48,6 +49,19 @@ export {
   wasmBlasLibrary,
   type WasmBlasOptions,
 } from "./wasm_blas.ts";
+export {
+  type BlasFacts,
+  CROSS_MACHINE_TOLERANCE,
+  DEFAULT_NUMERICS,
+  describeFingerprint,
+  type FingerprintOptions,
+  NUMERICS_MODES,
+  type NumericsFingerprint,
+  numericsFingerprint,
+  type NumericsMode,
+  parseNumericsMode,
+  REPRODUCIBLE_CORE_TYPE,
+} from "./numerics.ts";
 export { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "./recipes.ts";
 export { confusionMatrixSvg, type CurveSeries, learningCurveSvg } from "./pictures.ts";
 export { argmaxRow } from "./argmax.ts";

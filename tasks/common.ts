@@ -11,6 +11,11 @@ import { loadSplits, type SplitSummary } from "../data.ts";
 import { type ImageSet, LETTERS, type Protocol } from "../data/types.ts";
 import { selectBackend } from "../models/backend.ts";
 import {
+  DEFAULT_NUMERICS,
+  describeFingerprint,
+  type NumericsFingerprint,
+} from "../models/numerics.ts";
+import {
   accuracyOf,
   confusionMatrix,
   perClassAccuracy,
@@ -81,6 +86,8 @@ export interface TaskResult {
   backend: string;
   /** Backends skipped before it, with the reason. */
   skippedBackends: { name: string; reason: string }[];
+  /** Numerics mode and fingerprint (CPU, BLAS kernel, threads, bit-identical or not). */
+  numerics: NumericsFingerprint;
   /** Training seed. */
   seed: number;
   /** Epoch budget per model. */
@@ -235,7 +242,12 @@ export async function runTask(
   const seed = options.seed ?? DEFAULT_SEED;
   log(`# Task ${def.id}: ${def.title}`);
   // Backend.
-  const backend = await selectBackend({ force: options.backend, log });
+  const backend = await selectBackend({
+    force: options.backend,
+    numerics: options.numerics ?? DEFAULT_NUMERICS,
+    log,
+  });
+  log(describeFingerprint(backend.numerics));
   // Data.
   const splits = await loadSplits({
     dataDir: options.dataDir,
@@ -297,6 +309,7 @@ export async function runTask(
     protocol: splits.protocol,
     backend: backend.name,
     skippedBackends: backend.skipped,
+    numerics: backend.numerics,
     seed,
     epochs,
     batchSize,

@@ -7,7 +7,16 @@
  */
 import { DATA_FLAGS } from "../data/flags.ts";
 import type { ProtocolChoice } from "../data/types.ts";
-import { type Flag, intFlag, orList, stringFlag, switchFlag, valueFlag } from "../deps/flags.ts";
+import {
+  choiceFlag,
+  type Flag,
+  intFlag,
+  orList,
+  stringFlag,
+  switchFlag,
+  valueFlag,
+} from "../deps/flags.ts";
+import { DEFAULT_NUMERICS, NUMERICS_MODES, type NumericsMode } from "../models/numerics.ts";
 import { BACKEND_ORDER, type BackendName, parseBackendName } from "../models/backend_names.ts";
 
 /** Default training seed of the tasks. */
@@ -48,6 +57,12 @@ export const TASK_FLAGS: TaskFlags = {
     shownDefault: "the fastest available",
     parse: (s) => parseBackendName(s),
   }),
+  numerics: choiceFlag({
+    choices: NUMERICS_MODES,
+    default: DEFAULT_NUMERICS,
+    help: "reproducible: the grader's bits on any x86-64 AVX2 CPU; " +
+      "fast: the fastest kernels, numbers may differ by machine (docs/numerics.md)",
+  }),
   out: stringFlag({ arg: "DIR", help: "output folder", shownDefault: "out/taskN" }),
   protocol: DATA_FLAGS.protocol,
   help: switchFlag("this text", "h"),
@@ -71,6 +86,8 @@ export type TaskFlags = {
   download: Flag<boolean>;
   /** `--backend NAME`. */
   backend: Flag<BackendName | undefined>;
+  /** `--numerics reproducible|fast`. */
+  numerics: Flag<NumericsMode>;
   /** `--out DIR`. */
   out: Flag<string | undefined>;
   /** `--protocol P`. */

@@ -71,6 +71,7 @@ Deno.test("absent tfjs-node packages are skipped with a reason and the next back
     log: (l) => lines.push(l),
     tfjsNodeDeps: absent,
     starters: { "wasm-blas": noWasmBlas },
+    numerics: "fast",
   });
   assertEquals(choice.name, "wasm");
   assertEquals(tf.getBackend(), "wasm");
@@ -92,7 +93,7 @@ Deno.test("absent tfjs-node packages are skipped with a reason and the next back
 
 Deno.test("the real loader reports the packages absent on a machine without them", async () => {
   // This checks the real resolution path (no import map entry, no node_modules).
-  const choice = await selectBackend({ starters: { "wasm-blas": noWasmBlas } });
+  const choice = await selectBackend({ starters: { "wasm-blas": noWasmBlas }, numerics: "fast" });
   const reasons = choice.skipped.filter((s) => s.name.startsWith("tfjs-node"));
   for (const r of reasons) assert(/^not installed|^no /.test(r.reason), r.reason);
   assertEquals(reasons.length, 2);
@@ -102,6 +103,7 @@ Deno.test("a fake tfjs-node-gpu that registers a 'tensorflow' backend is chosen 
   let imported = "";
   const lines: string[] = [];
   const choice = await selectBackend({
+    numerics: "fast",
     log: (l) => lines.push(l),
     tfjsNodeDeps: presentDeps((specifier) => {
       imported = specifier;
@@ -287,7 +289,14 @@ Deno.test("forced backends: unknown name lists the valid ones; unavailable gives
   );
   const lines: string[] = [];
   const cpu = await selectBackend({ force: "cpu", log: (l) => lines.push(l) });
-  assertEquals(cpu, { name: "cpu", skipped: [], detail: undefined });
+  assertEquals({ ...cpu, numerics: undefined }, {
+    name: "cpu",
+    skipped: [],
+    detail: undefined,
+    numerics: undefined,
+  });
+  assertEquals(cpu.numerics.mode, "reproducible");
+  assertEquals(cpu.numerics.backend, "cpu");
   assertEquals(tf.getBackend(), "cpu");
   assertEquals(lines, ["backend: cpu"]);
 });
@@ -298,6 +307,7 @@ Deno.test("a starter that throws, or a backend whose init fails, is skipped with
   });
   try {
     const choice = await selectBackend({
+      numerics: "fast",
       tfjsNodeDeps: absent,
       starters: {
         "wasm-blas": () => Promise.reject(new Error("boom")),
@@ -316,6 +326,7 @@ Deno.test("no backend at all is an error naming each reason", async () => {
   const fail: BackendStarter = () => Promise.resolve({ ok: false, reason: "nope" });
   await assertRejects(
     selectBackend({
+      numerics: "fast",
       starters: {
         "tfjs-node-gpu": fail,
         "tfjs-node": fail,
@@ -326,4 +337,26 @@ Deno.test("no backend at all is an error naming each reason", async () => {
     }),
     /no backend could start: tfjs-node-gpu: nope; tfjs-node: nope; wasm-blas: nope; wasm: nope; cpu: nope/,
   );
+});
+
+Deno.test("reproducible numerics (the default) skip tfjs-node with the reason; fast tries it", async () => {
+  const choice = await selectBackend({
+    tfjsNodeDeps: absent,
+    starters: { "wasm-blas": noWasmBlas },
+  });
+  assertEquals(choice.name, "wasm");
+  assertEquals(choice.numerics.mode, "reproducible");
+  assertEquals(choice.skipped.map((s) => s.name), ["tfjs-node-gpu", "tfjs-node", "wasm-blas"]);
+  for (const s of choice.skipped.slice(0, 2)) {
+    assert(s.reason.startsWith("not used with reproducible numerics"), s.reason);
+  }
+  assertEquals(tf.env().get("WASM_HAS_MULTITHREAD_SUPPORT"), false);
+  const fast = await selectBackend({
+    tfjsNodeDeps: absent,
+    starters: { "wasm-blas": noWasmBlas },
+    numerics: "fast",
+  });
+  assertEquals(fast.numerics.mode, "fast");
+  assertEquals(fast.numerics.bitIdentical, false);
+  assert(fast.skipped[0].reason.startsWith("not installed"), fast.skipped[0].reason);
 });

