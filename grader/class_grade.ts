@@ -127,7 +127,7 @@ export interface GradebookRow {
   maxTotal: number;
   /** Wall-clock seconds of this student's grading. */
   wallSeconds: number;
-  /** Backends the tasks ran on (`+`-joined). */
+  /** Backends the tasks ran on (`+`-joined; "unknown" only when no task reported one). */
   backend: string;
   /** The report's numerics fingerprint, when the report carries one ("" otherwise). */
   numericsFingerprint: string;
@@ -266,7 +266,10 @@ export function rowOf(
     total: report.score,
     maxTotal: TASK_NUMBERS.reduce((s, t) => s + taskPoints(taskRubric(t, rubric)), 0),
     wallSeconds: Math.round(wallSeconds * 10) / 10,
-    backend: report.backends.join("+"),
+    backend:
+      (report.backends.filter((b) => b !== "unknown").length > 0
+        ? report.backends.filter((b) => b !== "unknown")
+        : report.backends).join("+"),
     numericsFingerprint: numericsFingerprint(report),
     submissionSha256: hashes.submission,
     rubricSha256: hashes.rubric,

@@ -1,6 +1,7 @@
 /**
  * A five-student class for the batch grader's test and for timing it by hand:
- * alice (good: nearest centroid, tasks 1 and 4, a local helper module), bob
+ * alice (good: nearest centroid, tasks 1 and 4, a local helper module; the
+ * skeletons of tasks 2 and 3 with `allSkeletons`), bob
  * (broken: a syntax error, an exception), carol (hostile: network, FFI, a
  * symlink to alice's work, an import of alice's helper), dave (the
  * init-submission skeletons; task 1 only unless `allSkeletons`), erin (exits
@@ -70,10 +71,17 @@ export async function writeClass(dir: string, allSkeletons = false): Promise<voi
     await Deno.mkdir(join(dir, path, ".."), { recursive: true });
     await Deno.writeTextFile(join(dir, path), text);
   };
-  // alice: good (task 1 and task 4, a local helper module).
+  // alice: good (task 1 and task 4, a local helper module; with allSkeletons, tasks 2 and 3
+  // are the skeletons, so two students train networks).
   await put("alice/centroid.ts", CENTROID_HELPER);
   await put("alice/task1.ts", CENTROID_TASK);
   await put("alice/task4.ts", CENTROID_TASK);
+  if (allSkeletons) {
+    const mine = await initSubmission(join(dir, "alice-skeletons"));
+    await Deno.rename(mine[1], join(dir, "alice/task2.ts"));
+    await Deno.rename(mine[2], join(dir, "alice/task3.ts"));
+    await Deno.remove(join(dir, "alice-skeletons"), { recursive: true });
+  }
   // bob: broken (a syntax error, an exception).
   await put("bob/task1.ts", "export function train( {\n");
   await put("bob/task2.ts", module(`  await Promise.resolve();\n  throw new Error("oops");`));
