@@ -15,6 +15,7 @@ import {
 } from "../grader/class_grade.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class_cli.ts";
 import { grade } from "../grader/grade.ts";
+import { scoreHistogramSvg } from "../grader/pictures.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
 import { writeToyArchive } from "./toy_archive.ts";
 import { CENTROID_HELPER, CENTROID_TASK, writeClass } from "./class_fixture.ts";
@@ -242,6 +243,14 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
   const md = classMarkdown([row], "h.svg");
   assert(md.includes("| Task 3: test accuracy (main) | 1 |"));
   assert(md.includes("| failed: timeout | 1 |"));
+  const svg = scoreHistogramSvg([0, 49, 50, 100, NaN], 100, "scores", 2);
+  assert(svg.includes("4 scores in 2 bins of 50.0 points; 1 missing"), svg);
+  assertEquals(
+    [...svg.matchAll(
+      /text-anchor="middle">(\d+)<\/text>\n<text x="[\d.]+" y="\d+" text-anchor="middle">\d+</g,
+    )].map((m) => m[1]),
+    ["2", "2"],
+  );
   assertEquals(planJobs(2), { jobs: 2, blasThreads: 1 });
   assertEquals(planJobs(16, 4), { jobs: 4, blasThreads: 4 });
   assertEquals(planJobs(2, 1), { jobs: 1, blasThreads: 2 });
