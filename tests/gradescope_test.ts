@@ -49,13 +49,25 @@ async function bashSyntax(path: string): Promise<boolean> {
   return (await new Deno.Command("bash", { args: ["-n", path] }).output()).success;
 }
 
+function passThrough(...names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = Deno.env.get(n);
+    if (v !== undefined) out[n] = v;
+  }
+  return out;
+}
+
 async function runAutograder(
   root: string,
   env: Record<string, string> = {},
 ): Promise<{ results: AutograderResults; text: string; code: number }> {
   const out = await new Deno.Command("bash", {
     args: [join(root, "run_autograder")],
+    // A bare environment, as on Gradescope: run_autograder's own defaults pick the data folder.
+    clearEnv: true,
     env: {
+      ...passThrough("PATH", "HOME", "DENO_DIR", "TMPDIR"),
       AUTOGRADER_ROOT: root,
       DENO: Deno.execPath(),
       AUTOGRADER_PROFILE: "quick",
