@@ -9,12 +9,44 @@
  * @module
  */
 import { resolve } from "node:path";
-import { intFlag, numberFlag, type ParsedFlags, parseFlags, stringFlag } from "../deps/flags.ts";
-import { PROJECT_ROOT } from "./args.ts";
+import {
+  type FlagValues,
+  intFlag,
+  parseFlags,
+  stringFlag,
+  switchFlag,
+  usageLines,
+} from "../deps/flags.ts";
+import { PROJECT_ROOT, SPEC } from "./args.ts";
 import { type ClassProgress, gradeClass } from "./class_grade.ts";
 import { TRUSTED_ENV_NAMES } from "./cli.ts";
 import { loadGradeData } from "./grade_data.ts";
-import { type Profile, RUBRIC, TASK_NUMBERS } from "./rubric.ts";
+import { TASK_NUMBERS } from "./rubric.ts";
+
+/**
+ * The flags of `deno task grade-class`, declared once; the grading flags
+ * reuse `deno task grade`'s declarations.
+ */
+export const CLASS_SPEC = {
+  out: stringFlag({ arg: "DIR", help: "output folder", default: "out/class" }),
+  jobs: intFlag({
+    help: "students graded at a time",
+    min: 1,
+    max: 256,
+    shownDefault: "the CPU count",
+  }),
+  profile: SPEC.profile,
+  "data-dir": SPEC["data-dir"],
+  "cache-dir": SPEC["cache-dir"],
+  protocol: SPEC.protocol,
+  seed: SPEC.seed,
+  "train-size": SPEC["train-size"],
+  epochs: SPEC.epochs,
+  "timeout-scale": SPEC["timeout-scale"],
+  trusted: switchFlag("let student modules use FFI (the native BLAS backend); off by default"),
+  backend: SPEC.backend,
+  help: switchFlag("this text", "h"),
+};
 
 /** The `--help` text. */
 export const CLASS_HELP: string = `Usage: deno task grade-class DIR [options]
@@ -26,102 +58,32 @@ OUT/gradebook.csv and OUT/class.md. A rerun skips students whose submission,
 rubric, settings and data are unchanged.
 
 Options:
-  --out DIR              output folder (default out/class)
-  --jobs N               students graded at a time (default: the CPU count)
-  --profile quick|full   budget and thresholds (default full)
-  --data-dir DIR         folder with notMNIST_small.tar.gz (default: NOTMNIST_DIR)
-  --cache-dir DIR        decoded-data cache (default: NOTMNIST_CACHE)
-  --protocol P           lab | small | auto (default auto)
-  --seed N               seed handed to every task (default ${RUBRIC.seed})
-  --train-size N         override the profile's train subset
-  --epochs N             override the profile's epochs
-  --timeout-scale X      multiply every time limit
-  --trusted              let student modules use FFI (native BLAS); off by default
-  --backend NAME         force a tfjs backend in every task
-  -h, --help             this text
+${usageLines(CLASS_SPEC).join("\n")}
 `;
 
-/** The flags of `deno task grade-class`. */
-export const CLASS_SPEC = {
-  out: { type: "string" as const, default: "out/class" },
-  jobs: { type: "string" as const },
-  profile: { type: "string" as const, default: "full" },
-  "data-dir": { type: "string" as const },
-  "cache-dir": { type: "string" as const },
-  protocol: { type: "string" as const, default: "auto" },
-  seed: { type: "string" as const },
-  "train-size": { type: "string" as const },
-  epochs: { type: "string" as const },
-  "timeout-scale": { type: "string" as const },
-  trusted: { type: "boolean" as const, default: false },
-  backend: { type: "string" as const },
-  help: { type: "boolean" as const, short: "h", default: false },
-};
-
-/** Parsed arguments of `deno task grade-class`. */
-export interface ClassArgs {
+/** Parsed arguments of `deno task grade-class`: the flags' values, paths absolute. */
+export interface ClassArgs extends Omit<FlagValues<typeof CLASS_SPEC>, "help"> {
   /** The class folder, absolute. */
   classDir: string;
-  /** `--out`, absolute. */
-  out: string;
-  /** `--jobs` (undefined: the default from the CPU count). */
-  jobs?: number;
-  /** `--profile`. */
-  profile: Profile;
-  /** `--data-dir`. */
-  dataDir?: string;
-  /** `--cache-dir`. */
-  cacheDir?: string;
-  /** `--protocol`. */
-  protocol: "lab" | "small" | "auto";
-  /** `--seed`. */
-  seed?: number;
-  /** `--train-size`. */
-  trainSize?: number;
-  /** `--epochs`. */
-  epochs?: number;
-  /** `--timeout-scale`. */
-  timeoutScale?: number;
-  /** `--trusted`. */
-  trusted: boolean;
-  /** `--backend`. */
-  backend?: string;
 }
 
 /** Parses the arguments; `"help"` for `--help`; throws naming the flag on bad input. */
 export function parseClassArgs(args: string[], cwd: string = Deno.cwd()): ClassArgs | "help" {
-  const flags: ParsedFlags = parseFlags(args, CLASS_SPEC);
-  if (flags.values.help) return "help";
-  if (flags.positionals.length !== 1) {
+  const { values, positionals } = parseFlags(args, CLASS_SPEC);
+  if (values.help) return "help";
+  if (positionals.length !== 1) {
     throw new Error(
-      `expected exactly one class folder (DIR), got ${flags.positionals.length}: ` +
-        `${flags.positionals.join(" ") || "none"}`,
+      `expected exactly one class folder (DIR), got ${positionals.length}: ` +
+        `${positionals.join(" ") || "none"}`,
     );
   }
-  const profile = stringFlag(flags, "profile");
-  if (profile !== "quick" && profile !== "full") {
-    throw new Error(`--profile expects quick or full, got "${profile}"`);
-  }
-  const protocol = stringFlag(flags, "protocol");
-  if (protocol !== "lab" && protocol !== "small" && protocol !== "auto") {
-    throw new Error(`--protocol expects lab, small or auto, got "${protocol}"`);
-  }
-  const dataDir = stringFlag(flags, "data-dir");
-  const cacheDir = stringFlag(flags, "cache-dir");
+  const { help: _help, ...rest } = values;
   return {
-    classDir: resolve(cwd, flags.positionals[0]),
-    out: resolve(cwd, stringFlag(flags, "out") ?? "out/class"),
-    jobs: intFlag(flags, "jobs", 1, 256),
-    profile,
-    dataDir: dataDir === undefined ? undefined : resolve(cwd, dataDir),
-    cacheDir: cacheDir === undefined ? undefined : resolve(cwd, cacheDir),
-    protocol,
-    seed: intFlag(flags, "seed", 0, 2 ** 32 - 1),
-    trainSize: intFlag(flags, "train-size", 10),
-    epochs: intFlag(flags, "epochs", 1, 10_000),
-    timeoutScale: numberFlag(flags, "timeout-scale", 0.01, 1000),
-    trusted: Boolean(flags.values.trusted),
-    backend: stringFlag(flags, "backend"),
+    ...rest,
+    classDir: resolve(cwd, positionals[0]),
+    out: resolve(cwd, rest.out),
+    dataDir: rest.dataDir === undefined ? undefined : resolve(cwd, rest.dataDir),
+    cacheDir: rest.cacheDir === undefined ? undefined : resolve(cwd, rest.cacheDir),
   };
 }
 

@@ -22,7 +22,8 @@
 import { join, relative, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
-import { grade, type GradeData, type GradeOptions, type GradeReport } from "./grade.ts";
+import { grade, type GradeData, type GradeOptions } from "./grade.ts";
+import type { GradeProvenance, GradeReport } from "./types.ts";
 import { writeReports } from "./reports.ts";
 import {
   canonicalJson,
@@ -200,7 +201,7 @@ export interface ClassGradeOptions {
   /** Environment for trusted children (BLAS threads per job). */
   trustedEnv?: Record<string, string>;
   /** Provenance recorded in every report. */
-  provenance?: GradeOptions["provenance"];
+  provenance?: GradeProvenance;
   /** Called after every student. */
   onProgress?: (p: ClassProgress) => void;
   /** The grade function (tests inject failures); default {@link grade}. */

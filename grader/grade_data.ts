@@ -15,7 +15,8 @@
  */
 import { basename, join } from "node:path";
 import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
-import type { GradeData, GradeOptions } from "./grade.ts";
+import type { GradeData } from "./grade.ts";
+import type { GradeProvenance } from "./types.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
 import { canonicalJson } from "./rubric.ts";
 import { createHash } from "node:crypto";
@@ -43,7 +44,7 @@ export interface LoadedGradeData {
   /** Data and cache folders (graded code may not import from them). */
   forbiddenRoots: string[];
   /** Recorded in every report. */
-  provenance: NonNullable<GradeOptions["provenance"]>;
+  provenance: GradeProvenance;
   /** SHA-256 of the data's identity: protocol, split sizes, archive sizes and hashes. */
   dataSha256: string;
 }

@@ -14,11 +14,12 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { intFlag, numberFlag, parseFlags, stringFlag } from "../deps/flags.ts";
+import { parseFlags, stringFlag } from "../deps/flags.ts";
 import { atomicWriteJson } from "../utils/atomic_write.ts";
-import { PROJECT_ROOT } from "./args.ts";
+import { PROJECT_ROOT, SPEC } from "./args.ts";
 import { stageSubmission } from "./class_grade.ts";
-import { grade, type GradeReport } from "./grade.ts";
+import { grade } from "./grade.ts";
+import type { GradeReport } from "./types.ts";
 import { loadGradeData } from "./grade_data.ts";
 import {
   type GradescopeResults,
@@ -209,40 +210,38 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
   return results;
 }
 
-/** The flags of the runner. */
+/** The flags of the runner (`run_autograder` passes the roots); grading flags reuse the grader's. */
 export const AUTOGRADER_SPEC = {
-  submission: { type: "string" as const, default: "/autograder/submission" },
-  results: { type: "string" as const, default: "/autograder/results/results.json" },
-  work: { type: "string" as const, default: "/autograder/work" },
-  profile: { type: "string" as const, default: "full" },
-  "data-dir": { type: "string" as const },
-  "cache-dir": { type: "string" as const },
-  epochs: { type: "string" as const },
-  "train-size": { type: "string" as const },
-  "timeout-scale": { type: "string" as const },
+  submission: stringFlag({
+    arg: "DIR",
+    help: "the student's submission",
+    default: "/autograder/submission",
+  }),
+  results: stringFlag({
+    arg: "FILE",
+    help: "where results.json goes",
+    default: "/autograder/results/results.json",
+  }),
+  work: stringFlag({
+    arg: "DIR",
+    help: "full reports go to DIR/grade",
+    default: "/autograder/work",
+  }),
+  profile: SPEC.profile,
+  "data-dir": SPEC["data-dir"],
+  "cache-dir": SPEC["cache-dir"],
+  epochs: SPEC.epochs,
+  "train-size": SPEC["train-size"],
+  "timeout-scale": SPEC["timeout-scale"],
 };
 
 /** Parses the runner's flags; throws naming the flag on bad input. */
 export function parseAutograderArgs(args: string[]): AutograderOptions {
-  const flags = parseFlags(args, AUTOGRADER_SPEC);
-  if (flags.positionals.length > 0) {
-    throw new Error(`unexpected argument "${flags.positionals[0]}" (flags only)`);
+  const { values, positionals } = parseFlags(args, AUTOGRADER_SPEC);
+  if (positionals.length > 0) {
+    throw new Error(`unexpected argument "${positionals[0]}" (flags only)`);
   }
-  const profile = stringFlag(flags, "profile");
-  if (profile !== "quick" && profile !== "full") {
-    throw new Error(`--profile expects quick or full, got "${profile}"`);
-  }
-  return {
-    submission: stringFlag(flags, "submission") ?? "/autograder/submission",
-    results: stringFlag(flags, "results") ?? "/autograder/results/results.json",
-    work: stringFlag(flags, "work") ?? "/autograder/work",
-    profile,
-    dataDir: stringFlag(flags, "data-dir"),
-    cacheDir: stringFlag(flags, "cache-dir"),
-    epochs: intFlag(flags, "epochs", 1, 10_000),
-    trainSize: intFlag(flags, "train-size", 10),
-    timeoutScale: numberFlag(flags, "timeout-scale", 0.01, 1000),
-  };
+  return values;
 }
 
 if (import.meta.main) {

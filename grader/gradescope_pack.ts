@@ -8,11 +8,11 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { parseFlags, stringFlag } from "../deps/flags.ts";
+import { parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
 import { type ZipEntry, zipFiles } from "../deps/zip.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 import { findArchive, resolveDataDir } from "../data/paths.ts";
-import { PROJECT_ROOT } from "./args.ts";
+import { PROJECT_ROOT, SPEC } from "./args.ts";
 
 /** The Deno version `setup.sh` installs from npm. */
 export const DENO_VERSION = "2.9.6";
@@ -105,35 +105,33 @@ export async function buildAutograder(
 
 /** The flags of `deno task gradescope`. */
 export const PACK_SPEC = {
-  out: { type: "string" as const, default: "out/autograder.zip" },
-  "data-dir": { type: "string" as const },
-  profile: { type: "string" as const, default: "full" },
-  help: { type: "boolean" as const, short: "h", default: false },
+  out: stringFlag({ arg: "FILE", help: "the archive to write", default: "out/autograder.zip" }),
+  "data-dir": SPEC["data-dir"],
+  profile: { ...SPEC.profile, help: "the profile run_autograder grades with" },
+  help: switchFlag("this text", "h"),
 };
 
 /** The `--help` text. */
-export const PACK_HELP =
-  `Usage: deno task gradescope [--out autograder.zip] [--data-dir DIR] [--profile quick|full]
+export const PACK_HELP: string = `Usage: deno task gradescope [options]
 
 Builds Gradescope's autograder archive: setup.sh (Node/npm and OpenBLAS from apt,
 Deno ${DENO_VERSION} from npm, npm modules pre-fetched), run_autograder (grades
 /autograder/submission/task*.ts into /autograder/results/results.json), the lab's
 source and notMNIST_small.tar.gz (from --data-dir or NOTMNIST_DIR).
+
+Options:
+${usageLines(PACK_SPEC).join("\n")}
 `;
 
 if (import.meta.main) {
   try {
-    const flags = parseFlags(Deno.args, PACK_SPEC);
-    if (flags.values.help) {
+    const { values } = parseFlags(Deno.args, PACK_SPEC);
+    if (values.help) {
       console.log(PACK_HELP);
       Deno.exit(0);
     }
-    const profile = stringFlag(flags, "profile");
-    if (profile !== "quick" && profile !== "full") {
-      throw new Error(`--profile expects quick or full, got "${profile}"`);
-    }
-    const out = resolve(stringFlag(flags, "out") ?? "out/autograder.zip");
-    const paths = await buildAutograder(out, { dataDir: stringFlag(flags, "data-dir"), profile });
+    const out = resolve(values.out);
+    const paths = await buildAutograder(out, { dataDir: values.dataDir, profile: values.profile });
     const size = (await Deno.stat(out)).size;
     console.log(`wrote ${out}: ${paths.length} files, ${size} bytes`);
   } catch (err) {

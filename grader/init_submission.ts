@@ -8,7 +8,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { parseFlags } from "../deps/flags.ts";
+import { parseFlags, switchFlag, usageLines } from "../deps/flags.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 import { PROJECT_ROOT } from "./args.ts";
 import { TASK_NUMBERS } from "./rubric.ts";
@@ -18,17 +18,20 @@ export const TEMPLATE_DIR: string = join(PROJECT_ROOT, "templates", "submission"
 
 /** The flags of `deno task init-submission`. */
 export const INIT_SPEC = {
-  force: { type: "boolean" as const, default: false },
-  help: { type: "boolean" as const, short: "h", default: false },
+  force: switchFlag("replace existing task files"),
+  help: switchFlag("this text", "h"),
 };
 
 /** The `--help` text. */
-export const INIT_HELP = `Usage: deno task init-submission DIR [--force]
+export const INIT_HELP: string = `Usage: deno task init-submission DIR [options]
 
 Writes DIR/task1.ts .. DIR/task4.ts: skeletons of the lab's four tasks built on
 the library, with TODO(lab) where the lab asks for your choices. Keep DIR inside
 the lab's folder (e.g. submission/) so the editor and deno check find deno.json.
 Existing files are kept unless --force is given.
+
+Options:
+${usageLines(INIT_SPEC).join("\n")}
 `;
 
 /**
@@ -66,7 +69,7 @@ export async function main(args: string[], cwd: string = Deno.cwd()): Promise<nu
     }
     const written = await initSubmission(
       resolve(cwd, flags.positionals[0]),
-      Boolean(flags.values.force),
+      flags.values.force,
     );
     console.log(`wrote ${written.join(", ")}`);
     console.log(

@@ -131,3 +131,14 @@ export {
   SUBMISSION_LIMITS,
   type TaskStatus,
 } from "./class_grade.ts";
+export {
+  AUTOGRADER_SPEC,
+  type AutograderOptions,
+  type AutograderResults,
+  autograderResults,
+  failedResults,
+  type LeaderboardEntry,
+  parseAutograderArgs,
+  revealsTestAccuracy,
+  runAutograder,
+} from "./gradescope.ts";

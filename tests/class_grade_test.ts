@@ -15,7 +15,7 @@ import {
 } from "../grader/class_grade.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class_cli.ts";
 import { grade } from "../grader/grade.ts";
-import { scoreHistogramSvg } from "../grader/pictures.ts";
+import { scoreHistogramSvg } from "../models/pictures.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
 import { writeToyArchive } from "./toy_archive.ts";
 import { CENTROID_HELPER, CENTROID_TASK, writeClass } from "./class_fixture.ts";
