@@ -132,13 +132,11 @@ export {
   type TaskStatus,
 } from "./class_grade.ts";
 export {
-  AUTOGRADER_SPEC,
   type AutograderOptions,
   type AutograderResults,
   autograderResults,
   failedResults,
   type LeaderboardEntry,
-  parseAutograderArgs,
   revealsTestAccuracy,
   runAutograder,
 } from "./gradescope.ts";
