@@ -90,6 +90,11 @@ export function autograderResults(
   }
   tests.sort((a, b) => Number(a.number.split(".")[0]) - Number(b.number.split(".")[0]));
   const results: AutograderResults = { ...base, tests };
+  const missing = TASK_NUMBERS.filter((t) => !submitted.includes(t));
+  if (missing.length > 0) {
+    results.output = `Not submitted: ${missing.map((t) => `task${t}.ts`).join(", ")} (0 points ` +
+      `each). Of the submitted tasks: ${results.output}`;
+  }
   if (policy && policy.accuracyVisibility !== "visible") {
     results.output += ` Test accuracy is shown ${
       policy.accuracyVisibility.replace(/_/g, " ")

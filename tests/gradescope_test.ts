@@ -156,6 +156,7 @@ Deno.test("the Gradescope archive grades a good, a broken and an empty submissio
     assertEquals(g.leaderboard?.[0].name, "Task 4 test accuracy (%)");
     assert(g.leaderboard![0].value > 90, JSON.stringify(g.leaderboard));
     assert(g.output.includes("shown after due date"), g.output);
+    assert(g.output.startsWith("Not submitted: task2.ts, task3.ts (0 points each)."), g.output);
     assert((await Deno.stat(join(root, "work", "grade", "summary.md"))).isFile);
 
     // A broken submission: a syntax error in task 1, and a module that throws, inside a folder.
