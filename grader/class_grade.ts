@@ -88,8 +88,13 @@ export async function stageSubmission(src: string, dest: string): Promise<Staged
           skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
         } else {
           const bytes = await Deno.readFile(path);
-          total += bytes.length;
-          files.push({ rel, bytes });
+          if (total + bytes.length > SUBMISSION_LIMITS.bytes) {
+            // it grew after the size check
+            skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
+          } else {
+            total += bytes.length;
+            files.push({ rel, bytes });
+          }
         }
       }
     }

@@ -12,6 +12,7 @@ import {
   type GradebookRow,
   gradeClass,
   stageSubmission,
+  SUBMISSION_LIMITS,
 } from "../grader/class_grade.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class_cli.ts";
 import { grade } from "../grader/grade.ts";
@@ -205,6 +206,29 @@ Deno.test("staging copies regular files only, within limits, and hashes the copy
     assertEquals(b.sha256, a.sha256);
     await Deno.writeTextFile(join(src, "lib", "util.ts"), "export const x = 2;\n");
     assert((await stageSubmission(src, join(dir, "c"))).sha256 !== a.sha256);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("staging bounds a hostile folder: file count, total size, depth", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-stage-limits-" });
+  try {
+    const src = join(dir, "src");
+    await Deno.mkdir(join(src, "a/b/c/d/e/f"), { recursive: true });
+    await Deno.writeTextFile(join(src, "a/b/c/d/e/f/deep.ts"), "export {};\n");
+    await Deno.writeFile(join(src, "big.bin"), new Uint8Array(SUBMISSION_LIMITS.bytes + 1));
+    for (let i = 0; i < SUBMISSION_LIMITS.files + 5; i++) {
+      await Deno.writeTextFile(join(src, `f${String(i).padStart(3, "0")}.ts`), `// ${i}\n`);
+    }
+    const staged = await stageSubmission(src, join(dir, "copy"));
+    assertEquals(staged.files.length, SUBMISSION_LIMITS.files);
+    assert(staged.skipped.some((s) => /^big\.bin: over the \d+-byte submission limit/.test(s)));
+    assert(staged.skipped.some((s) => /^a\/b\/c\/d\/e: deeper than the limit/.test(s)));
+    assertEquals(staged.skipped.filter((s) => s.includes("more than")).length, 5);
+    let copied = 0;
+    for await (const _ of Deno.readDir(join(dir, "copy"))) copied++;
+    assertEquals(copied, SUBMISSION_LIMITS.files);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
