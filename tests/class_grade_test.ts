@@ -29,7 +29,7 @@ function parseCsv(text: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
 }
 
-function cli(args: string[]): Deno.ChildProcess {
+function cli(args: string[], tmp: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -44,6 +44,8 @@ function cli(args: string[]): Deno.ChildProcess {
       ...args,
     ],
     cwd: root,
+    // The run that is killed cannot remove its temp folders: keep them inside the test's folder.
+    env: { TMPDIR: tmp },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -63,6 +65,8 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     const classDir = join(dir, "class");
     await writeClass(classDir);
     const out = join(dir, "out");
+    const tmp = join(dir, "tmp");
+    await Deno.mkdir(tmp);
     const common = [
       classDir,
       "--out",
@@ -80,7 +84,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     ];
 
     // Run 1, one job: killed as soon as the first student's row is written.
-    const first = cli([...common, "--jobs", "1"]);
+    const first = cli([...common, "--jobs", "1"], tmp);
     const row = join(out, "alice", "gradebook_row.json");
     for (let i = 0; i < 1200; i++) {
       if (await Deno.stat(row).then(() => true, () => false)) break;
@@ -94,7 +98,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     assertEquals(partial[0].student, "alice");
 
     // Run 2, two jobs: alice is skipped, the others are graded; one bad student never stops it.
-    const second = await finish(cli([...common, "--jobs", "2"]));
+    const second = await finish(cli([...common, "--jobs", "2"], tmp));
     assertEquals(second.code, 0, second.text);
     assert(/\] alice: .*unchanged: skipped/.test(second.text), second.text);
     assert(/ignored bad name: folder names must match/.test(second.text), second.text);
@@ -131,14 +135,14 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     assert((await Deno.readTextFile(join(out, "class_scores.svg"))).startsWith("<svg"));
 
     // Run 3: nothing changed, everyone skipped; then one edit regrades that student only.
-    const third = await finish(cli([...common, "--jobs", "2"]));
+    const third = await finish(cli([...common, "--jobs", "2"], tmp));
     assert(third.text.includes("0 graded, 5 unchanged (skipped)"), third.text);
     await Deno.writeTextFile(
       join(classDir, "bob", "task1.ts"),
       CENTROID_TASK.replace("./centroid.ts", "./c.ts"),
     );
     await Deno.writeTextFile(join(classDir, "bob", "c.ts"), CENTROID_HELPER);
-    const fourth = await finish(cli([...common, "--jobs", "2"]));
+    const fourth = await finish(cli([...common, "--jobs", "2"], tmp));
     assert(fourth.text.includes("1 graded, 4 unchanged (skipped)"), fourth.text);
     const after = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
     assertEquals(after.find((r) => r.student === "bob")?.task1_status, "pass");
