@@ -33,7 +33,7 @@ export const CLASS_SPEC = {
     help: "students graded at a time",
     min: 1,
     max: 256,
-    shownDefault: "the CPU count",
+    shownDefault: "the CPU count / $NOTMNIST_BLAS_THREADS (1)",
   }),
   profile: SPEC.profile,
   "data-dir": SPEC["data-dir"],
@@ -88,15 +88,28 @@ export function parseClassArgs(args: string[], cwd: string = Deno.cwd()): ClassA
 }
 
 /**
- * Jobs and BLAS threads per job for `cores` CPUs: `jobs` defaults to the
- * core count (a sandboxed student trains on one thread), and each job gets
- * `floor(cores / jobs)` BLAS threads (at least 1), so jobs x threads <= cores
- * whenever jobs <= cores.
+ * Jobs and BLAS threads per job for `cores` CPUs, so that jobs x threads <=
+ * cores (the sandbox serves graded code native BLAS, so the threads count for
+ * every student): with `jobs` given, each job gets `floor(cores / jobs)`
+ * threads (at least 1, and at most `blasThreads` when that is given); with
+ * only `blasThreads`, `floor(cores / blasThreads)` jobs; with neither, one
+ * job per core and one thread each.
  */
-export function planJobs(cores: number, jobs?: number): { jobs: number; blasThreads: number } {
+export function planJobs(
+  cores: number,
+  jobs?: number,
+  blasThreads?: number,
+): { jobs: number; blasThreads: number } {
   const c = Math.max(1, Math.floor(cores));
-  const j = jobs ?? c;
-  return { jobs: j, blasThreads: Math.max(1, Math.floor(c / j)) };
+  if (jobs !== undefined) {
+    const fit = Math.max(1, Math.floor(c / jobs));
+    return { jobs, blasThreads: blasThreads === undefined ? fit : Math.min(fit, blasThreads) };
+  }
+  if (blasThreads !== undefined && blasThreads >= 1) {
+    const t = Math.min(c, Math.floor(blasThreads));
+    return { jobs: Math.max(1, Math.floor(c / t)), blasThreads: t };
+  }
+  return { jobs: c, blasThreads: 1 };
 }
 
 function clock(seconds: number): string {
@@ -154,7 +167,12 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const plan = planJobs(navigator.hardwareConcurrency ?? 1, a.jobs);
+  const requested = Number(Deno.env.get("NOTMNIST_BLAS_THREADS"));
+  const plan = planJobs(
+    navigator.hardwareConcurrency ?? 1,
+    a.jobs,
+    Number.isInteger(requested) && requested >= 1 ? requested : undefined,
+  );
   const trustedEnv: Record<string, string> = {};
   for (const name of TRUSTED_ENV_NAMES) {
     const v = Deno.env.get(name);

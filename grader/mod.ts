@@ -107,11 +107,7 @@ export {
   type WorkerStart,
   type WorkerToMain,
 } from "./protocol.ts";
-export {
-  type LoadedGradeData,
-  loadGradeData,
-  type LoadGradeDataOptions,
-} from "./grade_data.ts";
+export { type LoadedGradeData, loadGradeData, type LoadGradeDataOptions } from "./grade_data.ts";
 export {
   type ClassGradeOptions,
   classMarkdown,

@@ -4,8 +4,8 @@
  * skeletons of tasks 2 and 3 with `allSkeletons`), bob
  * (broken: a syntax error, an exception), carol (hostile: network, FFI, a
  * symlink to alice's work, an import of alice's helper), dave (the
- * init-submission skeletons; task 1 only unless `allSkeletons`), erin (exits
- * mid-training, NaN predictions), plus two entries that are not students.
+ * init-submission skeletons; task 1 only unless `allSkeletons`), erin (calls
+ * Deno.exit mid-training, NaN predictions), plus two entries that are not students.
  *
  * ```sh
  * deno run -A tests/class_fixture.ts /tmp/class --all-skeletons
