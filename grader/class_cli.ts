@@ -33,7 +33,7 @@ export const CLASS_SPEC = {
     help: "students graded at a time",
     min: 1,
     max: 256,
-    shownDefault: "the CPU count / $NOTMNIST_BLAS_THREADS (1)",
+    shownDefault: "the CPU count / $NOTMNIST_BLAS_THREADS (default 1 thread per job)",
   }),
   profile: SPEC.profile,
   "data-dir": SPEC["data-dir"],
@@ -88,28 +88,21 @@ export function parseClassArgs(args: string[], cwd: string = Deno.cwd()): ClassA
 }
 
 /**
- * Jobs and BLAS threads per job for `cores` CPUs, so that jobs x threads <=
- * cores (the sandbox serves graded code native BLAS, so the threads count for
- * every student): with `jobs` given, each job gets `floor(cores / jobs)`
- * threads (at least 1, and at most `blasThreads` when that is given); with
- * only `blasThreads`, `floor(cores / blasThreads)` jobs; with neither, one
- * job per core and one thread each.
+ * Jobs and BLAS threads per job for `cores` CPUs. The threads per job are
+ * fixed (`blasThreads`, default 1) and never derived from the job count:
+ * OpenBLAS gives different bits with a different thread count, so a grade
+ * must not depend on `--jobs`. Without `jobs`, `floor(cores / threads)` jobs
+ * (at least 1); `oversubscribed` when jobs x threads exceeds the cores.
  */
 export function planJobs(
   cores: number,
   jobs?: number,
-  blasThreads?: number,
-): { jobs: number; blasThreads: number } {
+  blasThreads = 1,
+): { jobs: number; blasThreads: number; oversubscribed: boolean } {
   const c = Math.max(1, Math.floor(cores));
-  if (jobs !== undefined) {
-    const fit = Math.max(1, Math.floor(c / jobs));
-    return { jobs, blasThreads: blasThreads === undefined ? fit : Math.min(fit, blasThreads) };
-  }
-  if (blasThreads !== undefined && blasThreads >= 1) {
-    const t = Math.min(c, Math.floor(blasThreads));
-    return { jobs: Math.max(1, Math.floor(c / t)), blasThreads: t };
-  }
-  return { jobs: c, blasThreads: 1 };
+  const t = Math.max(1, Math.floor(blasThreads));
+  const j = jobs ?? Math.max(1, Math.floor(c / t));
+  return { jobs: j, blasThreads: t, oversubscribed: j * t > c };
 }
 
 function clock(seconds: number): string {
@@ -173,6 +166,12 @@ export async function main(args: string[]): Promise<number> {
     a.jobs,
     Number.isInteger(requested) && requested >= 1 ? requested : undefined,
   );
+  if (plan.oversubscribed) {
+    console.error(
+      `warning: ${plan.jobs} jobs x ${plan.blasThreads} BLAS thread(s) exceed the ` +
+        `${navigator.hardwareConcurrency} cores (the threads per job stay fixed: they change the bits)`,
+    );
+  }
   const trustedEnv: Record<string, string> = {};
   for (const name of TRUSTED_ENV_NAMES) {
     const v = Deno.env.get(name);

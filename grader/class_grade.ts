@@ -456,6 +456,8 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     timeoutScale: options.timeoutScale,
     trusted: options.trusted ?? false,
     backend: options.backend,
+    // BLAS settings change the bits (e.g. the thread count), so they are part of the settings.
+    blas: options.trustedEnv ?? {},
   });
   const files = {
     gradebook: join(outDir, "gradebook.csv"),

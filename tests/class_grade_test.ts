@@ -310,12 +310,11 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
     )].map((m) => m[1]),
     ["2", "2"],
   );
-  assertEquals(planJobs(2), { jobs: 2, blasThreads: 1 });
-  assertEquals(planJobs(16, 4), { jobs: 4, blasThreads: 4 });
-  assertEquals(planJobs(2, 1), { jobs: 1, blasThreads: 2 });
-  assertEquals(planJobs(16, undefined, 4), { jobs: 4, blasThreads: 4 });
-  assertEquals(planJobs(16, 2, 4), { jobs: 2, blasThreads: 4 });
-  assertEquals(planJobs(2, undefined, 8), { jobs: 1, blasThreads: 2 });
+  assertEquals(planJobs(2), { jobs: 2, blasThreads: 1, oversubscribed: false });
+  assertEquals(planJobs(16, undefined, 4), { jobs: 4, blasThreads: 4, oversubscribed: false });
+  assertEquals(planJobs(2, 1), { jobs: 1, blasThreads: 1, oversubscribed: false });
+  assertEquals(planJobs(2, 3), { jobs: 3, blasThreads: 1, oversubscribed: true });
+  assertEquals(planJobs(2, undefined, 8), { jobs: 1, blasThreads: 8, oversubscribed: true });
   const p = { student: "x", row, skipped: false, done: 1, total: 4, graded: 1, elapsedSeconds: 10 };
   assert(progressLine(p, false).startsWith("[1/4] x: 37.50 / 100"));
   assert(progressLine(p, true).includes("ETA 0:30"));
