@@ -33,6 +33,7 @@ export {
   type SplitSummary,
 } from "./data/splits.ts";
 export { subset, toFloat32 } from "./data/batch.ts";
+export { stratifiedSubset, SUBSET_STREAM, subsetIndices } from "./data/subset.ts";
 export {
   archiveRoot,
   type ArchiveSource,

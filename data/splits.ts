@@ -5,11 +5,12 @@
  * @module
  */
 import { deriveSeed } from "../utils/rng.ts";
-import { allocateGroups, apportion, stratifiedSample } from "./allocate.ts";
+import { allocateGroups, apportion } from "./allocate.ts";
 import { type DecodedArchive, letterCounts, loadArchive, type SkippedFile } from "./archive.ts";
 import { subset } from "./batch.ts";
 import { digestNote, downloadArchive } from "./download.ts";
 import { MissingLettersError } from "./errors.ts";
+import { stratifiedSubset } from "./subset.ts";
 import {
   type DuplicateGroups,
   duplicateGroups,
@@ -54,8 +55,16 @@ export interface LoadSplitsOptions {
   protocol?: ProtocolChoice;
   /** Split seed (default {@link DEFAULT_SPLIT_SEED}); independent of training seeds. */
   seed?: number;
-  /** Keep only a seeded, class-stratified sample of this many training images. */
+  /**
+   * Keep only the seeded, class-stratified subset of this many training images
+   * ({@link stratifiedSubset}, the grader's profiles use the same function).
+   */
   trainSize?: number;
+  /**
+   * Seed of the `trainSize` subset (default: the split seed). Pass the training
+   * seed to draw the grader's subset: the grader seeds it with the grading seed.
+   */
+  subsetSeed?: number;
   /** `lab` only: images in the validation split (default {@link DEFAULT_LAB_VALID_SIZE}). */
   validSize?: number;
   /**
@@ -295,8 +304,8 @@ export async function loadSplits(opts: LoadSplitsOptions = {}): Promise<DataSpli
     : smallSplits(small, seed, sanitize);
   let train = made.train;
   const trainBefore = train.count;
-  if (opts.trainSize !== undefined && opts.trainSize < train.count) {
-    train = subset(train, stratifiedSample(train.labels, opts.trainSize, deriveSeed(seed, 7)));
+  if (opts.trainSize !== undefined) {
+    train = stratifiedSubset(train, opts.trainSize, opts.subsetSeed ?? seed);
   }
   const loaded = large ? [small, large] : [small];
   const total = loaded.reduce((s, l) => s + l.archive.set.count, 0);

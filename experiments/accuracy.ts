@@ -228,7 +228,14 @@ export async function main(args: string[]): Promise<AccuracyRecord | undefined> 
       finishedAt: new Date().toISOString(),
     };
   } else {
-    const splits = await loadSplits({ protocol: "small", dataDir, cacheDir, trainSize, log });
+    const splits = await loadSplits({
+      protocol: "small",
+      dataDir,
+      cacheDir,
+      trainSize,
+      subsetSeed: seed,
+      log,
+    });
     const { train, valid, test } = splits;
     log(`split: train ${train.count} / valid ${valid.count} / test ${test.count}`);
     // Members: seeds seed, seed + 1, ...; one member = the single-model run.

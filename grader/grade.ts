@@ -9,7 +9,7 @@
 import { join, relative, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import type { ImageSet, Protocol } from "../data/types.ts";
-import { deriveSeed, Rng } from "../utils/rng.ts";
+import { stratifiedSubset } from "../data/subset.ts";
 import {
   evaluate,
   type Evaluation,
@@ -98,47 +98,11 @@ export interface GradeOptions {
 }
 
 /**
- * A seeded, class-stratified subset of `set` with `size` images (all of it
- * when `size` is absent or not smaller): per-class quotas proportional to the
- * class counts (largest remainders), images drawn in a seeded random order,
- * returned in their original order.
+ * The profile's train subset: the data layer's {@link stratifiedSubset}, the
+ * same function behind the task CLI's `--train-size`, so a student's self-check
+ * trains on the images the grader hands over.
  */
-export function stratifiedSubset(set: ImageSet, size: number | undefined, seed: number): ImageSet {
-  if (size === undefined || size >= set.count) return set;
-  if (!Number.isInteger(size) || size < 1) {
-    throw new Error(`train size must be a positive integer, got ${size}`);
-  }
-  const counts = new Array<number>(10).fill(0);
-  for (let i = 0; i < set.count; i++) counts[set.labels[i]]++;
-  const exact = counts.map((c) => (c * size) / set.count);
-  const quota = exact.map(Math.floor);
-  let left = size - quota.reduce((a, b) => a + b, 0);
-  const byRemainder = exact.map((e, c) => [e - Math.floor(e), c]).sort((a, b) =>
-    b[0] - a[0] || a[1] - b[1]
-  );
-  for (const [, c] of byRemainder) {
-    if (left === 0) break;
-    quota[c]++;
-    left--;
-  }
-  const order = new Rng(deriveSeed(seed, 0x5eb5e7)).permutation(set.count);
-  const picked: number[] = [];
-  for (const i of order) {
-    const c = set.labels[i];
-    if (quota[c] > 0) {
-      quota[c]--;
-      picked.push(i);
-    }
-  }
-  picked.sort((a, b) => a - b);
-  const images = new Uint8Array(picked.length * 784);
-  const labels = new Uint8Array(picked.length);
-  picked.forEach((src, dst) => {
-    images.set(set.images.subarray(src * 784, src * 784 + 784), dst * 784);
-    labels[dst] = set.labels[src];
-  });
-  return { images, labels, count: picked.length };
-}
+export { stratifiedSubset };
 
 function digest(a: Float32Array): string {
   return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest(

@@ -108,6 +108,21 @@ export interface TaskRubric {
   thresholds: Record<Protocol, Record<Profile, Thresholds>>;
 }
 
+/** When Gradescope shows a result to the student (its `visibility` values). */
+export type ResultVisibility = "hidden" | "after_due_date" | "after_published" | "visible";
+
+/** What the Gradescope autograder shows, and when. */
+export interface GradescopePolicy {
+  /**
+   * Visibility of the tests that reveal test accuracy (each task's accuracy
+   * test and the comparisons built on it); the other tests (did the module
+   * run) are always visible.
+   */
+  accuracyVisibility: ResultVisibility;
+  /** The leaderboard column: this task's test accuracy (percent); absent: no leaderboard. */
+  leaderboardTask?: TaskNumber;
+}
+
 /** The whole rubric: one entry per task, plus the grading seed. */
 export interface Rubric {
   /** Rubric format version; bump when the meaning of a field changes. */
@@ -116,6 +131,8 @@ export interface Rubric {
   seed: number;
   /** Per-task rubrics, task 1 to task 4. */
   tasks: TaskRubric[];
+  /** Gradescope visibility and leaderboard (default: everything visible, no leaderboard). */
+  gradescope?: GradescopePolicy;
 }
 
 /**
@@ -137,6 +154,9 @@ export interface Rubric {
 export const RUBRIC: Rubric = {
   version: 1,
   seed: 42,
+  // Test accuracy is the held-out measure: students see it after the due date, so they cannot
+  // tune on it by resubmitting; the leaderboard ranks task 4 (students may enter pseudonyms).
+  gradescope: { accuracyVisibility: "after_due_date", leaderboardTask: 4 },
   tasks: [
     {
       task: 1,

@@ -1,8 +1,8 @@
 /**
  * Pictures of trained models, as plain SVG strings (no dependencies), drawn by
  * the task reports and by the grader: learning curves (loss and accuracy per
- * epoch, train vs valid, one colour per model) and a confusion matrix with
- * per-letter accuracy.
+ * epoch, train vs valid, one colour per model), a confusion matrix with
+ * per-letter accuracy, and a histogram of scores (a class's totals).
  *
  * @module
  */
@@ -204,6 +204,59 @@ export function confusionMatrixSvg(title: string, confusion: number[][]): string
       top + cell * 10 + 30
     }">overall: ${correct} / ${total} = ${overall}%</text>`,
     "</svg>",
+  );
+  return parts.join("\n") + "\n";
+}
+
+/**
+ * Renders a histogram of scores (e.g. a class's totals) as SVG: `bins` equal
+ * bins over [0, `max`], the count above each bar. Non-finite scores are left
+ * out and counted in the subtitle.
+ */
+export function scoreHistogramSvg(scores: number[], max: number, title: string, bins = 10): string {
+  const w = 560;
+  const h = 280;
+  const pad = { l: 40, r: 20, t: 48, b: 44 };
+  const pw = w - pad.l - pad.r;
+  const ph = h - pad.t - pad.b;
+  const finite = scores.filter(Number.isFinite);
+  const counts = new Array<number>(bins).fill(0);
+  for (const s of finite) {
+    const b = max > 0 ? Math.floor((Math.min(Math.max(s, 0), max) / max) * bins) : 0;
+    counts[Math.min(bins - 1, b)]++;
+  }
+  const top = Math.max(1, ...counts);
+  const bw = pw / bins;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" ` +
+    `font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${pad.l}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${pad.l}" y="34">${finite.length} scores in ${bins} bins of ${
+      (max / bins).toFixed(1)
+    } points` +
+    (finite.length < scores.length ? `; ${scores.length - finite.length} missing` : "") +
+    `</text>`,
+    `<line x1="${pad.l}" x2="${pad.l + pw}" y1="${pad.t + ph}" y2="${pad.t + ph}" stroke="#999"/>`,
+  ];
+  counts.forEach((c, i) => {
+    const bh = (c / top) * ph;
+    const x = pad.l + i * bw;
+    parts.push(
+      `<rect x="${(x + 2).toFixed(1)}" y="${(pad.t + ph - bh).toFixed(1)}" width="${
+        (bw - 4).toFixed(1)
+      }" height="${bh.toFixed(1)}" fill="#1f77b4"/>`,
+      `<text x="${(x + bw / 2).toFixed(1)}" y="${(pad.t + ph - bh - 4).toFixed(1)}" ` +
+        `text-anchor="middle">${c}</text>`,
+      `<text x="${x.toFixed(1)}" y="${pad.t + ph + 14}" text-anchor="middle">${
+        ((max * i) / bins).toFixed(0)
+      }</text>`,
+    );
+  });
+  parts.push(
+    `<text x="${pad.l + pw}" y="${pad.t + ph + 14}" text-anchor="middle">${max.toFixed(0)}</text>`,
+    `<text x="${pad.l + pw / 2}" y="${h - 8}" text-anchor="middle">points</text>`,
+    `</svg>`,
   );
   return parts.join("\n") + "\n";
 }

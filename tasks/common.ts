@@ -255,6 +255,8 @@ export async function runTask(
     download: options.download,
     protocol: options.protocol ?? "auto",
     trainSize: options.trainSize,
+    // The grader draws its subset with the same function and the grading seed.
+    subsetSeed: seed,
     log,
   });
   const defaults = splits.protocol === "lab" ? def.defaults.lab ?? def.defaults : def.defaults;

@@ -37,7 +37,7 @@ export const TASK_FLAGS: TaskFlags = {
     shownDefault: "the task's",
   }),
   "train-size": intFlag({
-    help: "train on a stratified subset of N images",
+    help: "train on the stratified subset of N images the grader draws (seeded by --seed)",
     min: 10,
     max: 10_000_000,
     shownDefault: "all",
