@@ -26,11 +26,23 @@ type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[
  * `rate`, else `1 / (1 - rate)`, drawn from an {@link Rng} seeded with `seed`.
  * (The project's own generator rather than tfjs's `randomUniform`, so masks
  * do not depend on tfjs internals; both take about 1 ms per 65k values here.)
+ * Writes into `out` (its first `size` values) when given, e.g. a buffer reused
+ * across steps.
  */
-export function dropoutMask(size: number, rate: number, seed: number): Float32Array {
-  const mask = new Float32Array(size);
+export function dropoutMask(
+  size: number,
+  rate: number,
+  seed: number,
+  out?: Float32Array,
+): Float32Array {
+  if (out !== undefined && out.length < size) {
+    throw new Error(`dropoutMask: out holds ${out.length} values, ${size} needed`);
+  }
+  const mask = out ?? new Float32Array(size);
   const keep = 1 / (1 - rate);
-  const threshold = Math.floor(rate * 4294967296);
+  // Unsigned `t < floor(rate * 2^32)` as a signed int32 comparison with both
+  // sides' top bit flipped (same result; stays in int32 arithmetic in V8).
+  const threshold = (Math.floor(rate * 4294967296) ^ 0x80000000) | 0;
   // sfc32 in local variables, its state drawn from an Rng seeded with `seed`.
   const rng = new Rng(seed);
   let a = rng.nextUint32() | 0;
@@ -44,7 +56,7 @@ export function dropoutMask(size: number, rate: number, seed: number): Float32Ar
     b = (c + (c << 3)) | 0;
     c = (c << 21) | (c >>> 11);
     c = (c + t) | 0;
-    mask[i] = (t >>> 0) < threshold ? 0 : keep;
+    mask[i] = (t ^ 0x80000000) < threshold ? 0 : keep;
   }
   return mask;
 }

@@ -30,6 +30,7 @@ import { IMAGE_SIZE, type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts
 import type { EpochRecord } from "./epoch_record.ts";
 import { deriveSeed, Rng } from "../utils/rng.ts";
 import { evaluateSet } from "./evaluate.ts";
+import { createFusedTrainer, fusedBlasForBackend, fusedUnsupportedReason } from "./fused_step.ts";
 import {
   applyMaxNorm,
   buildMlp,
@@ -49,6 +50,7 @@ import {
   validateOptimizer,
 } from "./optimizers.ts";
 import { describeSchedule, learningRateAt, type Schedule, validateSchedule } from "./schedules.ts";
+import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
 
 /** Everything that determines a training run (JSON-serialisable). */
 export interface TrainConfig {
@@ -89,6 +91,15 @@ export interface TrainOptions {
   reporter?: TrainReporter;
   /** Batch size for validation passes (default 1000). */
   evalBatchSize?: number;
+  /**
+   * Train with the fused step of models/fused_step.ts when a BLAS is available
+   * (default true; the `wasm-blas` backend's BLAS, or `blas`). Its results are
+   * close to the tfjs path's, not bit-identical (softmax `exp`/`log`); each
+   * path alone is deterministic.
+   */
+  fusedStep?: boolean;
+  /** The BLAS for the fused step (default: the `wasm-blas` backend's when active). */
+  blas?: BlasLibrary;
 }
 
 /** The run as it starts, for {@link TrainReporter.onStart}. */
@@ -103,6 +114,8 @@ export interface TrainStart {
   config: TrainConfig;
   /** The tfjs backend in use. */
   backend: string;
+  /** Whether the fused training step (models/fused_step.ts) trains, rather than tfjs ops. */
+  fusedStep?: boolean;
 }
 
 /** Progress within an epoch, for {@link TrainReporter.onBatch}. */
@@ -267,7 +280,7 @@ export function formatStart(s: TrainStart): string {
   return `training: ${s.count} images, ${s.epochs} epochs of ${s.stepsPerEpoch} batches of ` +
     `${c.batchSize}, ${describeOptimizer(c.optimizer)}, lr ${describeSchedule(c.schedule)}` +
     ((c.scheduleUpdate ?? "epoch") === "step" ? " (per step)" : "") +
-    `, seed ${c.seed}, backend ${s.backend}`;
+    `, seed ${c.seed}, backend ${s.backend}${s.fusedStep ? " (fused step)" : ""}`;
 }
 
 /** The progress bar's text for one minibatch. */
@@ -389,6 +402,18 @@ export function formatEpoch(r: EpochRecord, epochs: number): string {
     `  ${Math.round(r.samplesPerSecond)} samples/s`;
 }
 
+function divergedMessage(
+  loss: number,
+  epoch: number,
+  b: number,
+  lr: number,
+  history: EpochRecord[],
+): string {
+  return `training diverged: loss is ${loss} at epoch ${epoch + 1}, batch ${b + 1} ` +
+    `(learning rate ${lr}); try a smaller learning rate. ` +
+    `History of the ${history.length} completed epoch(s) is kept.`;
+}
+
 /** One minibatch: pixels (augmented when asked) and labels as tensors. */
 function makeBatch(
   set: ImageSet,
@@ -428,6 +453,10 @@ export async function trainMlp(
   const averageLast = config.averageLast ?? 1;
   const perStep = (config.scheduleUpdate ?? "epoch") === "step";
   const stepsPerEpoch = Math.ceil(train.count / batchSize);
+  const fusedBlas = options.fusedStep === false
+    ? undefined
+    : options.blas ?? fusedBlasForBackend(tf.getBackend());
+  const useFused = fusedBlas !== undefined && fusedUnsupportedReason(config) === undefined;
 
   reporter.onStart?.({
     count: train.count,
@@ -435,12 +464,14 @@ export async function trainMlp(
     stepsPerEpoch,
     config,
     backend: tf.getBackend(),
+    fusedStep: useFused,
   });
 
   // 1. The network, its trainable variables, its kernels (for L2 and max-norm).
   const model = buildMlp(spec, seed);
   const variables = model.layers.trainableWeights.map((w) => w.read() as tf.Variable);
   const kernelInfo = kernels(model, spec);
+  const fused = useFused ? createFusedTrainer(model, config, fusedBlas) : undefined;
   const optimizer = createOptimizer(config.optimizer, learningRateAt(config.schedule, 0, epochs));
   const history: EpochRecord[] = [];
   const average = averageLast > 1 ? weightAverager(variables, averageLast) : undefined;
@@ -471,33 +502,39 @@ export async function trainMlp(
           setLearningRate(optimizer, lr);
         }
         lrSum += lr;
-        const augment = shift > 0 ? { rng: new Rng(deriveSeed(seed, 3, step)), shift } : undefined;
-        const { x, y } = makeBatch(train, order, start, end, augment);
-        setDropoutStep(model, step);
-        let correct: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.layers.apply(x, { training: true }) as tf.Tensor2D;
-          correct = tf.keep(
-            tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), "float32")),
-          );
-          const dataLoss = tf.losses.softmaxCrossEntropy(y, logits, undefined, smoothing);
-          return tf.add(dataLoss, l2Penalty(kernelInfo)) as tf.Scalar;
-        }, variables);
-        const loss = value.dataSync()[0];
-        const nCorrect = correct!.dataSync()[0];
-        tf.dispose([x, y, value, correct!]);
-        if (!Number.isFinite(loss)) {
+        let loss: number;
+        let nCorrect: number;
+        if (fused) {
+          ({ loss, correct: nCorrect } = fused.step(train, order, start, end, step, lr));
+          if (!Number.isFinite(loss)) {
+            throw new TrainingDivergedError(divergedMessage(loss, epoch, b, lr, history), history);
+          }
+        } else {
+          const augment = shift > 0
+            ? { rng: new Rng(deriveSeed(seed, 3, step)), shift }
+            : undefined;
+          const { x, y } = makeBatch(train, order, start, end, augment);
+          setDropoutStep(model, step);
+          let correct: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.layers.apply(x, { training: true }) as tf.Tensor2D;
+            correct = tf.keep(
+              tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), "float32")),
+            );
+            const dataLoss = tf.losses.softmaxCrossEntropy(y, logits, undefined, smoothing);
+            return tf.add(dataLoss, l2Penalty(kernelInfo)) as tf.Scalar;
+          }, variables);
+          loss = value.dataSync()[0];
+          nCorrect = correct!.dataSync()[0];
+          tf.dispose([x, y, value, correct!]);
+          if (!Number.isFinite(loss)) {
+            tf.dispose(grads);
+            throw new TrainingDivergedError(divergedMessage(loss, epoch, b, lr, history), history);
+          }
+          optimizer.applyGradients(grads);
           tf.dispose(grads);
-          throw new TrainingDivergedError(
-            `training diverged: loss is ${loss} at epoch ${epoch + 1}, batch ${b + 1} ` +
-              `(learning rate ${lr}); try a smaller learning rate. ` +
-              `History of the ${history.length} completed epoch(s) is kept.`,
-            history,
-          );
+          applyMaxNorm(kernelInfo);
         }
-        optimizer.applyGradients(grads);
-        tf.dispose(grads);
-        applyMaxNorm(kernelInfo);
         const n = end - start;
         lossSum += loss * n;
         correctSum += nCorrect;
@@ -514,6 +551,8 @@ export async function trainMlp(
       }
       const trainSeconds = (performance.now() - epochStart) / 1000;
 
+      // The fused step trains on its own buffers: the tfjs model gets the weights here.
+      fused?.writeBack();
       // Weight averaging over the last epochs.
       if (average && epoch >= epochs - averageLast) average.add();
 

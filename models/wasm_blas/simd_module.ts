@@ -24,9 +24,12 @@ export interface SimdOps {
   step(out: number, x: number, n: number): void;
 }
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
+/** i32 value type. */
+export const I32 = 0x7f;
+/** f32 value type. */
+export const F32 = 0x7d;
+/** v128 value type. */
+export const V128 = 0x7b;
 
 // Core opcodes.
 const LOCAL_GET = 0x20;
@@ -63,7 +66,8 @@ const F32X4_GT = [SIMD, 0x44];
 const V128_AND = [SIMD, 0x4e];
 const V128_OR = [SIMD, 0x50];
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128 bytes of `n`. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;
@@ -74,7 +78,8 @@ function uleb(n: number): number[] {
   return out;
 }
 
-function sleb(n: number): number[] {
+/** Signed LEB128 bytes of `n`. */
+export function sleb(n: number): number[] {
   const out: number[] = [];
   while (true) {
     const byte = n & 0x7f;
@@ -87,23 +92,30 @@ function sleb(n: number): number[] {
   }
 }
 
-function str(s: string): number[] {
+/** A length-prefixed UTF-8 name. */
+export function str(s: string): number[] {
   const bytes = [...new TextEncoder().encode(s)];
   return [...uleb(bytes.length), ...bytes];
 }
 
-function section(id: number, body: number[]): number[] {
+/** A module section: id, byte length, body. */
+export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
 
-function vec(items: number[][]): number[] {
+/** A wasm vector: count, then the items' bytes. */
+export function vec(items: number[][]): number[] {
   return [...uleb(items.length), ...items.flat()];
 }
 
-const get = (i: number): number[] => [LOCAL_GET, ...uleb(i)];
-const set = (i: number): number[] => [LOCAL_SET, ...uleb(i)];
-const i32c = (v: number): number[] => [I32_CONST, ...sleb(v)];
-const mem = (align: number): number[] => [align, 0];
+/** `local.get i`. */
+export const get = (i: number): number[] => [LOCAL_GET, ...uleb(i)];
+/** `local.set i`. */
+export const set = (i: number): number[] => [LOCAL_SET, ...uleb(i)];
+/** `i32.const v`. */
+export const i32c = (v: number): number[] => [I32_CONST, ...sleb(v)];
+/** A memory immediate (alignment log2, offset 0). */
+export const mem = (align: number): number[] => [align, 0];
 
 /**
  * Body of a loop over `n` floats (param `nIdx`) with byte counter local `i`:
@@ -138,7 +150,7 @@ function lanes(
 }
 
 /** `while (i < end) { body; i += stride }` with `i` and `end` locals (unsigned compare). */
-function countedLoop(i: number, end: number, stride: number, body: number[]): number[] {
+export function countedLoop(i: number, end: number, stride: number, body: number[]): number[] {
   return [
     BLOCK,
     VOID,
@@ -161,23 +173,28 @@ function countedLoop(i: number, end: number, stride: number, body: number[]): nu
   ];
 }
 
-const at = (ptr: number, i: number): number[] => [...get(ptr), ...get(i), I32_ADD];
+/** Pushes pointer param `ptr` + byte offset local `i`. */
+export const at = (ptr: number, i: number): number[] => [...get(ptr), ...get(i), I32_ADD];
 /** Pushes the v128 at pointer param `ptr` + byte offset local `i`. */
-const loadVec = (ptr: number, i: number): number[] => [...at(ptr, i), ...V128_LOAD, ...mem(0)];
+export const loadVec = (
+  ptr: number,
+  i: number,
+): number[] => [...at(ptr, i), ...V128_LOAD, ...mem(0)];
 /** Pushes the f32 at pointer param `ptr` + byte offset local `i`. */
-const loadF32 = (ptr: number, i: number): number[] => [...at(ptr, i), F32_LOAD, ...mem(2)];
+export const loadF32 = (ptr: number, i: number): number[] => [...at(ptr, i), F32_LOAD, ...mem(2)];
 /** Stores the v128 on the stack at the address pushed before it. */
-const STORE_VEC = [...V128_STORE, ...mem(0)];
+export const STORE_VEC = [...V128_STORE, ...mem(0)];
 /** Stores the f32 on the stack at the address pushed before it. */
-const STORE_F32 = [F32_STORE, ...mem(2)];
+export const STORE_F32 = [F32_STORE, ...mem(2)];
 
 /** A function body: `locals` as [count, type] runs, then `code`, prefixed with its byte length. */
-function funcBody(locals: [number, number][], code: number[]): number[] {
+export function funcBody(locals: [number, number][], code: number[]): number[] {
   const body = [...vec(locals.map(([count, type]) => [...uleb(count), type])), ...code];
   return [...uleb(body.length), ...body];
 }
 
-function f32c(v: number): number[] {
+/** `f32.const v`. */
+export function f32c(v: number): number[] {
   const b = new Uint8Array(new Float32Array([v]).buffer);
   return [F32_CONST, ...b];
 }

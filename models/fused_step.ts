@@ -1,0 +1,441 @@
+/**
+ * A fused training step for the MLPs of {@link MlpSpec}: forward, backward and
+ * the optimizer update run directly on `Float32Array`s - matrix products as
+ * SGEMM calls through a {@link BlasLibrary}, everything else in the fused
+ * passes of fused_kernels.ts - instead of the ~130 tfjs kernel calls (and
+ * their tape, temporaries and disposals) of a tfjs step. The tfjs model stays
+ * the model: its weights are copied in when the trainer is created and copied
+ * back with {@link FusedTrainer.writeBack} (the training loop does so before
+ * every evaluation), so save, load, predict and the layers API are unchanged.
+ *
+ * Same recipe as the tfjs path of `trainMlp`: the same seeded batches, shifts
+ * (`deriveSeed(seed, 3, step)`) and dropout masks (`SeededDropout`'s seeds),
+ * the same SGEMM calls (same operands, transposes and `beta`) as the
+ * `wasm-blas` kernels, and an optimizer, L2 and relu/dropout arithmetic that
+ * is bit-identical to tfjs'. Only the softmax uses JavaScript's `exp`/`log`,
+ * which may differ in the last bit from the wasm kernels', so a fused run is
+ * close to, not bit-identical with, a tfjs run; two fused runs with the same
+ * seed are bit-identical (fixed summation order, one thread outside BLAS).
+ *
+ * Supported: hidden activations relu and linear, dropout (input and hidden),
+ * L2, label smoothing, shifts, SGD and (Nesterov) momentum. Batch norm,
+ * max-norm and the other activations use the tfjs path
+ * ({@link fusedUnsupportedReason} says why).
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "./wasm_blas.ts";
+ * import { buildMlp } from "./mlp.ts";
+ * import { createFusedTrainer } from "./fused_step.ts";
+ * import { SMALL_RECIPE } from "./recipes.ts";
+ *
+ * const probe = await registerWasmBlasBackend();
+ * if (probe.ok) {
+ *   await tf.setBackend(WASM_BLAS);
+ *   const net = buildMlp(SMALL_RECIPE.spec, 1);
+ *   const trainer = createFusedTrainer(net, SMALL_RECIPE, wasmBlasLibrary()!);
+ *   const images = new Uint8Array(128 * 784);
+ *   const labels = new Uint8Array(128);
+ *   const order = Uint32Array.from({ length: 128 }, (_, i) => i);
+ *   const r = trainer.step({ images, labels, count: 128 }, order, 0, 128, 0, 0.05);
+ *   trainer.writeBack();
+ *   console.log(r.loss, r.correct);
+ *   net.dispose();
+ * }
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
+import { deriveSeed, Rng } from "../utils/rng.ts";
+import { dropoutMask } from "./dropout.ts";
+import {
+  applyMask,
+  dropoutReluBackward,
+  fillBiasRows,
+  gatherShiftBatch,
+  reluDropoutForward,
+  softmaxCrossEntropyGrad,
+  updateParams,
+  type UpdateRule,
+} from "./fused_kernels.ts";
+import { SimdArena } from "./fused_simd.ts";
+import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "./mlp.ts";
+import type { OptimizerSpec } from "./optimizers.ts";
+import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
+import { WASM_BLAS, wasmBlasLibrary } from "./wasm_blas/register.ts";
+
+/** The loss and accuracy of one fused step. */
+export interface FusedStepResult {
+  /** Mean cross-entropy of the batch plus the L2 penalty (before the update). */
+  loss: number;
+  /** Number of correctly classified images of the batch (before the update). */
+  correct: number;
+}
+
+/** The part of a training configuration (`TrainConfig`) the fused step needs. */
+export interface FusedStepConfig {
+  /** The network. */
+  spec: MlpSpec;
+  /** The optimizer. */
+  optimizer: OptimizerSpec;
+  /** Largest minibatch (buffers are sized for it). */
+  batchSize: number;
+  /** The run's seed (shifts and dropout masks derive from it). */
+  seed: number;
+  /** Label smoothing in [0, 1) (default 0). */
+  labelSmoothing?: number;
+  /** Random shifts of up to this many pixels (default 0). */
+  augmentShift?: number;
+}
+
+/** A fused trainer bound to one network and one training configuration. */
+export interface FusedTrainer {
+  /**
+   * One training step on the images `order[start..end)` of `set` at global
+   * step `step` (seeds of shifts and dropout) with learning rate `lr`.
+   */
+  step(
+    set: ImageSet,
+    order: ArrayLike<number>,
+    start: number,
+    end: number,
+    step: number,
+    lr: number,
+  ): FusedStepResult;
+  /**
+   * One training step on a batch already in float32 (`count` x 784 pixels,
+   * copied in; no shift is applied) with integer `labels`; dropout masks from
+   * step `step`, learning rate `lr`.
+   */
+  stepBatch(
+    pixels: Float32Array,
+    labels: Uint8Array,
+    count: number,
+    step: number,
+    lr: number,
+  ): FusedStepResult;
+  /** Copies the trained weights into the network's tfjs variables. */
+  writeBack(): void;
+}
+
+/**
+ * Why `config` cannot use the fused step (`undefined` when it can): batch
+ * norm, max-norm and activations other than relu and linear are left to tfjs.
+ */
+export function fusedUnsupportedReason(config: FusedStepConfig): string | undefined {
+  const { spec } = config;
+  for (const [i, h] of spec.hidden.entries()) {
+    if (h.batchNorm) return `hidden[${i}] uses batch norm`;
+    if (h.maxNorm !== undefined) return `hidden[${i}] uses max-norm`;
+    if (h.activation !== "relu" && h.activation !== "linear") {
+      return `hidden[${i}] activation ${h.activation} is not fused (relu and linear are)`;
+    }
+  }
+  if (spec.outputMaxNorm !== undefined) return "the output layer uses max-norm";
+  return undefined;
+}
+
+let provided: BlasLibrary | undefined;
+
+/**
+ * Sets the BLAS the fused step uses on every backend (e.g. a sandbox's remote
+ * `BlasLibrary`, which may supply `alloc` for a shared buffer); `undefined`
+ * restores the default ({@link fusedBlasForBackend}).
+ */
+export function setFusedStepBlas(blas: BlasLibrary | undefined): void {
+  provided = blas;
+}
+
+/**
+ * The BLAS for the fused step on the current tfjs backend: the one set with
+ * {@link setFusedStepBlas}, else the `wasm-blas` backend's library when that
+ * backend is active, else `undefined` (stock wasm, cpu and tfjs-node keep the
+ * tfjs path).
+ */
+export function fusedBlasForBackend(backend: string = tf.getBackend()): BlasLibrary | undefined {
+  return provided ?? (backend === WASM_BLAS ? wasmBlasLibrary() : undefined);
+}
+
+/** Float32 offsets are rounded up to this many floats (64 bytes) for the BLAS. */
+const ALIGN = 16;
+
+/** Floats of one contiguous buffer holding `sizes`, each rounded up to {@link ALIGN}. */
+function carvedSize(sizes: number[]): number {
+  return sizes.reduce((t, s) => t + Math.ceil(s / ALIGN) * ALIGN, 0);
+}
+
+/** Hands out aligned sub-arrays of one contiguous buffer. */
+function carve(sizes: number[], alloc: (n: number) => Float32Array): Float32Array[] {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const s of sizes) {
+    offsets.push(total);
+    total += Math.ceil(s / ALIGN) * ALIGN;
+  }
+  const buf = alloc(total);
+  if (!(buf instanceof Float32Array) || buf.length < total) {
+    throw new Error(`fused step: alloc(${total}) must return a Float32Array of that length`);
+  }
+  buf.fill(0, 0, total);
+  return sizes.map((s, i) => buf.subarray(offsets[i], offsets[i] + s));
+}
+
+interface Layer {
+  inputs: number;
+  units: number;
+  relu: boolean;
+  /** Dropout rate after this layer (hidden layers only; 0 = none). */
+  dropout: number;
+  l2: number;
+  kernelVar: tf.Variable;
+  biasVar: tf.Variable;
+  w: Float32Array;
+  b: Float32Array;
+  gw: Float32Array;
+  gb: Float32Array;
+  vw: Float32Array;
+  vb: Float32Array;
+  /** Pre-activation, then activation (in place), batch x units. */
+  z: Float32Array;
+  /** Dropout mask and dropped output (empty without dropout). */
+  mask: Float32Array;
+  out: Float32Array;
+  /** Gradient w.r.t. z, batch x units. */
+  dz: Float32Array;
+}
+
+/**
+ * Creates a fused trainer for `net` (built by `buildMlp` from `config.spec`
+ * with `config.seed`), copying its current weights in. Buffers come from
+ * `blas.alloc` when the BLAS provides one (e.g. a shared buffer), else from
+ * `new Float32Array`; all of them are one contiguous allocation. Throws when
+ * `config` is not supported ({@link fusedUnsupportedReason}).
+ */
+export function createFusedTrainer(
+  net: Network,
+  config: FusedStepConfig,
+  blas: BlasLibrary,
+): FusedTrainer {
+  const why = fusedUnsupportedReason(config);
+  if (why !== undefined) throw new Error(`fused step: ${why}`);
+  const { spec, seed } = config;
+  const batch = config.batchSize;
+  const shift = config.augmentShift ?? 0;
+  const smoothing = config.labelSmoothing ?? 0;
+  const opt = config.optimizer;
+  const momentum = opt.kind === "momentum" ? opt.momentum : 0;
+  const nesterov = opt.kind === "momentum" && (opt.nesterov ?? false);
+  const useMomentum = opt.kind === "momentum";
+  const inputDropout = spec.inputDropout ?? 0;
+
+  const dims = [PIXELS, ...spec.hidden.map((h) => h.units), NUM_CLASSES];
+  const names = [...spec.hidden.map((_, i) => hiddenLayerName(i)), OUTPUT_LAYER];
+  const L = names.length;
+  // Buffer sizes per layer: w, b, gw, gb, vw, vb, z, mask, out, dz.
+  const sizes: number[] = [];
+  const perLayer = 10;
+  for (let l = 0; l < L; l++) {
+    const [i, o] = [dims[l], dims[l + 1]];
+    const drop = l < L - 1 ? spec.hidden[l].dropout ?? 0 : 0;
+    const v = useMomentum ? 1 : 0;
+    const d = drop > 0 ? batch * o : 0;
+    sizes.push(i * o, o, i * o, o, v * i * o, v * o, batch * o, d, d, batch * o);
+  }
+  const xIn = batch * PIXELS;
+  sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch);
+  // One contiguous buffer: the BLAS provider's (e.g. shared memory) when it has
+  // an allocator, else a SIMD arena whose optimizer pass is WebAssembly SIMD.
+  const arena = blas.alloc ? undefined : new SimdArena(carvedSize(sizes));
+  const bufs = carve(sizes, (n) => arena?.alloc(n) ?? blas.alloc?.(n) ?? new Float32Array(n));
+  const rule: UpdateRule = { momentum, useMomentum, nesterov };
+  const update = arena
+    ? (w: Float32Array, g: Float32Array, v: Float32Array, lr: number, l2: number) =>
+      arena.update(w, g, v, lr, rule, l2)
+    : (w: Float32Array, g: Float32Array, v: Float32Array, lr: number, l2: number) =>
+      updateParams(w, g, v, lr, rule, l2);
+  const [x, xMask, xDropped, ones] = bufs.slice(L * perLayer);
+  ones.fill(1);
+  const labels = new Uint8Array(batch);
+
+  const model = net.layers;
+  const layers: Layer[] = names.map((name, l) => {
+    const tl = model.getLayer(name);
+    const kernel = tl.trainableWeights.find((w) => w.shape.length === 2);
+    const bias = tl.trainableWeights.find((w) => w.shape.length === 1);
+    if (kernel === undefined || bias === undefined) {
+      throw new Error(`fused step: layer ${name} has no kernel or bias`);
+    }
+    const [w, b, gw, gb, vw, vb, z, mask, out, dz] = bufs.slice(l * perLayer, (l + 1) * perLayer);
+    const hidden = l < L - 1 ? spec.hidden[l] : undefined;
+    const layer: Layer = {
+      inputs: dims[l],
+      units: dims[l + 1],
+      relu: hidden?.activation === "relu",
+      dropout: hidden?.dropout ?? 0,
+      l2: hidden ? hidden.l2 ?? 0 : spec.outputL2 ?? 0,
+      kernelVar: kernel.read() as tf.Variable,
+      biasVar: bias.read() as tf.Variable,
+      w,
+      b,
+      gw,
+      gb,
+      vw,
+      vb,
+      z,
+      mask,
+      out,
+      dz,
+    };
+    w.set(layer.kernelVar.dataSync() as Float32Array);
+    b.set(layer.biasVar.dataSync() as Float32Array);
+    return layer;
+  });
+
+  const checkRows = (n: number): void => {
+    if (!(Number.isInteger(n) && n >= 1 && n <= batch)) {
+      throw new Error(`fused step: batch of ${n} rows, expected 1..${batch}`);
+    }
+  };
+
+  const step = (
+    set: ImageSet,
+    order: ArrayLike<number>,
+    start: number,
+    end: number,
+    stepIndex: number,
+    lr: number,
+  ): FusedStepResult => {
+    const n = end - start;
+    checkRows(n);
+    // Input: gathered, converted, shifted.
+    const rng = shift > 0 ? new Rng(deriveSeed(seed, 3, stepIndex)) : undefined;
+    gatherShiftBatch(set.images, order, start, end, x, rng, shift);
+    for (let r = 0; r < n; r++) labels[r] = set.labels[order[start + r]];
+    return run(n, stepIndex, lr);
+  };
+
+  const stepBatch = (
+    pixels: Float32Array,
+    batchLabels: Uint8Array,
+    n: number,
+    stepIndex: number,
+    lr: number,
+  ): FusedStepResult => {
+    checkRows(n);
+    if (pixels.length < n * PIXELS || batchLabels.length < n) {
+      throw new Error(`fused step: ${n} rows need ${n * PIXELS} pixels and ${n} labels`);
+    }
+    x.set(pixels.subarray(0, n * PIXELS));
+    labels.set(batchLabels.subarray(0, n));
+    return run(n, stepIndex, lr);
+  };
+
+  /** Forward, backward and update on the `n` rows in `x` and `labels`. */
+  const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
+    let input = x;
+    if (inputDropout > 0) {
+      dropoutMask(n * PIXELS, inputDropout, deriveSeed(seed, 0, stepIndex), xMask);
+      applyMask(x, xMask, xDropped, n * PIXELS);
+      input = xDropped;
+    }
+    // Forward: z = bias; z += input W (SGEMM, beta 1); relu and dropout.
+    const inputs: Float32Array[] = [];
+    for (let l = 0; l < L; l++) {
+      const ly = layers[l];
+      inputs.push(input);
+      fillBiasRows(ly.z, ly.b, n);
+      blas.sgemm(
+        false,
+        false,
+        n,
+        ly.units,
+        ly.inputs,
+        1,
+        input,
+        ly.inputs,
+        ly.w,
+        ly.units,
+        1,
+        ly.z,
+        ly.units,
+      );
+      if (l === L - 1) break;
+      const size = n * ly.units;
+      if (ly.dropout > 0) {
+        dropoutMask(size, ly.dropout, deriveSeed(seed, l + 1, stepIndex), ly.mask);
+        reluDropoutForward(ly.z, size, ly.relu, ly.mask, ly.out);
+        input = ly.out;
+      } else {
+        reluDropoutForward(ly.z, size, ly.relu);
+        input = ly.z;
+      }
+    }
+    // Loss and its gradient w.r.t. the logits.
+    const out = layers[L - 1];
+    const ce = softmaxCrossEntropyGrad(out.z, labels, n, NUM_CLASSES, smoothing, out.dz);
+    // Backward: weight and bias gradients, then the gradient of the layer below.
+    for (let l = L - 1; l >= 0; l--) {
+      const ly = layers[l];
+      blas.sgemm(
+        true,
+        false,
+        ly.inputs,
+        ly.units,
+        n,
+        1,
+        inputs[l],
+        ly.inputs,
+        ly.dz,
+        ly.units,
+        0,
+        ly.gw,
+        ly.units,
+      );
+      blas.sgemv(true, n, ly.units, 1, ly.dz, ly.units, ones, 0, ly.gb);
+      if (l === 0) break;
+      const below = layers[l - 1];
+      blas.sgemm(
+        false,
+        true,
+        n,
+        ly.inputs,
+        ly.units,
+        1,
+        ly.dz,
+        ly.units,
+        ly.w,
+        ly.units,
+        0,
+        below.dz,
+        ly.inputs,
+      );
+      dropoutReluBackward(
+        below.dz,
+        n * below.units,
+        below.z,
+        below.relu,
+        below.dropout > 0 ? below.mask : undefined,
+      );
+    }
+    // Update (L2 on kernels folded in), collecting the L2 penalty.
+    let penalty = 0;
+    for (const ly of layers) {
+      penalty += ly.l2 * update(ly.w, ly.gw, ly.vw, lr, ly.l2);
+      update(ly.b, ly.gb, ly.vb, lr, 0);
+    }
+    return { loss: Math.fround(ce.loss + Math.fround(penalty)), correct: ce.correct };
+  };
+
+  const writeBack = (): void => {
+    for (const ly of layers) {
+      tf.tidy(() => {
+        ly.kernelVar.assign(tf.tensor2d(ly.w.slice(), [ly.inputs, ly.units]));
+        ly.biasVar.assign(tf.tensor1d(ly.b.slice()));
+      });
+    }
+  };
+
+  return { step, stepBatch, writeBack };
+}
