@@ -255,24 +255,49 @@ export function updateRange(
   const c = f(-lr);
   const m = f(rule.momentum);
   const l = f(l2);
-  const withL2 = l2 > 0;
-  const s = [0, 0, 0, 0];
+  const kind = rule.useMomentum ? (rule.nesterov ? 2 : 1) : 0;
+  if (!(l2 > 0)) {
+    // One loop per rule, no branch per element.
+    if (kind === 2) {
+      for (let i = from; i < to; i++) {
+        const gi = g[i];
+        const vi = f(f(m * v[i]) + gi);
+        v[i] = vi;
+        w[i] = f(c * f(gi + f(vi * m))) + w[i];
+      }
+    } else if (kind === 1) {
+      for (let i = from; i < to; i++) {
+        const vi = f(f(m * v[i]) + g[i]);
+        v[i] = vi;
+        w[i] = f(c * vi) + w[i];
+      }
+    } else {
+      for (let i = from; i < to; i++) w[i] = f(c * g[i]) + w[i];
+    }
+    return 0;
+  }
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   for (let i = from; i < to; i++) {
     const wi = w[i];
-    let gi = g[i];
-    if (withL2) {
-      s[(i - from) & 3] += f(wi * wi);
-      gi = f(gi + f(l * (wi * 2)));
-    }
-    if (rule.useMomentum) {
-      const vi = f(f(m * v[i]) + gi);
-      v[i] = vi;
-      w[i] = f(c * (rule.nesterov ? f(gi + f(vi * m)) : vi)) + wi;
-    } else {
+    const sq = f(wi * wi);
+    const lane = (i - from) & 3;
+    if (lane === 0) s0 += sq;
+    else if (lane === 1) s1 += sq;
+    else if (lane === 2) s2 += sq;
+    else s3 += sq;
+    const gi = f(g[i] + f(l * (wi * 2)));
+    if (kind === 0) {
       w[i] = f(c * gi) + wi;
+      continue;
     }
+    const vi = f(f(m * v[i]) + gi);
+    v[i] = vi;
+    w[i] = f(c * (kind === 2 ? f(gi + f(vi * m)) : vi)) + wi;
   }
-  return (s[0] + s[2]) + (s[1] + s[3]);
+  return (s0 + s2) + (s1 + s3);
 }
 
 /**
