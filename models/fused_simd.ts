@@ -21,7 +21,13 @@
  *
  * @module
  */
-import { updateRange, type UpdateRule } from "./fused_kernels.ts";
+import {
+  applyMask,
+  dropoutReluBackward,
+  reluDropoutForward,
+  updateRange,
+  type UpdateRule,
+} from "./fused_kernels.ts";
 import {
   countedLoop,
   F32,
@@ -32,6 +38,8 @@ import {
   loadVec,
   section,
   set,
+  stepConsts,
+  stepVec,
   STORE_VEC,
   str,
   V128,
@@ -53,6 +61,113 @@ const F64X2_PROMOTE_LOW = [SIMD, 0x5f];
 const F64X2_EXTRACT_LANE = (lane: number) => [SIMD, 0x21, lane];
 const I8X16_SHUFFLE_HIGH_LOW = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 const V128_CONST_ZERO = [SIMD, 0x0c, ...new Array(16).fill(0)];
+const F32X4_LT = [SIMD, 0x43];
+const V128_ANDNOT = [SIMD, 0x4f];
+
+type PassBody = (p: number[], i: number, v: number[]) => number[];
+
+/** Pushes relu of the v128 in local `a`: `a & ~(a < 0)` (-0 and NaN stay, as wasm-blas' relu). */
+const reluOf = (a: number): number[] => [
+  ...get(a),
+  ...get(a),
+  ...V128_CONST_ZERO,
+  ...F32X4_LT,
+  ...V128_ANDNOT,
+];
+
+/**
+ * The elementwise passes around the matrix products, each over the first `n`
+ * floats (a multiple of 4) at byte offsets: [name, pointer params, body].
+ * Locals after the params: i, end (i32), then v128 a, b, x, zero, one.
+ */
+const ELEMENTWISE: [string, number, PassBody][] = [
+  // relu(z): z = relu(z)
+  ["relu", 1, ([z], i, [a]) => [
+    ...get(z),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(z, i),
+    ...set(a),
+    ...reluOf(a),
+    ...STORE_VEC,
+  ]],
+  // relu_mask(z, mask, out): z = relu(z); out = z * mask
+  ["relu_mask", 3, ([z, mask, out], i, [a]) => [
+    ...loadVec(z, i),
+    ...set(a),
+    ...reluOf(a),
+    ...set(a),
+    ...get(z),
+    ...get(i),
+    I32_ADD,
+    ...get(a),
+    ...STORE_VEC,
+    ...get(out),
+    ...get(i),
+    I32_ADD,
+    ...get(a),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mask_mul(x, mask, out): out = x * mask
+  ["mask_mul", 3, ([x, mask, out], i) => [
+    ...get(out),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(x, i),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mul_step(grad, y): grad = grad * step(y)
+  ["mul_step", 2, ([grad, y], i, [, , xv, zero, one]) => [
+    ...get(grad),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(grad, i),
+    ...loadVec(y, i),
+    ...set(xv),
+    ...stepVec(xv, zero, one),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mask_mul_step(grad, mask, y): grad = (grad * mask) * step(y)
+  ["mask_mul_step", 3, ([grad, mask, y], i, [, , xv, zero, one]) => [
+    ...get(grad),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(grad, i),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...loadVec(y, i),
+    ...set(xv),
+    ...stepVec(xv, zero, one),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+];
+
+function elementwiseBody(params: number, body: PassBody): number[] {
+  const p = Array.from({ length: params }, (_, k) => k);
+  const n = params;
+  const [i, end] = [params + 1, params + 2];
+  const v = [params + 3, params + 4, params + 5, params + 6, params + 7];
+  const code = [
+    ...stepConsts(v[3], v[4]),
+    ...i32c(0),
+    ...set(i),
+    ...get(n),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 16, body(p, i, v)),
+    END,
+  ];
+  return funcBody([[2, I32], [5, V128]], code);
+}
 
 /** The update variants, in export order: [name, l2, momentum, nesterov]. */
 const VARIANTS: [string, boolean, boolean, boolean][] = [
@@ -178,11 +293,22 @@ function updateBody(l2: boolean, momentum: boolean, nesterov: boolean): number[]
 
 /** The module's bytes: imports `env.memory`, exports the six update variants. */
 export function fusedSimdModuleBytes(): Uint8Array<ArrayBuffer> {
-  const types = vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32], [F32]]), 1, F64]]);
+  // Types: 0 = update; k = k pointers and a count (k = 1, 2, 3).
+  const ptrs = (k: number) => [0x60, ...vec([...Array(k + 1).fill([I32])]), 0];
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32], [F32]]), 1, F64],
+    ptrs(1),
+    ptrs(2),
+    ptrs(3),
+  ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x01]]);
-  const funcs = vec(VARIANTS.map(() => [0]));
-  const exports = vec(VARIANTS.map(([name], k) => [...str(name), 0x00, k]));
-  const code = vec(VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)));
+  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k])]);
+  const names = [...VARIANTS.map(([name]) => name), ...ELEMENTWISE.map(([name]) => name)];
+  const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
+  const code = vec([
+    ...VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)),
+    ...ELEMENTWISE.map(([, k, body]) => elementwiseBody(k, body)),
+  ]);
   return new Uint8Array([
     0x00,
     0x61,
@@ -222,6 +348,7 @@ const PAGE = 65536;
 export class SimdArena {
   readonly #memory: WebAssembly.Memory;
   readonly #fns: Record<string, UpdateFn>;
+  readonly #passes: Record<string, (...args: number[]) => void>;
   readonly #capacity: number;
   #used = 0;
 
@@ -233,6 +360,7 @@ export class SimdArena {
     compiled ??= new WebAssembly.Module(fusedSimdModuleBytes());
     const instance = new WebAssembly.Instance(compiled, { env: { memory: this.#memory } });
     this.#fns = instance.exports as unknown as Record<string, UpdateFn>;
+    this.#passes = instance.exports as unknown as Record<string, (...args: number[]) => void>;
   }
 
   /** A zero-filled buffer of `n` floats in this arena; throws when the arena is full. */
@@ -276,6 +404,68 @@ export class SimdArena {
       Math.fround(l2),
     );
     return vec + updateRange(w, g, v, n4, n, lr, rule, l2);
+  }
+
+  /**
+   * {@link reluDropoutForward} of fused_kernels.ts on buffers of this arena
+   * (same bits): relu in place when `relu`, then `out = z * mask` with a mask.
+   */
+  reluDropoutForward(
+    z: Float32Array,
+    size: number,
+    relu: boolean,
+    mask?: Float32Array,
+    out?: Float32Array,
+  ): void {
+    const n4 = size & ~3;
+    this.#check(z, size);
+    if (mask !== undefined && out !== undefined) {
+      this.#check(mask, size);
+      this.#check(out, size);
+      if (relu) this.#passes.relu_mask(z.byteOffset, mask.byteOffset, out.byteOffset, n4);
+      else this.#passes.mask_mul(z.byteOffset, mask.byteOffset, out.byteOffset, n4);
+      reluDropoutForward(
+        z.subarray(n4),
+        size - n4,
+        relu,
+        mask.subarray(n4),
+        out.subarray(n4),
+      );
+      return;
+    }
+    if (relu) this.#passes.relu(z.byteOffset, n4);
+    reluDropoutForward(z.subarray(n4), size - n4, relu);
+  }
+
+  /** {@link dropoutReluBackward} of fused_kernels.ts on buffers of this arena (same bits). */
+  dropoutReluBackward(
+    grad: Float32Array,
+    size: number,
+    y: Float32Array,
+    relu: boolean,
+    mask?: Float32Array,
+  ): void {
+    const n4 = size & ~3;
+    this.#check(grad, size);
+    this.#check(y, size);
+    if (mask !== undefined) {
+      this.#check(mask, size);
+      if (relu) this.#passes.mask_mul_step(grad.byteOffset, mask.byteOffset, y.byteOffset, n4);
+      else this.#passes.mask_mul(grad.byteOffset, mask.byteOffset, grad.byteOffset, n4);
+    } else if (relu) {
+      this.#passes.mul_step(grad.byteOffset, y.byteOffset, n4);
+    }
+    dropoutReluBackward(grad.subarray(n4), size - n4, y.subarray(n4), relu, mask?.subarray(n4));
+  }
+
+  /** {@link applyMask} of fused_kernels.ts on buffers of this arena (same bits). */
+  applyMask(x: Float32Array, mask: Float32Array, out: Float32Array, size: number): void {
+    const n4 = size & ~3;
+    this.#check(x, size);
+    this.#check(mask, size);
+    this.#check(out, size);
+    this.#passes.mask_mul(x.byteOffset, mask.byteOffset, out.byteOffset, n4);
+    applyMask(x.subarray(n4), mask.subarray(n4), out.subarray(n4), size - n4);
   }
 
   #check(a: Float32Array, n: number): void {

@@ -255,6 +255,10 @@ export function createFusedTrainer(
       arena.update(w, g, v, lr, rule, l2)
     : (w: Float32Array, g: Float32Array, v: Float32Array, lr: number, l2: number) =>
       updateParams(w, g, v, lr, rule, l2);
+  // The elementwise passes: SIMD on the arena, else the JS ones (same bits).
+  const forward = arena ? arena.reluDropoutForward.bind(arena) : reluDropoutForward;
+  const backward = arena ? arena.dropoutReluBackward.bind(arena) : dropoutReluBackward;
+  const mask = arena ? arena.applyMask.bind(arena) : applyMask;
   const [x, xMask, xDropped, ones] = bufs.slice(L * perLayer);
   ones.fill(1);
   const labels = new Uint8Array(batch);
@@ -337,7 +341,7 @@ export function createFusedTrainer(
     let input = x;
     if (inputDropout > 0) {
       dropoutMask(n * PIXELS, inputDropout, deriveSeed(seed, 0, stepIndex), xMask);
-      applyMask(x, xMask, xDropped, n * PIXELS);
+      mask(x, xMask, xDropped, n * PIXELS);
       input = xDropped;
     }
     // Forward: z = bias; z += input W (SGEMM, beta 1); relu and dropout.
@@ -365,10 +369,10 @@ export function createFusedTrainer(
       const size = n * ly.units;
       if (ly.dropout > 0) {
         dropoutMask(size, ly.dropout, deriveSeed(seed, l + 1, stepIndex), ly.mask);
-        reluDropoutForward(ly.z, size, ly.relu, ly.mask, ly.out);
+        forward(ly.z, size, ly.relu, ly.mask, ly.out);
         input = ly.out;
       } else {
-        reluDropoutForward(ly.z, size, ly.relu);
+        forward(ly.z, size, ly.relu);
         input = ly.z;
       }
     }
@@ -411,7 +415,7 @@ export function createFusedTrainer(
         below.dz,
         ly.inputs,
       );
-      dropoutReluBackward(
+      backward(
         below.dz,
         n * below.units,
         below.z,

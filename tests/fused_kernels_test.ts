@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { toFloat32 } from "../data.ts";
 import { dropoutMask } from "../models/dropout.ts";
 import {
+  applyMask,
   dropoutReluBackward,
   fillBiasRows,
   gatherShiftBatch,
@@ -221,6 +222,40 @@ Deno.test("the SIMD optimizer pass gives the bits and sum of squares of updatePa
         if (rule.useMomentum) assertSameBits(v, v2, `${name} n=${n} l2=${l2}: velocity`);
       }
     }
+  }
+});
+
+Deno.test("the SIMD relu/dropout passes give the bits of the JS passes (NaN, -0, odd sizes)", () => {
+  const rng = new Rng(12);
+  for (const size of [1, 3, 4, 7, 64, 1027]) {
+    const arena = new SimdArena(12 * size + 256);
+    const buf = () => arena.alloc(size);
+    const [z, mask, out, grad, y] = [buf(), buf(), buf(), buf(), buf()];
+    z.set(randomArray(rng, size));
+    if (size > 3) [z[0], z[1], z[2]] = [NaN, -0, 0];
+    mask.set(dropoutMask(size, 0.3, size));
+    for (const relu of [true, false]) {
+      for (const withMask of [true, false]) {
+        const [zJ, outJ] = [z.slice(), new Float32Array(size)];
+        const [zS, outS] = [buf(), buf()];
+        zS.set(z);
+        const m = withMask ? mask : undefined;
+        reluDropoutForward(zJ, size, relu, m, withMask ? outJ : undefined);
+        arena.reluDropoutForward(zS, size, relu, m, withMask ? outS : undefined);
+        assertSameBits(zS, zJ, `forward z, size ${size} relu ${relu} mask ${withMask}`);
+        assertSameBits(outS, outJ, `forward out, size ${size} relu ${relu} mask ${withMask}`);
+        grad.set(randomArray(rng, size));
+        y.set(zJ);
+        const gJ = grad.slice();
+        dropoutReluBackward(gJ, size, y, relu, m);
+        arena.dropoutReluBackward(grad, size, y, relu, m);
+        assertSameBits(grad, gJ, `backward, size ${size} relu ${relu} mask ${withMask}`);
+      }
+    }
+    const expected = new Float32Array(size);
+    applyMask(z, mask, expected, size);
+    arena.applyMask(z, mask, out, size);
+    assertSameBits(out, expected, `applyMask, size ${size}`);
   }
 });
 

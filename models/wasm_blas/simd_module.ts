@@ -200,7 +200,7 @@ export function f32c(v: number): number[] {
 }
 
 /** Pushes step(xv) for the v128 in local `xv`: (x > 0) & 1.0 | (x != x) & x. */
-function stepVec(xv: number, zero: number, one: number): number[] {
+export function stepVec(xv: number, zero: number, one: number): number[] {
   return [
     ...get(xv),
     ...get(zero),
@@ -234,7 +234,7 @@ function stepScalar(xs: number): number[] {
 }
 
 /** Sets the v128 locals `zero` and `one`. */
-function stepConsts(zero: number, one: number): number[] {
+export function stepConsts(zero: number, one: number): number[] {
   return [...f32c(0), ...F32X4_SPLAT, ...set(zero), ...f32c(1), ...F32X4_SPLAT, ...set(one)];
 }
 
