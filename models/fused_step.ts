@@ -64,6 +64,7 @@ import { SimdArena } from "./fused_simd.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "./mlp.ts";
 import type { OptimizerSpec } from "./optimizers.ts";
 import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
+import { isSharedBlas } from "./wasm_blas/remote_blas.ts";
 import { WASM_BLAS, wasmBlasLibrary } from "./wasm_blas/register.ts";
 
 /** The loss and accuracy of one fused step. */
@@ -141,7 +142,7 @@ let provided: BlasLibrary | undefined;
 
 /**
  * Sets the BLAS the fused step uses on every backend (e.g. a sandbox's remote
- * `BlasLibrary`, which may supply `alloc` for a shared buffer); `undefined`
+ * `BlasLibrary`, whose shared buffer then holds the trainer's arrays); `undefined`
  * restores the default ({@link fusedBlasForBackend}).
  */
 export function setFusedStepBlas(blas: BlasLibrary | undefined): void {
@@ -176,7 +177,7 @@ function carve(sizes: number[], alloc: (n: number) => Float32Array): Float32Arra
   }
   const buf = alloc(total);
   if (!(buf instanceof Float32Array) || buf.length < total) {
-    throw new Error(`fused step: alloc(${total}) must return a Float32Array of that length`);
+    throw new Error(`fused step: the allocator must return ${total} floats`);
   }
   buf.fill(0, 0, total);
   return sizes.map((s, i) => buf.subarray(offsets[i], offsets[i] + s));
@@ -209,8 +210,8 @@ interface Layer {
 /**
  * Creates a fused trainer for `net` (built by `buildMlp` from `config.spec`
  * with `config.seed`), copying its current weights in. Buffers come from
- * `blas.alloc` when the BLAS provides one (e.g. a shared buffer), else from
- * `new Float32Array`; all of them are one contiguous allocation. Throws when
+ * the shared buffer of a remote BLAS (`allocShared`, remote_blas.ts), else
+ * from a {@link SimdArena}; all of them are one contiguous allocation. Throws when
  * `config` is not supported ({@link fusedUnsupportedReason}).
  */
 export function createFusedTrainer(
@@ -245,10 +246,12 @@ export function createFusedTrainer(
   }
   const xIn = batch * PIXELS;
   sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch);
-  // One contiguous buffer: the BLAS provider's (e.g. shared memory) when it has
-  // an allocator, else a SIMD arena whose optimizer pass is WebAssembly SIMD.
-  const arena = blas.alloc ? undefined : new SimdArena(carvedSize(sizes));
-  const bufs = carve(sizes, (n) => arena?.alloc(n) ?? blas.alloc?.(n) ?? new Float32Array(n));
+  // One contiguous buffer: on a remote BLAS's shared buffer (its operands then
+  // pass by offset, not copied), else a SIMD arena (the elementwise passes and
+  // the optimizer run as WebAssembly SIMD on it).
+  const shared = isSharedBlas(blas) ? blas : undefined;
+  const arena = shared ? undefined : new SimdArena(carvedSize(sizes));
+  const bufs = carve(sizes, (n) => shared?.allocShared(n) ?? arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
     ? (w: Float32Array, g: Float32Array, v: Float32Array, lr: number, l2: number) =>

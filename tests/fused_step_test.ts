@@ -18,6 +18,7 @@ import { toFloat32 } from "../data.ts";
 import { SMALL_RECIPE } from "../models/recipes.ts";
 import { type TrainConfig, TrainingDivergedError, trainMlp } from "../models/train.ts";
 import type { BlasLibrary } from "../models/wasm_blas.ts";
+import type { SharedBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
 import { registerWasmBlasBackend, WASM_BLAS } from "../models/wasm_blas.ts";
 import { toySet } from "./toy_data.ts";
 
@@ -43,17 +44,30 @@ const recipe: TrainConfig = {
   seed: 5,
 };
 
-/** A plain JavaScript row-major SGEMM / SGEMV with an allocator that counts its calls. */
-function jsBlas(): BlasLibrary & { allocs: number } {
+/**
+ * A plain JavaScript row-major SGEMM / SGEMV shaped like a remote BLAS
+ * (`SharedBlasLibrary`: arrays from `allocShared` on its shared buffer), counting allocations.
+ */
+function jsBlas(): SharedBlasLibrary & { allocs: number } {
+  const shared = new SharedArrayBuffer(1 << 16, { maxByteLength: 1 << 26 });
+  let top = 0;
   const lib = {
     library: "js",
     family: "cblas" as const,
     timing: { enabled: false, ms: 0, calls: 0 },
     allocs: 0,
-    alloc(n: number): Float32Array {
+    shared,
+    allocShared(n: number): Float32Array {
       lib.allocs++;
-      return new Float32Array(n);
+      if (top + n * 4 > shared.byteLength) shared.grow(top + n * 4);
+      const a = new Float32Array(shared, top, n);
+      top += n * 4;
+      return a;
     },
+    resetShared(): void {
+      top = 0;
+    },
+    shareHeap: () => false,
     sgemm(
       transA: boolean,
       transB: boolean,
@@ -180,11 +194,11 @@ Deno.test({
   },
 });
 
-Deno.test("cpu + a JavaScript BLAS: the fused step runs through BlasLibrary and its alloc hook", async () => {
+Deno.test("cpu + a JavaScript BLAS: the fused step runs through BlasLibrary, arrays on its shared buffer", async () => {
   await tf.setBackend("cpu");
   const blas = jsBlas();
   const fused = await run(recipe, true, blas);
-  assertEquals(blas.allocs, 1, "one contiguous buffer");
+  assertEquals(blas.allocs, 1, "one contiguous buffer on the shared buffer");
   const again = await run(recipe, true, jsBlas());
   assertEquals(again.weights, fused.weights);
   assertEquals(strip(again.history), strip(fused.history));

@@ -24,10 +24,14 @@ import { readCpuFlags } from "../models/wasm_blas/cpu_features.ts";
 import { reproducibleCpu } from "../models/numerics.ts";
 import { mathHash } from "./numerics_hashes_main.ts";
 
-/** Reproducible mode, backend wasm-blas, 300 steps. */
+/**
+ * Reproducible mode, backend wasm-blas, 300 steps: trained by the fused step
+ * (models/fused_step.ts, what trainMlp runs on wasm-blas; regenerated for it
+ * on the machine below, 2026-11-29).
+ */
 const GOLDEN_WASM_BLAS = {
-  weights: "1fabb83edac45758cd1a8862808ed2e97c6b5c4f6024be6f4a4d2999a3cf356b",
-  predictions: "980764834ebe2ab3ad23f1313cc04924ed1f2fbf8712fb81678e50a8252063b9",
+  weights: "5a64475aef521ad6767b5d6c196768d1853bb6329be7672a4ecc1ef8a15fe0ce",
+  predictions: "0a84d93b7b4e8db81f85ea2515dc80b749c92c73b2f46e0742accb0cf92ba38f",
 };
 /** Reproducible mode, stock wasm backend (the sandbox's), 60 steps (`--epochs 3`). */
 const GOLDEN_WASM = {

@@ -121,12 +121,6 @@ export interface BlasLibrary {
   ): void;
   /** `y += alpha * x` over `n` contiguous elements. */
   saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
-  /**
-   * Optional allocator for the float32 buffers a caller will pass to this
-   * library (e.g. views of a shared buffer a remote BLAS reads in place);
-   * callers fall back to `new Float32Array(n)` without it.
-   */
-  alloc?(n: number): Float32Array;
   /** Call timing (set `enabled`, read and reset `ms` / `calls`). */
   readonly timing: BlasTiming;
   /** Sets the thread count where the library allows it; returns whether it could. */
