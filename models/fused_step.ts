@@ -64,7 +64,7 @@ import { SimdArena } from "./fused_simd.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "./mlp.ts";
 import type { OptimizerSpec } from "./optimizers.ts";
 import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
-import { isSharedBlas } from "./wasm_blas/remote_blas.ts";
+import { isSharedBlas, type SharedBlasLibrary } from "./wasm_blas/remote_blas.ts";
 import { WASM_BLAS, wasmBlasLibrary } from "./wasm_blas/register.ts";
 
 /** The loss and accuracy of one fused step. */
@@ -117,6 +117,11 @@ export interface FusedTrainer {
     step: number,
     lr: number,
   ): FusedStepResult;
+  /**
+   * Releases the trainer's buffers (on a remote BLAS's shared buffer: once no
+   * trainer uses it any more, its space is reused). The trainer is unusable after.
+   */
+  release(): void;
   /** Copies the trained weights into the network's tfjs variables. */
   writeBack(): void;
 }
@@ -158,6 +163,9 @@ export function setFusedStepBlas(blas: BlasLibrary | undefined): void {
 export function fusedBlasForBackend(backend: string = tf.getBackend()): BlasLibrary | undefined {
   return provided ?? (backend === WASM_BLAS ? wasmBlasLibrary() : undefined);
 }
+
+/** Live fused trainers per remote BLAS whose shared buffer holds their arrays. */
+const sharedUsers = new Map<SharedBlasLibrary, number>();
 
 /** Float32 offsets are rounded up to this many floats (64 bytes) for the BLAS. */
 const ALIGN = 16;
@@ -249,9 +257,18 @@ export function createFusedTrainer(
   // One contiguous buffer: on a remote BLAS's shared buffer (its operands then
   // pass by offset, not copied), else a SIMD arena (the elementwise passes and
   // the optimizer run as WebAssembly SIMD on it).
-  const shared = isSharedBlas(blas) ? blas : undefined;
-  const arena = shared ? undefined : new SimdArena(carvedSize(sizes));
-  const bufs = carve(sizes, (n) => shared?.allocShared(n) ?? arena!.alloc(n));
+  let shared = isSharedBlas(blas) ? blas : undefined;
+  let bufs: Float32Array[] | undefined;
+  if (shared) {
+    try {
+      bufs = carve(sizes, (n) => shared!.allocShared(n));
+      sharedUsers.set(shared, (sharedUsers.get(shared) ?? 0) + 1);
+    } catch {
+      shared = undefined; // the channel is full: the arena below (operands then copied)
+    }
+  }
+  const arena = bufs ? undefined : new SimdArena(carvedSize(sizes));
+  bufs ??= carve(sizes, (n) => arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
     ? (w: Float32Array, g: Float32Array, v: Float32Array, lr: number, l2: number) =>
@@ -300,7 +317,9 @@ export function createFusedTrainer(
     return layer;
   });
 
+  let released = false;
   const checkRows = (n: number): void => {
+    if (released) throw new Error("fused step: the trainer was released");
     if (!(Number.isInteger(n) && n >= 1 && n <= batch)) {
       throw new Error(`fused step: batch of ${n} rows, expected 1..${batch}`);
     }
@@ -444,5 +463,18 @@ export function createFusedTrainer(
     }
   };
 
-  return { step, stepBatch, writeBack };
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    if (!shared) return;
+    const users = (sharedUsers.get(shared) ?? 1) - 1;
+    if (users > 0) {
+      sharedUsers.set(shared, users);
+    } else {
+      sharedUsers.delete(shared);
+      shared.resetShared();
+    }
+  };
+
+  return { step, stepBatch, writeBack, release };
 }

@@ -595,6 +595,7 @@ export async function trainMlp(
     model.dispose();
     throw err;
   } finally {
+    fused?.release();
     disposeOptimizer(optimizer);
     average?.dispose();
     best?.dispose();

@@ -48,7 +48,7 @@ const recipe: TrainConfig = {
  * A plain JavaScript row-major SGEMM / SGEMV shaped like a remote BLAS
  * (`SharedBlasLibrary`: arrays from `allocShared` on its shared buffer), counting allocations.
  */
-function jsBlas(): SharedBlasLibrary & { allocs: number } {
+function jsBlas(): SharedBlasLibrary & { allocs: number; resets: number } {
   const shared = new SharedArrayBuffer(1 << 16, { maxByteLength: 1 << 26 });
   let top = 0;
   const lib = {
@@ -64,7 +64,9 @@ function jsBlas(): SharedBlasLibrary & { allocs: number } {
       top += n * 4;
       return a;
     },
+    resets: 0,
     resetShared(): void {
+      lib.resets++;
       top = 0;
     },
     shareHeap: () => false,
@@ -199,6 +201,7 @@ Deno.test("cpu + a JavaScript BLAS: the fused step runs through BlasLibrary, arr
   const blas = jsBlas();
   const fused = await run(recipe, true, blas);
   assertEquals(blas.allocs, 1, "one contiguous buffer on the shared buffer");
+  assertEquals(blas.resets, 1, "its space is handed back when training ends");
   const again = await run(recipe, true, jsBlas());
   assertEquals(again.weights, fused.weights);
   assertEquals(strip(again.history), strip(fused.history));
@@ -244,6 +247,29 @@ Deno.test("stepBatch on converted pixels = step on the image set (no shift), bit
   assertEquals(netB.weights(), netA.weights());
   netA.dispose();
   netB.dispose();
+});
+
+Deno.test("a full shared buffer falls back to the arena; a released trainer refuses steps", async () => {
+  await tf.setBackend("cpu");
+  const full = jsBlas();
+  full.allocShared = () => {
+    throw new RangeError("channel full");
+  };
+  const r = await run(recipe, true, full);
+  assert(r.header.includes("(fused step)"), r.header);
+  const reference = await run(recipe, true, jsBlas());
+  assertEquals(r.weights, reference.weights);
+  const net = buildMlp(recipe.spec, 1);
+  const trainer = createFusedTrainer(net, recipe, jsBlas());
+  trainer.release();
+  let threw = false;
+  try {
+    trainer.stepBatch(new Float32Array(784), new Uint8Array(1), 1, 0, 0.1);
+  } catch {
+    threw = true;
+  }
+  net.dispose();
+  assert(threw, "a released trainer must refuse to step");
 });
 
 Deno.test("the fused step is skipped for batch norm, max-norm and other activations", async () => {
