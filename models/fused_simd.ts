@@ -291,8 +291,12 @@ function updateBody(l2: boolean, momentum: boolean, nesterov: boolean): number[]
   return funcBody([[2, I32], [10, V128]], code);
 }
 
-/** The module's bytes: imports `env.memory`, exports the six update variants. */
-export function fusedSimdModuleBytes(): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes: imports `env.memory`, exports the six update variants
+ * and the elementwise passes. With `shared`, the imported memory is declared
+ * shared (maximum 4 GiB), for a region of a shared wasm heap.
+ */
+export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   // Types: 0 = update; k = k pointers and a count (k = 1, 2, 3).
   const ptrs = (k: number) => [0x60, ...vec([...Array(k + 1).fill([I32])]), 0];
   const types = vec([
@@ -301,7 +305,9 @@ export function fusedSimdModuleBytes(): Uint8Array<ArrayBuffer> {
     ptrs(2),
     ptrs(3),
   ]);
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x01]]);
+  // Memory limits: flags 0 (minimum only), minimum 1 page; shared: flags 3, maximum 65536 pages.
+  const limits = shared ? [0x03, 0x01, 0x80, 0x80, 0x04] : [0x00, 0x01];
+  const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
   const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k])]);
   const names = [...VARIANTS.map(([name]) => name), ...ELEMENTWISE.map(([name]) => name)];
   const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
@@ -336,29 +342,65 @@ type UpdateFn = (
   l: number,
 ) => number;
 
-let compiled: WebAssembly.Module | undefined;
+const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 
 const PAGE = 65536;
 
+/** A region of an existing shared wasm memory for a {@link SimdArena} (e.g. from the heap's malloc). */
+export interface ArenaRegion {
+  /** A shared memory (it may grow later: views on a SharedArrayBuffer stay valid). */
+  memory: WebAssembly.Memory;
+  /** First byte of the region (any alignment: the arena aligns it to 64 bytes). */
+  byteOffset: number;
+  /** Bytes in the region. */
+  byteLength: number;
+}
+
 /**
- * A fixed-size WebAssembly memory handing out float32 buffers (16-float
- * aligned, zero-filled, never moved: the memory does not grow) and running the
- * SIMD optimizer pass on them.
+ * Float32 buffers (16-float aligned, zero-filled, never moved) in a
+ * WebAssembly memory, with the SIMD optimizer and elementwise passes running
+ * on them: the arena's own fixed-size memory, or a region of a shared wasm
+ * heap (so a remote BLAS can take its arrays by offset, without copies).
  */
 export class SimdArena {
-  readonly #memory: WebAssembly.Memory;
+  /** The buffer every view is made on (kept: a shared memory's `buffer` changes object when it grows). */
+  readonly #buffer: ArrayBufferLike;
   readonly #fns: Record<string, UpdateFn>;
   readonly #passes: Record<string, (...args: number[]) => void>;
-  readonly #capacity: number;
-  #used = 0;
+  /** First and one-past-last float index of the arena in its buffer. */
+  readonly #start: number;
+  readonly #end: number;
+  #used: number;
 
-  /** Reserves room for `floats` float32 values (rounded up to whole 64 KiB pages). */
-  constructor(floats: number) {
-    const pages = Math.max(1, Math.ceil((floats * 4) / PAGE));
-    this.#memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    this.#capacity = (pages * PAGE) / 4;
-    compiled ??= new WebAssembly.Module(fusedSimdModuleBytes());
-    const instance = new WebAssembly.Instance(compiled, { env: { memory: this.#memory } });
+  /**
+   * Reserves room for `floats` float32 values: in a memory of its own
+   * (rounded up to whole 64 KiB pages), or in `region` of a shared memory.
+   */
+  constructor(floats: number, region?: ArenaRegion) {
+    let memory: WebAssembly.Memory;
+    if (region === undefined) {
+      const pages = Math.max(1, Math.ceil((floats * 4) / PAGE));
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      this.#start = 0;
+      this.#end = (pages * PAGE) / 4;
+    } else {
+      memory = region.memory;
+      if (!(memory.buffer instanceof SharedArrayBuffer)) {
+        throw new Error("SimdArena: a region must be in a shared memory");
+      }
+      this.#start = Math.ceil(region.byteOffset / 64) * 16;
+      this.#end = Math.floor((region.byteOffset + region.byteLength) / 4);
+      if (this.#end > memory.buffer.byteLength / 4 || this.#end - this.#start < floats) {
+        throw new Error(`SimdArena: the region cannot hold ${floats} floats`);
+      }
+    }
+    this.#buffer = memory.buffer;
+    this.#used = this.#start;
+    const shared = region !== undefined;
+    const module = shared
+      ? (compiled.shared ??= new WebAssembly.Module(fusedSimdModuleBytes(true)))
+      : (compiled.plain ??= new WebAssembly.Module(fusedSimdModuleBytes()));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.#fns = instance.exports as unknown as Record<string, UpdateFn>;
     this.#passes = instance.exports as unknown as Record<string, (...args: number[]) => void>;
   }
@@ -367,11 +409,11 @@ export class SimdArena {
   alloc(n: number): Float32Array {
     const start = this.#used;
     const next = start + Math.ceil(n / 16) * 16;
-    if (next > this.#capacity) {
-      throw new Error(`SimdArena: ${n} floats requested, ${this.#capacity - start} left`);
+    if (next > this.#end) {
+      throw new Error(`SimdArena: ${n} floats requested, ${this.#end - start} left`);
     }
     this.#used = next;
-    return new Float32Array(this.#memory.buffer, start * 4, n);
+    return new Float32Array(this.#buffer, start * 4, n).fill(0);
   }
 
   /**
@@ -469,7 +511,7 @@ export class SimdArena {
   }
 
   #check(a: Float32Array, n: number): void {
-    if (a.buffer !== this.#memory.buffer || a.length < n) {
+    if (a.buffer !== this.#buffer || a.length < n) {
       throw new Error("SimdArena.update: buffers must come from this arena's alloc");
     }
   }

@@ -215,6 +215,48 @@ interface Layer {
   dz: Float32Array;
 }
 
+/** The wasm heap's allocator of the active tfjs wasm backend (emscripten's). */
+interface HeapAllocator {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+}
+
+/**
+ * A {@link SimdArena} of `floats` values in the shared wasm heap that
+ * `blas` takes by offset (the active tfjs wasm backend's heap, allocated with
+ * its own malloc, so tfjs never hands the same bytes out), or `undefined`
+ * when there is no such heap. `free` gives the bytes back.
+ */
+function heapArena(
+  blas: SharedBlasLibrary,
+  floats: number,
+): { arena: SimdArena; free: () => void } | undefined {
+  const memory = blas.sharedHeap();
+  const wasm = (tf.backend() as unknown as { wasm?: Partial<HeapAllocator> }).wasm;
+  if (memory === undefined || typeof wasm?._malloc !== "function") return undefined;
+  const alloc = wasm as HeapAllocator;
+  const bytes = floats * 4 + 64;
+  const ptr = alloc._malloc(bytes);
+  if (!ptr) return undefined;
+  const free = () => alloc._free(ptr);
+  // The allocator must own this very memory: a byte written through it shows in the heap.
+  const probe = new Uint8Array(memory.buffer, ptr, 1);
+  alloc.HEAPU8[ptr] = 0xa5;
+  const same = probe[0] === 0xa5;
+  alloc.HEAPU8[ptr] = 0x5a;
+  if (!same || probe[0] !== 0x5a) {
+    free();
+    return undefined;
+  }
+  try {
+    return { arena: new SimdArena(floats, { memory, byteOffset: ptr, byteLength: bytes }), free };
+  } catch {
+    free();
+    return undefined;
+  }
+}
+
 /**
  * Creates a fused trainer for `net` (built by `buildMlp` from `config.spec`
  * with `config.seed`), copying its current weights in. Buffers come from
@@ -257,9 +299,12 @@ export function createFusedTrainer(
   // One contiguous buffer: on a remote BLAS's shared buffer (its operands then
   // pass by offset, not copied), else a SIMD arena (the elementwise passes and
   // the optimizer run as WebAssembly SIMD on it).
+  // Best on a remote BLAS: a SIMD arena inside its shared wasm heap (by offset
+  // AND SIMD passes); else arrays on its channel buffer (by offset, JS passes).
   let shared = isSharedBlas(blas) ? blas : undefined;
+  const onHeap = shared ? heapArena(shared, carvedSize(sizes)) : undefined;
   let bufs: Float32Array[] | undefined;
-  if (shared) {
+  if (shared && !onHeap) {
     try {
       bufs = carve(sizes, (n) => shared!.allocShared(n));
       sharedUsers.set(shared, (sharedUsers.get(shared) ?? 0) + 1);
@@ -267,7 +312,8 @@ export function createFusedTrainer(
       shared = undefined; // the channel is full: the arena below (operands then copied)
     }
   }
-  const arena = bufs ? undefined : new SimdArena(carvedSize(sizes));
+  if (onHeap) shared = undefined;
+  const arena = bufs ? undefined : onHeap?.arena ?? new SimdArena(carvedSize(sizes));
   bufs ??= carve(sizes, (n) => arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
@@ -466,6 +512,7 @@ export function createFusedTrainer(
   const release = (): void => {
     if (released) return;
     released = true;
+    onHeap?.free();
     if (!shared) return;
     const users = (sharedUsers.get(shared) ?? 1) - 1;
     if (users > 0) {

@@ -4,7 +4,7 @@
 // last bit from a backend's and is checked for closeness).
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { assert, assertEquals } from "../deps/assert.ts";
+import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { toFloat32 } from "../data.ts";
 import { dropoutMask } from "../models/dropout.ts";
 import {
@@ -277,4 +277,35 @@ Deno.test("SimdArena refuses foreign buffers and overflow; its module validates"
     threw = true;
   }
   assert(threw, "an allocation past the arena's size must be refused");
+});
+
+Deno.test("a SimdArena in a region of a shared memory: same bits, views valid after the memory grows", () => {
+  assert(WebAssembly.validate(fusedSimdModuleBytes(true)));
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 8, shared: true });
+  // A region starting off a 64-byte boundary, as a heap's malloc may return.
+  const region = { memory, byteOffset: 1000, byteLength: 40_000 };
+  const n = 1027;
+  const arena = new SimdArena(3 * n + 64, region);
+  const [w, g, v] = [arena.alloc(n), arena.alloc(n), arena.alloc(n)];
+  assert(w.byteOffset >= 1000 && w.byteOffset % 64 === 0, "aligned inside the region");
+  assert(v.byteOffset + 4 * n <= 41_000, "inside the region");
+  const rng = new Rng(13);
+  w.set(randomArray(rng, n));
+  const [w2, v2] = [w.slice(), v.slice()];
+  const rule = RULES[2][1];
+  memory.grow(1); // the memory's buffer is a new object now; the arena's views stay valid
+  for (let k = 0; k < 3; k++) {
+    g.set(randomArray(rng, n, 0.1));
+    const a = arena.update(w, g, v, 0.05, rule, 1e-4);
+    const b = updateParams(w2, g, v2, 0.05, rule, 1e-4);
+    assertEquals(a, b, "sum of squares");
+  }
+  assertSameBits(w, w2, "weights");
+  assertSameBits(v, v2, "velocity");
+  assertThrows(() => new SimdArena(20_000, region), /cannot hold/);
+  const plain = new WebAssembly.Memory({ initial: 1 });
+  assertThrows(
+    () => new SimdArena(16, { memory: plain, byteOffset: 0, byteLength: 1024 }),
+    /shared memory/,
+  );
 });

@@ -57,6 +57,7 @@ function jsBlas(): SharedBlasLibrary & { allocs: number; resets: number } {
     timing: { enabled: false, ms: 0, calls: 0 },
     allocs: 0,
     shared,
+    sharedHeap: () => undefined,
     allocShared(n: number): Float32Array {
       lib.allocs++;
       if (top + n * 4 > shared.byteLength) shared.grow(top + n * 4);

@@ -349,6 +349,11 @@ export interface SharedBlasLibrary extends BlasLibrary {
    * on it then pass by offset, without copies. Returns whether it was taken.
    */
   shareHeap(memory: WebAssembly.Memory): boolean;
+  /**
+   * The shared wasm heap taken by {@link shareHeap}, if any: arrays on it
+   * (views made before or after it grows) pass by offset, without copies.
+   */
+  sharedHeap(): WebAssembly.Memory | undefined;
 }
 
 /** Options of {@link remoteBlasLibrary}. */
@@ -393,8 +398,14 @@ export function remoteBlasLibrary(
     // Double (fewer grows), but never past the maximum.
     buffer.grow(Math.min(buffer.maxByteLength, Math.max(endByte, buffer.byteLength * 2)));
   };
-  const onHeap = (arr: Float32Array): boolean =>
-    heap !== undefined && arr.buffer === heap.buffer && arr.byteOffset % 4 === 0;
+  // Every buffer object the heap has had: a shared memory's `buffer` is a new
+  // object after each growth, and views made before stay valid (never detached).
+  const heapBuffers = new Set<ArrayBufferLike>();
+  const onHeap = (arr: Float32Array): boolean => {
+    if (heap === undefined) return false;
+    heapBuffers.add(heap.buffer);
+    return heapBuffers.has(arr.buffer) && arr.byteOffset % 4 === 0;
+  };
   const onChannel = (arr: Float32Array): boolean => arr.buffer === buffer && arr.byteOffset >= base;
   /** Buffer id and element offset of an operand: its own on a shared buffer, else a copy's. */
   const place = (arr: Float32Array, length: number, copyIn: boolean): [number, number] => {
@@ -429,10 +440,14 @@ export function remoteBlasLibrary(
     Atomics.add(ints, SLOT.seq, 1);
     Atomics.store(ints, SLOT.state, STATE.request);
     Atomics.notify(ints, SLOT.state);
-    for (;;) {
-      const s = Atomics.load(ints, SLOT.state);
-      if (s === STATE.done) break;
-      Atomics.wait(ints, SLOT.state, s, 1000);
+    // Small products are answered within microseconds: poll briefly before sleeping
+    // (a futex wake-up costs tens of microseconds each way).
+    if (!pollUntil(ints, STATE.done, POLL_MS)) {
+      for (;;) {
+        const s = Atomics.load(ints, SLOT.state);
+        if (s === STATE.done) break;
+        Atomics.wait(ints, SLOT.state, s, 1000);
+      }
     }
     const status = Atomics.load(ints, SLOT.status);
     Atomics.store(ints, SLOT.state, STATE.idle);
@@ -524,9 +539,22 @@ export function remoteBlasLibrary(
       opts.onHeap(memory);
       return true;
     },
+    sharedHeap: () => heap,
     setThreads: () => false,
     close(): void {},
   };
+}
+
+/** Milliseconds either side polls the channel's state before sleeping on it. */
+const POLL_MS = 0.03;
+
+/** Polls `ints[SLOT.state]` for up to `ms` milliseconds; whether it became `state`. */
+function pollUntil(ints: Int32Array, state: number, ms: number): boolean {
+  const end = performance.now() + ms;
+  for (;;) {
+    for (let i = 0; i < 64; i++) if (Atomics.load(ints, SLOT.state) === state) return true;
+    if (performance.now() > end) return false;
+  }
 }
 
 /** Options of {@link serveBlas}. */
@@ -577,6 +605,8 @@ export async function serveBlas(
       }
       continue;
     }
+    // The next request usually follows within microseconds: poll briefly before sleeping.
+    if (pollUntil(ints, STATE.request, POLL_MS)) continue;
     const s = Atomics.load(ints, SLOT.state);
     if (s === STATE.request) continue;
     if (Atomics.wait(ints, SLOT.state, s, spin) === "timed-out") {
