@@ -30,13 +30,13 @@ import {
 } from "./fused_kernels.ts";
 import {
   countedLoop,
+  envMemoryImport,
   F32,
   funcBody,
   get,
   I32,
   i32c,
   loadVec,
-  section,
   set,
   stepConsts,
   stepVec,
@@ -44,6 +44,7 @@ import {
   str,
   V128,
   vec,
+  wasmModule,
 } from "./wasm_blas/simd_module.ts";
 
 const F64 = 0x7c;
@@ -305,9 +306,7 @@ export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ptrs(2),
     ptrs(3),
   ]);
-  // Memory limits: flags 0 (minimum only), minimum 1 page; shared: flags 3, maximum 65536 pages.
-  const limits = shared ? [0x03, 0x01, 0x80, 0x80, 0x04] : [0x00, 0x01];
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
+  const imports = envMemoryImport(shared);
   const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k])]);
   const names = [...VARIANTS.map(([name]) => name), ...ELEMENTWISE.map(([name]) => name)];
   const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
@@ -315,21 +314,7 @@ export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ...VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)),
     ...ELEMENTWISE.map(([, k, body]) => elementwiseBody(k, body)),
   ]);
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmModule(types, imports, funcs, exports, code);
 }
 
 type UpdateFn = (

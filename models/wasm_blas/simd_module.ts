@@ -367,6 +367,36 @@ function scaleBody(): number[] {
 }
 
 /**
+ * The import section's body for one import, `env.memory`: minimum 1 page;
+ * with `shared`, declared shared with a maximum of 65536 pages (4 GiB), as a
+ * shared heap must be.
+ */
+export function envMemoryImport(shared: boolean): number[] {
+  // Memory limits: flags 0 (minimum only), minimum 1 page; shared: flags 3, maximum 65536 pages.
+  const limits = shared ? [0x03, 0x01, 0x80, 0x80, 0x04] : [0x00, 0x01];
+  return vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
+}
+
+/** A wasm binary (magic, version 1) from the bodies of its type, import, function, export and code sections. */
+export function wasmModule(
+  types: number[],
+  imports: number[],
+  funcs: number[],
+  exports: number[],
+  code: number[],
+): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d], // "\0asm"
+    ...[0x01, 0x00, 0x00, 0x00], // version 1
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
+}
+
+/**
  * The module's bytes: imports `env.memory`, exports `axpy` and `scale`. With
  * `shared`, the imported memory is declared shared (maximum 4 GiB): the tfjs
  * heap made shared by `shared_heap.ts`.
@@ -378,9 +408,7 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [I32]]), 0],
   ]);
-  // Memory limits: flags 0 (minimum only), minimum 1 page; shared: flags 3, maximum 65536 pages.
-  const limits = shared ? [0x03, 0x01, 0x80, 0x80, 0x04] : [0x00, 0x01];
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
+  const imports = envMemoryImport(shared);
   const funcs = vec([[0], [1], [2], [3]]);
   const exports = vec([
     [...str("axpy"), 0x00, 0],
@@ -389,21 +417,7 @@ export function simdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     [...str("step"), 0x00, 3],
   ]);
   const code = vec([axpyBody(), scaleBody(), stepmulBody(), stepBody()]);
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmModule(types, imports, funcs, exports, code);
 }
 
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
