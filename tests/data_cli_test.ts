@@ -4,18 +4,7 @@ import { main } from "../data/cli.ts";
 import { grayPng, randomImage, writeTarGz } from "../data/synthetic.ts";
 import { LETTERS } from "../data/types.ts";
 import { Rng } from "../utils/rng.ts";
-
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const orig = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
-  try {
-    const code = await fn();
-    return { code, out: lines.join("\n") };
-  } finally {
-    console.log = orig;
-  }
-}
+import { capture } from "./console_capture.ts";
 
 Deno.test("deno task data: prints counts, skipped files, duplicates, cache and split sizes", async () => {
   const dir = await Deno.makeTempDir();

@@ -23,6 +23,7 @@ import { LETTERS, PIXELS } from "../data/types.ts";
 import { main as gradeCli } from "../grader/cli.ts";
 import { run as runTask2 } from "../tasks/task2.ts";
 import { Rng } from "../utils/rng.ts";
+import { capture } from "./console_capture.ts";
 
 const MiB = 1 << 20;
 
@@ -56,18 +57,6 @@ async function rejection<E extends Error>(
     return err;
   }
   throw new Error(`expected ${cls.name}, but nothing was thrown`);
-}
-
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const orig = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
-  try {
-    const code = await fn();
-    return { code, out: lines.join("\n") };
-  } finally {
-    console.log = orig;
-  }
 }
 
 /** Loads `archive` in a fresh process; its image count, skipped files and peak RSS (KiB). */
