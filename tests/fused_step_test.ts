@@ -21,6 +21,7 @@ import type { BlasLibrary } from "../models/wasm_blas.ts";
 import type { SharedBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
 import { registerWasmBlasBackend, WASM_BLAS } from "../models/wasm_blas.ts";
 import { toySet } from "./toy_data.ts";
+import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
 
 const probe = await registerWasmBlasBackend();
 const train = toySet(200, 1);
@@ -71,54 +72,9 @@ function jsBlas(): SharedBlasLibrary & { allocs: number; resets: number } {
       top = 0;
     },
     shareHeap: () => false,
-    sgemm(
-      transA: boolean,
-      transB: boolean,
-      m: number,
-      n: number,
-      k: number,
-      alpha: number,
-      a: Float32Array,
-      lda: number,
-      b: Float32Array,
-      ldb: number,
-      beta: number,
-      c: Float32Array,
-      ldc: number,
-    ): void {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) {
-            s += (transA ? a[p * lda + i] : a[i * lda + p]) *
-              (transB ? b[j * ldb + p] : b[p * ldb + j]);
-          }
-          c[i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * ldc + j]);
-        }
-      }
-    },
-    sgemv(
-      transA: boolean,
-      m: number,
-      n: number,
-      alpha: number,
-      a: Float32Array,
-      lda: number,
-      x: Float32Array,
-      beta: number,
-      y: Float32Array,
-    ): void {
-      const rows = transA ? n : m;
-      const cols = transA ? m : n;
-      for (let i = 0; i < rows; i++) {
-        let s = 0;
-        for (let j = 0; j < cols; j++) s += (transA ? a[j * lda + i] : a[i * lda + j]) * x[j];
-        y[i] = alpha * s + (beta === 0 ? 0 : beta * y[i]);
-      }
-    },
-    saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
-      for (let i = 0; i < n; i++) y[i] += alpha * x[i];
-    },
+    sgemm: naiveSgemm,
+    sgemv: naiveSgemv,
+    saxpy: naiveSaxpy,
     setThreads: () => false,
     close: () => {},
   };

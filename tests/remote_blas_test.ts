@@ -20,6 +20,7 @@ import {
   STATE,
 } from "../models/wasm_blas/remote_blas.ts";
 import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
+import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
 
 const load = loadBlas({ threads: 1 });
 const native: BlasLibrary | undefined = load.ok ? load.blas : undefined;
@@ -27,52 +28,9 @@ const skip = native ? "" : ` (SKIPPED: no BLAS: ${load.ok ? "" : load.reason})`;
 
 /** A plain JS BLAS: the reference when no native library is present, and for checks. */
 const jsBlas = {
-  sgemm(
-    tA: boolean,
-    tB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) {
-          s += (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j]);
-        }
-        c[i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * ldc + j]);
-      }
-    }
-  },
-  sgemv(
-    tA: boolean,
-    m: number,
-    n: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    x: Float32Array,
-    beta: number,
-    y: Float32Array,
-  ): void {
-    const rows = tA ? n : m;
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let p = 0; p < (tA ? m : n); p++) s += (tA ? a[p * lda + i] : a[i * lda + p]) * x[p];
-      y[i] = alpha * s + (beta === 0 ? 0 : beta * y[i]);
-    }
-  },
-  saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
-    for (let i = 0; i < n; i++) y[i] += alpha * x[i];
-  },
+  sgemm: naiveSgemm,
+  sgemv: naiveSgemv,
+  saxpy: naiveSaxpy,
 } as unknown as BlasLibrary;
 
 function random(rng: Rng, n: number): Float32Array {
