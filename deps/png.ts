@@ -114,10 +114,19 @@ export function encodeGray8Fast(pixels: Uint8Array, width: number, height: numbe
   dv.setUint32(4, height);
   ihdr[8] = 8;
   const z = deflateSync(raw);
+  return assemblePng(ihdr, new Uint8Array(z.buffer, z.byteOffset, z.byteLength));
+}
+
+/**
+ * A PNG file from its 13-byte IHDR body and its (zlib) image data: the
+ * signature, then the IHDR, IDAT and IEND chunks with their CRCs. Nothing is
+ * checked, so tests can also build malformed images with it.
+ */
+export function assemblePng(ihdr: Uint8Array, idat: Uint8Array): Uint8Array {
   const parts = [
     new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
     pngChunk("IHDR", ihdr),
-    pngChunk("IDAT", new Uint8Array(z.buffer, z.byteOffset, z.byteLength)),
+    pngChunk("IDAT", idat),
     pngChunk("IEND", new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
+import { assemblePng } from "../deps/png.ts";
 import { packTar, tarEntries } from "../deps/tar.ts";
 import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES, MAX_SKIPPED } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
@@ -365,33 +366,12 @@ Deno.test("one-letter archive: a warning from deno task data, a typed error for 
 
 /** A PNG with header fields as given and `idat` as its (zlib) image data. */
 function rawPng(width: number, height: number, color: number, interlace: number, idat: Uint8Array) {
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, data.length);
-    out.set(new TextEncoder().encode(type), 4);
-    out.set(data, 8);
-    dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
-    return out;
-  };
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
   dv.setUint32(0, width);
   dv.setUint32(4, height);
   ihdr.set([8, color, 0, 0, interlace], 8);
-  const parts = [
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", idat),
-    chunk("IEND", new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return assemblePng(ihdr, idat);
 }
 
 Deno.test("PNG bombs: a huge declared size or image data that inflates to 64 MiB is refused unread", () => {
