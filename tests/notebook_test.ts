@@ -108,3 +108,37 @@ Deno.test("notebook: its code cells type-check against the library", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * `deno fmt` of the whole notebook: deno 2.9.6's `--check` flags every `.ipynb` as not formatted
+ * on a cold cache while `deno fmt` changes nothing (its notebook formatter reports a change even
+ * when the text is equal), so deno.json excludes notebooks/ from `deno fmt` and this test formats
+ * each cell itself, with the project's fmt options: code cells as TypeScript, markdown as Markdown.
+ */
+Deno.test("notebook: every cell is formatted as deno fmt would", async () => {
+  const nb = await readNotebook();
+  const format = async (source: string, ext: string): Promise<string> => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--config", join(ROOT, "deno.json"), `--ext=${ext}`, "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(source));
+    await writer.close();
+    const out = await child.output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout);
+  };
+  const bad: number[] = [];
+  for (const [i, c] of nb.cells.entries()) {
+    const source = text(c).trimEnd() + "\n";
+    const formatted = await format(source, c.cell_type === "code" ? "ts" : "md");
+    if (formatted !== source) bad.push(i);
+  }
+  assertEquals(bad, [], "cells not formatted (run the cell through `deno fmt --ext=ts -`)");
+  // The checker itself: a badly formatted cell is caught.
+  assert((await format("const  x=1\n", "ts")) !== "const  x=1\n");
+});
