@@ -20,13 +20,13 @@
  * the reason in their names.
  */
 import { assert, assertEquals } from "../deps/assert.ts";
-import { readCpuFlags } from "../models/wasm_blas/cpu_features.ts";
-import { reproducibleCpu } from "../models/numerics.ts";
+import { readCpuFlags } from "../compute/cpu_features.ts";
+import { reproducibleCpu } from "../compute/numerics.ts";
 import { mathHash } from "./numerics_hashes_main.ts";
 
 /**
  * Reproducible mode, backend wasm-blas, 300 steps: trained by the fused step
- * (models/fused_step.ts, what trainMlp runs on wasm-blas; regenerated for it
+ * (models/train/fused_step.ts, what trainMlp runs on wasm-blas; regenerated for it
  * on the machine below, 2026-11-29).
  */
 const GOLDEN_WASM_BLAS = {

@@ -9,7 +9,7 @@ import {
   TrainingDivergedError,
   trainMlp,
   validateTrainConfig,
-} from "../models/train.ts";
+} from "../models/train/train.ts";
 import { learningRateAt } from "../models/schedules.ts";
 import { Rng } from "../utils/rng.ts";
 import { toySet } from "./toy_data.ts";

@@ -24,10 +24,10 @@
  *
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "./wasm_blas.ts";
- * import { buildMlp } from "./mlp.ts";
+ * import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../../compute/wasm_blas/mod.ts";
+ * import { buildMlp } from "../mlp.ts";
  * import { createFusedTrainer } from "./fused_step.ts";
- * import { SMALL_RECIPE } from "./recipes.ts";
+ * import { SMALL_RECIPE } from "../recipes.ts";
  *
  * const probe = await registerWasmBlasBackend();
  * if (probe.ok) {
@@ -47,9 +47,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
-import { deriveSeed, Rng } from "../utils/rng.ts";
-import { dropoutMask } from "./dropout.ts";
+import { type ImageSet, NUM_CLASSES, PIXELS } from "../../data/types.ts";
+import { deriveSeed, Rng } from "../../utils/rng.ts";
+import { dropoutMask } from "../dropout.ts";
 import {
   applyMask,
   dropoutReluBackward,
@@ -61,11 +61,11 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { SimdArena } from "./fused_simd.ts";
-import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "./mlp.ts";
-import type { OptimizerSpec } from "./optimizers.ts";
-import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
-import { isSharedBlas, type SharedBlasLibrary } from "./wasm_blas/remote_blas.ts";
-import { WASM_BLAS, wasmBlasLibrary } from "./wasm_blas/register.ts";
+import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
+import type { OptimizerSpec } from "../optimizers.ts";
+import type { BlasLibrary } from "../../compute/blas/library.ts";
+import { isSharedBlas, type SharedBlasLibrary } from "../../compute/blas/remote_blas.ts";
+import { WASM_BLAS, wasmBlasLibrary } from "../../compute/wasm_blas/register.ts";
 
 /** The loss and accuracy of one fused step. */
 export interface FusedStepResult {

@@ -25,11 +25,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { toFloat32 } from "../data.ts";
-import { IMAGE_SIZE, type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
-import type { EpochRecord } from "./epoch_record.ts";
-import { deriveSeed, Rng } from "../utils/rng.ts";
-import { evaluateSet } from "./evaluate.ts";
+import { toFloat32 } from "../../data.ts";
+import { IMAGE_SIZE, type ImageSet, NUM_CLASSES, PIXELS } from "../../data/types.ts";
+import type { EpochRecord } from "../epoch_record.ts";
+import { deriveSeed, Rng } from "../../utils/rng.ts";
+import { evaluateSet } from "../evaluate.ts";
 import { createFusedTrainer, fusedBlasForBackend, fusedUnsupportedReason } from "./fused_step.ts";
 import {
   applyMaxNorm,
@@ -40,7 +40,7 @@ import {
   type Network,
   setDropoutStep,
   validateMlpSpec,
-} from "./mlp.ts";
+} from "../mlp.ts";
 import {
   createOptimizer,
   describeOptimizer,
@@ -48,9 +48,9 @@ import {
   type OptimizerSpec,
   setLearningRate,
   validateOptimizer,
-} from "./optimizers.ts";
-import { describeSchedule, learningRateAt, type Schedule, validateSchedule } from "./schedules.ts";
-import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
+} from "../optimizers.ts";
+import { describeSchedule, learningRateAt, type Schedule, validateSchedule } from "../schedules.ts";
+import type { BlasLibrary } from "../../compute/blas/library.ts";
 
 /** Everything that determines a training run (JSON-serialisable). */
 export interface TrainConfig {
@@ -92,7 +92,7 @@ export interface TrainOptions {
   /** Batch size for validation passes (default 1000). */
   evalBatchSize?: number;
   /**
-   * Train with the fused step of models/fused_step.ts when a BLAS is available
+   * Train with the fused step of models/train/fused_step.ts when a BLAS is available
    * (default true; the `wasm-blas` backend's BLAS, or `blas`). Its results are
    * close to the tfjs path's, not bit-identical (softmax `exp`/`log`); each
    * path alone is deterministic.
@@ -114,7 +114,7 @@ export interface TrainStart {
   config: TrainConfig;
   /** The tfjs backend in use. */
   backend: string;
-  /** Whether the fused training step (models/fused_step.ts) trains, rather than tfjs ops. */
+  /** Whether the fused training step (models/train/fused_step.ts) trains, rather than tfjs ops. */
   fusedStep?: boolean;
 }
 

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import type { BlasFamily, BlasLibrary, BlasTiming } from "./blas_library.ts";
+import type { BlasFamily, BlasLibrary, BlasTiming } from "./library.ts";
 
 /** Bytes before the data area: the request header (int32 / float32 slots). */
 export const HEADER_BYTES = 128;

@@ -45,7 +45,7 @@ import {
   V128,
   vec,
   wasmModule,
-} from "./wasm_blas/simd_module.ts";
+} from "../../compute/wasm/assembler.ts";
 
 const F64 = 0x7c;
 const END = 0x0b;
