@@ -55,7 +55,6 @@ const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "compute/blas/remote_blas.ts",
   "models/train/fused_simd.ts",
   "models/train/fused_step.ts",
-  "models/train/train.ts",
 ]);
 
 async function libraryFiles(): Promise<string[]> {

@@ -9,7 +9,7 @@
  * every evaluation), so save, load, predict and the layers API are unchanged.
  *
  * Same recipe as the tfjs path of `trainMlp`: the same seeded batches, shifts
- * (`deriveSeed(seed, 3, step)`) and dropout masks (`SeededDropout`'s seeds),
+ * (`deriveSeed(seed, ...shiftStream(step))`) and dropout masks (`SeededDropout`'s seeds),
  * the same SGEMM calls (same operands, transposes and `beta`) as the
  * `wasm-blas` kernels, and an optimizer, L2 and relu/dropout arithmetic that
  * is bit-identical to tfjs'. Only the softmax uses JavaScript's `exp`/`log`,
@@ -49,6 +49,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type ImageSet, NUM_CLASSES, PIXELS } from "../../data/types.ts";
 import { deriveSeed, Rng } from "../../utils/rng.ts";
+import { dropoutStream, shiftStream } from "../../utils/seed_streams.ts";
 import { dropoutMask } from "../dropout.ts";
 import {
   applyMask,
@@ -382,7 +383,7 @@ export function createFusedTrainer(
     const n = end - start;
     checkRows(n);
     // Input: gathered, converted, shifted.
-    const rng = shift > 0 ? new Rng(deriveSeed(seed, 3, stepIndex)) : undefined;
+    const rng = shift > 0 ? new Rng(deriveSeed(seed, ...shiftStream(stepIndex))) : undefined;
     gatherShiftBatch(set.images, order, start, end, x, rng, shift);
     for (let r = 0; r < n; r++) labels[r] = set.labels[order[start + r]];
     return run(n, stepIndex, lr);
@@ -408,7 +409,12 @@ export function createFusedTrainer(
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
     let input = x;
     if (inputDropout > 0) {
-      dropoutMask(n * PIXELS, inputDropout, deriveSeed(seed, 0, stepIndex), xMask);
+      dropoutMask(
+        n * PIXELS,
+        inputDropout,
+        deriveSeed(seed, ...dropoutStream(0, stepIndex)),
+        xMask,
+      );
       mask(x, xMask, xDropped, n * PIXELS);
       input = xDropped;
     }
@@ -436,7 +442,12 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        dropoutMask(size, ly.dropout, deriveSeed(seed, l + 1, stepIndex), ly.mask);
+        dropoutMask(
+          size,
+          ly.dropout,
+          deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
+          ly.mask,
+        );
         forward(ly.z, size, ly.relu, ly.mask, ly.out);
         input = ly.out;
       } else {
