@@ -106,8 +106,8 @@ async function startWasmBlas(numerics: NumericsMode): Promise<BackendStartResult
     mod = await import("./wasm_blas/mod.ts");
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const missing = (err as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" ||
-      /not found|Cannot find module/i.test(message);
+    // Deno marks a missing module with a code (typed), not only in the message.
+    const missing = (err as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND";
     return {
       ok: false,
       reason: missing
@@ -231,8 +231,8 @@ async function activate(starter: BackendStarter): Promise<BackendStartResult> {
     console.warn = warn;
   }
   if (!ok || tf.getBackend() !== started.tfName) {
-    const why = warnings.map((w) => w.split("\n")[0].trim())
-      .find((w) => w !== "" && !/^Initialization of backend .* failed$/.test(w));
+    // tfjs warns twice on a failed initialisation: its generic line first, then the cause.
+    const why = warnings.map((w) => w.split("\n")[0].trim()).filter((w) => w !== "").at(-1);
     return {
       ok: false,
       reason: `tf.setBackend("${started.tfName}") failed` + (why ? `: ${clip(why, 240)}` : ""),
