@@ -52,7 +52,6 @@ const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "data/archive.ts",
   "deps/tar.ts",
   // split in the next commits (issue 20):
-  "compute/blas/remote_blas.ts",
   "models/train/fused_simd.ts",
   "models/train/fused_step.ts",
 ]);
