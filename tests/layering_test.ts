@@ -51,9 +51,6 @@ const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "data/splits.ts",
   "data/archive.ts",
   "deps/tar.ts",
-  // split in the next commits (issue 20):
-  "models/train/fused_simd.ts",
-  "models/train/fused_step.ts",
 ]);
 
 async function libraryFiles(): Promise<string[]> {
