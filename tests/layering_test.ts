@@ -43,9 +43,10 @@ function forbidden(from: string, to: string): boolean {
 /** The most lines a library file may have. */
 const MAX_LINES = 500;
 /**
- * Files over {@link MAX_LINES} that are split later, on their own (issue 20: hardened
- * on another branch at the same time): the grader's files are being split on the
- * `layout-grader` branch.
+ * Files over {@link MAX_LINES} that are split later, on their own (issue 20: they
+ * are hardened on another branch at the same time). `grader/` is skipped by the
+ * size check until the `layout-grader` branch (which splits it) is merged: the
+ * lead drops that filter at merge.
  */
 const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "data/splits.ts",
