@@ -24,7 +24,7 @@ import {
   switchFlag,
   usageLines,
 } from "../deps/flags.ts";
-import { NUMERICS_MODES } from "../models/numerics.ts";
+import { NUMERICS_MODES } from "../compute/numerics.ts";
 
 const RECIPES = ["recipe", "lab_recipe"] as const;
 type RecipeName = typeof RECIPES[number];
@@ -41,10 +41,10 @@ interface ChildResult {
  */
 async function child(mode: string, recipe: RecipeName, steps: number): Promise<void> {
   await import("@tensorflow/tfjs-layers");
-  const { selectBackend } = await import("../models/backend.ts");
-  const { parseNumericsMode } = await import("../models/numerics.ts");
+  const { selectBackend } = await import("../compute/backend.ts");
+  const { parseNumericsMode } = await import("../compute/numerics.ts");
   const { LAB_RECIPE, SMALL_RECIPE } = await import("../models/recipes.ts");
-  const { trainMlp } = await import("../models/train.ts");
+  const { trainMlp } = await import("../models/train/train.ts");
   const { toySet } = await import("../tests/toy_data.ts");
   const choice = await selectBackend({ force: "wasm-blas", numerics: parseNumericsMode(mode) });
   const base = recipe === "recipe" ? SMALL_RECIPE : LAB_RECIPE;

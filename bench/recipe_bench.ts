@@ -13,10 +13,10 @@
  */
 import { type ImageSet, loadSplits } from "../data.ts";
 import { buildMlp, type MlpSpec } from "../models/mlp.ts";
-import { createFusedTrainer } from "../models/fused_step.ts";
+import { createFusedTrainer } from "../models/train/fused_step.ts";
 import { SMALL_RECIPE } from "../models/recipes.ts";
-import { type TrainConfig, trainMlp } from "../models/train.ts";
-import type { BlasLibrary } from "../models/wasm_blas.ts";
+import { type TrainConfig, trainMlp } from "../models/train/train.ts";
+import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
 import { Rng } from "../utils/rng.ts";
 
 /** The recipe run by the benchmark: {@link SMALL_RECIPE} for `epochs` epochs, averaging all of them. */

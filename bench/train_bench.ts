@@ -10,7 +10,7 @@
  * Also the lab's real recipe (bench/recipe_bench.ts): `SMALL_RECIPE` for
  * `--recipe-epochs` epochs on the real small training split (needs
  * `NOTMNIST_DIR`), `trainMlp` against the PyTorch peer doing the same recipe.
- * Backend `fused` is the fused training step (models/fused_step.ts) that
+ * Backend `fused` is the fused training step (models/train/fused_step.ts) that
  * `trainMlp` uses on wasm-blas; `wasm-blas` is the tfjs path on the same BLAS.
  *
  * Usage: `deno run -A bench/train_bench.ts [--steps 30] [--slow-steps 2] [--rounds 3]
@@ -37,8 +37,8 @@ import {
   usageLines,
 } from "../deps/flags.ts";
 import { Rng } from "../utils/rng.ts";
-import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../models/wasm_blas.ts";
-import type { BlasLibrary } from "../models/wasm_blas.ts";
+import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../compute/wasm_blas/mod.ts";
+import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
 import {
   benchRecipe,
   recipeData,

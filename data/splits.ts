@@ -5,6 +5,7 @@
  * @module
  */
 import { deriveSeed } from "../utils/rng.ts";
+import { SEED_STREAMS } from "../utils/seed_streams.ts";
 import { allocateGroups, apportion } from "./allocate.ts";
 import { type DecodedArchive, letterCounts, loadArchive, type SkippedFile } from "./archive.ts";
 import { subset } from "./batch.ts";
@@ -368,7 +369,7 @@ function smallSplits(small: Loaded, seed: number, sanitize: boolean): Made {
     weight: (id) => groupSize(g, id),
     // sanitize: valid/test hold only images with no exact copy anywhere in the set
     eligible: sanitize ? (id) => groupSize(g, id) === 1 : undefined,
-    seed: deriveSeed(seed, 1),
+    seed: deriveSeed(seed, SEED_STREAMS.smallSplit),
     overflow: "rest",
   });
   const trainIdx = pick(g, assign, -1, true);
@@ -405,7 +406,7 @@ function labSplits(
     targets: [apportion(validSize, counts)],
     weight: (id) => groupSize(g, id),
     eligible: sanitize ? (id) => groupSize(g, id) === 1 : undefined,
-    seed: deriveSeed(seed, 2),
+    seed: deriveSeed(seed, SEED_STREAMS.validSplit),
     overflow: "rest",
   });
   const trainIdx = pick(g, assign, -1, true);
@@ -525,7 +526,7 @@ export function foldsOf(
     targets,
     weight: () => 1,
     eligible: single,
-    seed: deriveSeed(seed, 3),
+    seed: deriveSeed(seed, SEED_STREAMS.folds),
     overflow: "fill",
   });
   const folds: { train: ImageSet; test: ImageSet }[] = [];

@@ -15,12 +15,13 @@
  * @module
  */
 import { deriveSeed } from "../utils/rng.ts";
+import { SEED_STREAMS } from "../utils/seed_streams.ts";
 import { stratifiedSample } from "./allocate.ts";
 import { subset } from "./batch.ts";
 import type { ImageSet } from "./types.ts";
 
 /** The stream of the subset's generator under the seed (`deriveSeed(seed, SUBSET_STREAM)`). */
-export const SUBSET_STREAM = 7;
+export const SUBSET_STREAM: number = SEED_STREAMS.subset;
 
 /**
  * Positions (ascending) of the seeded, class-stratified subset of `size`

@@ -19,7 +19,7 @@ import {
   switchFlag,
   usageLines,
 } from "../deps/flags.ts";
-import { BACKEND_ORDER } from "../models/backend_names.ts";
+import { BACKEND_ORDER } from "../compute/backend_names.ts";
 import { TASK_FLAGS } from "../tasks/flags.ts";
 import type { TaskSpec } from "./grade.ts";
 import { PROFILES, RUBRIC, TASK_NUMBERS, type TaskNumber } from "./rubric.ts";

@@ -23,10 +23,10 @@
  */
 import type { ImageSet } from "../data/types.ts";
 import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import type { BlasLibrary } from "../models/wasm_blas/blas_library.ts";
-import { loadNumericsBlas } from "../models/wasm_blas/register.ts";
-import { DEFAULT_NUMERICS } from "../models/numerics.ts";
-import { type BlasChannel, createBlasChannel, serveBlas } from "../models/wasm_blas/remote_blas.ts";
+import type { BlasLibrary } from "../compute/blas/library.ts";
+import { loadNumericsBlas } from "../compute/wasm_blas/register.ts";
+import { DEFAULT_NUMERICS } from "../compute/numerics.ts";
+import { type BlasChannel, createBlasChannel, serveBlas } from "../compute/blas/remote_blas.ts";
 import {
   type ChildHeader,
   type ChildMessage,

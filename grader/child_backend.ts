@@ -7,15 +7,15 @@
  *
  * @module
  */
-import { selectBackend } from "../models/backend.ts";
-import type { NumericsMode } from "../models/numerics.ts";
+import { selectBackend } from "../compute/backend.ts";
+import type { BackendRequest } from "../compute/backend_request.ts";
 
 /**
  * Selects the tfjs backend (`choice.force` forces one) and returns its name
  * and the skipped ones with reasons.
  */
 export async function selectChildBackend(
-  choice: { force?: string; numerics?: NumericsMode } | null | undefined,
+  choice: BackendRequest | null | undefined,
 ): Promise<{ name: string; skipped: string[] }> {
   const picked = await selectBackend({
     force: choice?.force,

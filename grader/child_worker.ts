@@ -15,9 +15,9 @@
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type { ImageSet } from "../data/types.ts";
 import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import { registerWasmBlasBackendWith } from "../models/wasm_blas/register.ts";
-import { remoteBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
-import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
+import { registerWasmBlasBackendWith } from "../compute/wasm_blas/register.ts";
+import { remoteBlasLibrary } from "../compute/blas/remote_blas.ts";
+import { shareWasmMemory } from "../compute/blas/shared_heap.ts";
 import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
 import { selectChildBackend } from "./child_backend.ts";
 import { describeError, TaskOutputError, toFloat32, trainedRoles } from "./task_output.ts";

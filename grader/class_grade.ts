@@ -37,7 +37,7 @@ import {
   taskRubric,
 } from "./rubric.ts";
 import { scoreHistogramSvg } from "../models/pictures.ts";
-import { describeFingerprint } from "../models/numerics.ts";
+import { describeFingerprint } from "../compute/numerics.ts";
 
 /** Names a student folder may have (they become folder names and CSV cells). */
 export const STUDENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;

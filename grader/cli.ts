@@ -15,6 +15,7 @@ import { writeReports } from "./reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
 import { pct } from "../utils/format.ts";
+import { BLAS_ENV_NAMES } from "../compute/blas_env.ts";
 
 function envOrUndefined(name: string): string | undefined {
   try {
@@ -25,12 +26,7 @@ function envOrUndefined(name: string): string | undefined {
 }
 
 /** Environment variables passed on to trusted task processes (native BLAS settings). */
-export const TRUSTED_ENV_NAMES: readonly string[] = [
-  "NOTMNIST_BLAS_THREADS",
-  "NOTMNIST_BLAS_LIBRARY",
-  "OPENBLAS_CORETYPE",
-  "OPENBLAS_NUM_THREADS",
-];
+export const TRUSTED_ENV_NAMES: readonly string[] = BLAS_ENV_NAMES;
 
 /** The console table printed at the end of a grade. */
 export function summaryTable(report: GradeReport): string[] {

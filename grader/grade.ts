@@ -31,7 +31,8 @@ import { runSandboxed, type SandboxResult } from "./sandbox.ts";
 import { scoreTask, type TaskOutcome } from "./score.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
 import { numericsRecord } from "./provenance.ts";
-import { DEFAULT_NUMERICS, type NumericsMode } from "../models/numerics.ts";
+import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
+import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 
@@ -76,7 +77,7 @@ export interface GradeOptions {
   /** Project root (holds deno.json). */
   projectRoot: string;
   /** Backend selection in the sandbox before training (`undefined`: the task selects its own). */
-  backend?: { force?: string; numerics?: NumericsMode };
+  backend?: BackendRequest;
   /** Numerics mode of every task process (default reproducible); recorded in the report. */
   numerics?: NumericsMode;
   /** Folders graded code may not import from (data dir, cache dir). */
@@ -263,6 +264,19 @@ async function drawPictures(
 }
 
 /**
+ * The backend request handed to each sandboxed run: `options.backend` with the
+ * grade's numerics mode, or, when only a numerics mode is given, that mode with
+ * the default order (so the children run in the mode the report records);
+ * `null` (the task selects its own) when neither is given.
+ */
+export function sandboxBackend(
+  options: Pick<GradeOptions, "backend" | "numerics">,
+): BackendRequest | null {
+  if (!options.backend && options.numerics === undefined) return null;
+  return { ...options.backend, numerics: options.numerics ?? DEFAULT_NUMERICS };
+}
+
+/**
  * Grades every task in `options.tasks` and returns the report (nothing is
  * written besides the tasks' own output folders; see `reports.ts`). Never
  * throws because a task misbehaves.
@@ -311,9 +325,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         outDir,
         timeoutSeconds,
         trusted: spec.trusted,
-        backend: options.backend
-          ? { ...options.backend, numerics: options.numerics ?? DEFAULT_NUMERICS }
-          : null,
+        backend: sandboxBackend(options),
         projectRoot: options.projectRoot,
         forbiddenRoots: options.forbiddenRoots,
         trustedEnv: options.trustedEnv,

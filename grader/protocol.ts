@@ -13,7 +13,7 @@
  */
 import type { Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../tasks/types.ts";
-import type { NumericsMode } from "../models/numerics.ts";
+import type { BackendRequest } from "../compute/backend_request.ts";
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag), then the run's token. */
 export const MESSAGE_MARK = "\u001egrader:";
@@ -62,7 +62,7 @@ export interface ChildHeader {
   /** Image counts of the splits written beside the header. */
   counts: { train: number; valid: number };
   /** Backend the child selects before training (`undefined`/`null`: the task selects its own). */
-  backend?: { force?: string; numerics?: NumericsMode } | null;
+  backend?: BackendRequest | null;
   /**
    * Secret of this run: protocol lines carry it after {@link MESSAGE_MARK}, so
    * graded code (which cannot read this file) cannot forge them.
@@ -162,7 +162,7 @@ export interface WorkerStart {
   /** tfjs-backend-wasm binaries by file name. */
   wasm: Record<string, Uint8Array>;
   /** Backend to select before training, when the grader forces one (`null`: the task's choice). */
-  backend: { force?: string; numerics?: NumericsMode } | null;
+  backend: BackendRequest | null;
   /** Remote BLAS channel and the served library's description, when one is served. */
   blas?: {
     buffer: SharedArrayBuffer;

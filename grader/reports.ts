@@ -11,7 +11,7 @@ import type { GradeReport, TaskReport } from "./types.ts";
 import { budgetLimits, LAB_TARGET } from "./rubric.ts";
 import { pct } from "../utils/format.ts";
 import { escapeXml } from "../utils/xml.ts";
-import { describeFingerprint, type NumericsFingerprint } from "../models/numerics.ts";
+import { describeFingerprint, type NumericsFingerprint } from "../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
 function capsLine(t: TaskReport): string {

@@ -52,7 +52,8 @@ import {
 } from "./protocol.ts";
 import { workerPermissions } from "./child.ts";
 import { DEFAULT_LIMITS } from "./rubric.ts";
-import type { NumericsMode } from "../models/numerics.ts";
+import type { BackendRequest } from "../compute/backend_request.ts";
+import { BLAS_ENV_NAMES } from "../compute/blas_env.ts";
 
 export type { FailureKind, SandboxFailure } from "./protocol.ts";
 
@@ -125,7 +126,7 @@ export interface SandboxRequest {
   /** Runs the module in the child's main isolate with FFI, env and sys info: the lab's own tasks. */
   trusted: boolean;
   /** Backend selection done by the child before training; `null`/absent: none. */
-  backend?: { force?: string; numerics?: NumericsMode } | null;
+  backend?: BackendRequest | null;
   /** Project root (holds deno.json); local modules must live here or beside the module. */
   projectRoot: string;
   /** Folders no imported module may come from (data dir, cache dir, out/). */
@@ -272,13 +273,7 @@ export function wasmBinaryPaths(npmCache: string, denoJson: string): Record<stri
 }
 
 /** BLAS settings the sandboxed child's main isolate may read from its environment. */
-export const BLAS_ENV_NAMES: readonly string[] = [
-  "NOTMNIST_BLAS_THREADS",
-  "NOTMNIST_BLAS_LIB",
-  "NOTMNIST_BLAS_LIBRARY",
-  "OPENBLAS_CORETYPE",
-  "OPENBLAS_NUM_THREADS",
-];
+export { BLAS_ENV_NAMES };
 
 /** Everything about a run decided before anything starts: a pure function of the request. */
 export interface SandboxPlan {

@@ -7,7 +7,7 @@
 import type { Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
-import type { NumericsFingerprint } from "../models/numerics.ts";
+import type { NumericsFingerprint } from "../compute/numerics.ts";
 import type { Budget, Profile, TaskNumber, Thresholds } from "./rubric.ts";
 import type { PredictionFailureKind } from "./evaluate.ts";
 import type { FailureKind } from "./sandbox.ts";

@@ -7,7 +7,7 @@
  * at every step (tests/model_dropout_test.ts shows it) - and without a seed it
  * uses `Math.random`, which is not reproducible. {@link SeededDropout} instead
  * draws each step's mask from an {@link Rng} seeded with
- * `deriveSeed(runSeed, layerIndex, step)`, where
+ * `deriveSeed(runSeed, ...dropoutStream(layerIndex, step))`, where
  * the training loop advances `step` before each minibatch.
  *
  * Inverted dropout: kept activations are scaled by `1 / (1 - rate)` during
@@ -18,6 +18,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { deriveSeed, Rng } from "../utils/rng.ts";
+import { dropoutStream } from "../utils/seed_streams.ts";
 
 type BaseLayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 
@@ -108,7 +109,7 @@ export class SeededDropout extends tfl.layers.Layer {
 
   /** The seed of the mask used at `step`. */
   maskSeed(step: number): number {
-    return deriveSeed(this.runSeed, this.layerIndex, step);
+    return deriveSeed(this.runSeed, ...dropoutStream(this.layerIndex, step));
   }
 
   /** Identity at inference; inverted dropout with this step's mask when `kwargs.training`. */

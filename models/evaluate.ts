@@ -1,6 +1,7 @@
 /**
  * Evaluation of a trained network: loss and accuracy on a labelled set,
- * class probabilities for raw images, confusion matrix and per-class accuracy.
+ * class probabilities for raw images; the confusion matrix and per-class
+ * accuracy are models/metrics.ts's (re-exported here).
  * All passes run in inference mode (dropout off) in batches.
  *
  * @module
@@ -97,30 +98,11 @@ export function predictProbabilities(
 
 export { argmaxRow };
 
-/** 10 x 10 counts, row = true label, column = predicted label. */
-export function confusionMatrix(probs: ArrayLike<number>, labels: ArrayLike<number>): number[][] {
-  const m = Array.from({ length: NUM_CLASSES }, () => new Array<number>(NUM_CLASSES).fill(0));
-  for (let i = 0; i < labels.length; i++) m[labels[i]][argmaxRow(probs, i)]++;
-  return m;
-}
-
-/** Accuracy from a confusion matrix. */
-export function accuracyOf(confusion: number[][]): number {
-  let correct = 0;
-  let total = 0;
-  confusion.forEach((row, i) =>
-    row.forEach((v, j) => {
-      total += v;
-      if (i === j) correct += v;
-    })
-  );
-  return total ? correct / total : NaN;
-}
-
-/** Per-class accuracy (recall) from a confusion matrix; NaN for an absent class. */
-export function perClassAccuracy(confusion: number[][]): number[] {
-  return confusion.map((row, i) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return total ? row[i] / total : NaN;
-  });
-}
+export {
+  accuracyOf,
+  type ClassMetrics,
+  classMetrics,
+  confusionMatrix,
+  LabelRangeError,
+  perClassAccuracy,
+} from "./metrics.ts";

@@ -24,6 +24,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { NUM_CLASSES, PIXELS } from "../data/types.ts";
 import { deriveSeed } from "../utils/rng.ts";
+import { initStream } from "../utils/seed_streams.ts";
 import { SeededDropout } from "./dropout.ts";
 
 /**
@@ -254,7 +255,11 @@ export function buildMlp(spec: MlpSpec, seed: number): Network {
   addDropout(spec.inputDropout, "input_dropout");
   spec.hidden.forEach((layer, i) => {
     const name = hiddenLayerName(i);
-    const kernelInitializer = initializerFor(init, layer.activation, deriveSeed(seed, 1, i));
+    const kernelInitializer = initializerFor(
+      init,
+      layer.activation,
+      deriveSeed(seed, ...initStream(i)),
+    );
     if (layer.batchNorm) {
       model.add(tfl.layers.dense({
         units: layer.units,
@@ -281,7 +286,11 @@ export function buildMlp(spec: MlpSpec, seed: number): Network {
   model.add(tfl.layers.dense({
     units: NUM_CLASSES,
     activation: "linear",
-    kernelInitializer: initializerFor(init, "output", deriveSeed(seed, 1, spec.hidden.length)),
+    kernelInitializer: initializerFor(
+      init,
+      "output",
+      deriveSeed(seed, ...initStream(spec.hidden.length)),
+    ),
     biasInitializer: "zeros",
     name: OUTPUT_LAYER,
   }));

@@ -2,9 +2,9 @@
  * Models for the notMNIST lab: fully-connected networks from a validated spec,
  * seeded dropout, optimizers, learning-rate schedules, the seeded training
  * loop and the recommended recipes, evaluation, pictures of a training run,
- * save/load as tfjs `model.json` + weights, backend selection (with the
- * native-BLAS `wasm-blas` backend's registration), and the numerics modes
- * (`reproducible`: the same bits on every x86-64 AVX2 CPU; `fast`).
+ * and save/load as tfjs `model.json` + weights. Backend selection and the
+ * numerics modes live in `@notmnist/lab/compute`; their old names here are
+ * deprecated re-exports, kept for one version.
  *
  * ```ts ignore
  * import { trainMlp } from "@notmnist/lab/models";
@@ -25,43 +25,71 @@ export * from "./mlp.ts";
 export * from "./dropout.ts";
 export * from "./optimizers.ts";
 export * from "./schedules.ts";
-export * from "./train.ts";
+export * from "./train/train.ts";
 export * from "./evaluate.ts";
 export * from "./io.ts";
+// Deprecated: the compute stack moved to `./compute` (`@notmnist/lab/compute`).
+// These names stay here for one version, for the notebook, templates and docs.
 export {
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   BACKEND_ORDER,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type BackendChoice,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type BackendName,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type BackendStarter,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type BackendStartResult,
-  parseBackendName,
-  selectBackend,
-  type SelectBackendOptions,
-} from "./backend.ts";
-export type { TfjsNodeDeps, TfjsNodePackage } from "./tfjs_node.ts";
-export {
-  type BlasFamily,
-  type BlasLibrary,
-  type BlasProbe,
-  type BlasTiming,
-  registerWasmBlasBackend,
-  WASM_BLAS,
-  wasmBlasLibrary,
-  type WasmBlasOptions,
-} from "./wasm_blas.ts";
-export {
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type BlasFacts,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type BlasFamily,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type BlasLibrary,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type BlasProbe,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type BlasTiming,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   CROSS_MACHINE_TOLERANCE,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   DEFAULT_NUMERICS,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   describeFingerprint,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type FingerprintOptions,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   NUMERICS_MODES,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type NumericsFingerprint,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   numericsFingerprint,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   type NumericsMode,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  parseBackendName,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   parseNumericsMode,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  registerWasmBlasBackend,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
   REPRODUCIBLE_CORE_TYPE,
-} from "./numerics.ts";
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  selectBackend,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type SelectBackendOptions,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type TfjsNodeDeps,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type TfjsNodePackage,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  WASM_BLAS,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  wasmBlasLibrary,
+  /** @deprecated Import from `@notmnist/lab/compute`. */
+  type WasmBlasOptions,
+} from "../compute/mod.ts";
 export { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "./recipes.ts";
 export { confusionMatrixSvg, type CurveSeries, learningCurveSvg } from "./pictures.ts";
 export { argmaxRow } from "./argmax.ts";

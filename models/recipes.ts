@@ -12,7 +12,7 @@
  *
  * ```ts
  * import { SMALL_RECIPE } from "./recipes.ts";
- * import { validateTrainConfig } from "./train.ts";
+ * import { validateTrainConfig } from "./train/train.ts";
  *
  * validateTrainConfig({ ...SMALL_RECIPE, seed: 7 });
  * console.log(SMALL_RECIPE.epochs);
@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "./train.ts";
+import type { TrainConfig } from "./train/train.ts";
 
 export type { TrainConfig };
 export {

@@ -9,12 +9,12 @@
 import { join } from "node:path";
 import { loadSplits, type SplitSummary } from "../data.ts";
 import { type ImageSet, LETTERS, type Protocol } from "../data/types.ts";
-import { selectBackend } from "../models/backend.ts";
+import { selectBackend } from "../compute/backend.ts";
 import {
   DEFAULT_NUMERICS,
   describeFingerprint,
   type NumericsFingerprint,
-} from "../models/numerics.ts";
+} from "../compute/numerics.ts";
 import {
   accuracyOf,
   confusionMatrix,
@@ -25,7 +25,7 @@ import { saveModel } from "../models/io.ts";
 import { describeMlp, type Network } from "../models/mlp.ts";
 import { describeOptimizer } from "../models/optimizers.ts";
 import { describeSchedule } from "../models/schedules.ts";
-import { type TrainConfig, trainMlp } from "../models/train.ts";
+import { type TrainConfig, trainMlp } from "../models/train/train.ts";
 import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
 import { pct } from "../utils/format.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";

@@ -16,8 +16,8 @@ import {
   switchFlag,
   valueFlag,
 } from "../deps/flags.ts";
-import { DEFAULT_NUMERICS, NUMERICS_MODES, type NumericsMode } from "../models/numerics.ts";
-import { BACKEND_ORDER, type BackendName, parseBackendName } from "../models/backend_names.ts";
+import { DEFAULT_NUMERICS, NUMERICS_MODES, type NumericsMode } from "../compute/numerics.ts";
+import { BACKEND_ORDER, type BackendName, parseBackendName } from "../compute/backend_names.ts";
 
 /** Default training seed of the tasks. */
 export const DEFAULT_SEED = 42;

@@ -8,7 +8,7 @@
 import { decode } from "fast-png";
 import { LETTERS, NUM_CLASSES, PIXELS } from "../data/types.ts";
 import { parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
-import { selectBackend } from "../models/backend.ts";
+import { selectBackend } from "../compute/backend.ts";
 import { argmaxRow, predictProbabilities } from "../models/evaluate.ts";
 import { loadModel } from "../models/io.ts";
 import { TASK_FLAGS } from "./flags.ts";

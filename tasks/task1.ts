@@ -8,7 +8,7 @@
  * @module
  */
 import type { MlpSpec } from "../models/mlp.ts";
-import type { TrainConfig } from "../models/train.ts";
+import type { TrainConfig } from "../models/train/train.ts";
 import {
   markdownTable,
   pct,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../models/train.ts";
+import type { TrainConfig } from "../models/train/train.ts";
 import {
   markdownTable,
   pct,

@@ -15,7 +15,7 @@
  * @module
  */
 import type { MlpSpec } from "../models/mlp.ts";
-import type { TrainConfig } from "../models/train.ts";
+import type { TrainConfig } from "../models/train/train.ts";
 import { describeOptimizer, type OptimizerSpec } from "../models/optimizers.ts";
 import { describeSchedule, type Schedule } from "../models/schedules.ts";
 import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";

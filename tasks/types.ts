@@ -8,7 +8,7 @@
  */
 import type { ImageSet, Protocol } from "../data/types.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
-import type { TrainConfig } from "../models/train.ts";
+import type { TrainConfig } from "../models/train/train.ts";
 
 export type { EpochRecord };
 

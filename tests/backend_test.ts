@@ -6,7 +6,7 @@ import {
   type BackendStarter,
   parseBackendName,
   selectBackend,
-} from "../models/backend.ts";
+} from "../compute/backend.ts";
 import {
   cudaMessage,
   explainTfjsNodeError,
@@ -14,7 +14,7 @@ import {
   loadTfjsNode,
   TFJS_NODE_BACKEND,
   type TfjsNodeDeps,
-} from "../models/tfjs_node.ts";
+} from "../compute/tfjs_node.ts";
 
 const notFound = (specifier: string): never => {
   const err = new TypeError(

@@ -1,4 +1,4 @@
-// Each fused pass of models/fused_kernels.ts and models/fused_simd.ts against
+// Each fused pass of models/train/fused_kernels.ts and models/train/fused_simd.ts against
 // the tfjs ops it replaces (cpu backend: float32 JS kernels), bit for bit where
 // the maths allows (every pass but the softmax, whose exp/log may differ in the
 // last bit from a backend's and is checked for closeness).
@@ -16,9 +16,9 @@ import {
   softmaxCrossEntropyGrad,
   updateParams,
   type UpdateRule,
-} from "../models/fused_kernels.ts";
-import { fusedSimdModuleBytes, SimdArena } from "../models/fused_simd.ts";
-import { shiftImages } from "../models/train.ts";
+} from "../models/train/fused_kernels.ts";
+import { fusedSimdModuleBytes, SimdArena } from "../models/train/fused_simd.ts";
+import { shiftImages } from "../models/train/train.ts";
 import { Rng } from "../utils/rng.ts";
 import { toySet } from "./toy_data.ts";
 

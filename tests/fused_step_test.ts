@@ -1,4 +1,4 @@
-// The fused training step (models/fused_step.ts) against the tfjs path of
+// The fused training step (models/train/fused_step.ts) against the tfjs path of
 // trainMlp: same recipe, close results (the softmax's exp/log are the only
 // operations that differ, in the last bit; every other pass is bit-identical,
 // tests/fused_kernels_test.ts), deterministic, and selected only where it
@@ -12,14 +12,14 @@ import {
   fusedBlasForBackend,
   fusedUnsupportedReason,
   setFusedStepBlas,
-} from "../models/fused_step.ts";
+} from "../models/train/fused_step.ts";
 import { buildMlp } from "../models/mlp.ts";
 import { toFloat32 } from "../data.ts";
 import { SMALL_RECIPE } from "../models/recipes.ts";
-import { type TrainConfig, TrainingDivergedError, trainMlp } from "../models/train.ts";
-import type { BlasLibrary } from "../models/wasm_blas.ts";
-import type { SharedBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
-import { registerWasmBlasBackend, WASM_BLAS } from "../models/wasm_blas.ts";
+import { type TrainConfig, TrainingDivergedError, trainMlp } from "../models/train/train.ts";
+import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
+import type { SharedBlasLibrary } from "../compute/blas/remote_blas.ts";
+import { registerWasmBlasBackend, WASM_BLAS } from "../compute/wasm_blas/mod.ts";
 import { toySet } from "./toy_data.ts";
 import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
 

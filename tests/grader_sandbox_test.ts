@@ -15,7 +15,7 @@ import {
   runSandboxed,
   type SandboxResult,
 } from "../grader/sandbox.ts";
-import { loadBlas } from "../models/wasm_blas/blas_library.ts";
+import { loadBlas } from "../compute/blas/library.ts";
 import { toySplits } from "./toy_data.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -1,20 +1,58 @@
 /**
  * The module graph of the library, from `deno info --json`: no import cycles,
- * and no import from a higher layer (deps < utils < data < models < tasks <
- * grader; `mod.ts` on top). Type-only and dynamic imports count too.
+ * and no import from a higher layer (deps < utils < data | compute < models <
+ * tasks < grader; `mod.ts` on top). `data` and `compute` share one level and
+ * neither imports the other. Type-only and dynamic imports count too. Also: no
+ * library file over {@link MAX_LINES} lines, but for the named exceptions.
  */
 import { assertEquals } from "../deps/assert.ts";
 import { join, relative } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
-const LAYERS = ["deps", "utils", "data", "models", "tasks", "grader", "mod.ts"];
+/** The layers, lowest first; folders in one inner list share a level and may not import each other. */
+const LAYERS: readonly (readonly string[])[] = [
+  ["deps"],
+  ["utils"],
+  ["data", "compute"],
+  ["models"],
+  ["tasks"],
+  ["grader"],
+  ["mod.ts"],
+];
+const FOLDERS = LAYERS.flat().filter((f) => f !== "mod.ts");
 
-/** The layer of a project file (relative path), by its top folder (`data.ts` is the data layer). */
-function layerOf(rel: string): number {
-  const top = rel === "data.ts" ? "data" : rel.split("/")[0];
-  return LAYERS.indexOf(top);
+/** The top folder of a project file (relative path); `data.ts` belongs to `data`. */
+function topOf(rel: string): string {
+  return rel === "data.ts" ? "data" : rel.split("/")[0];
 }
+
+/** The level of a project file (relative path), by its top folder. */
+function layerOf(rel: string): number {
+  const top = topOf(rel);
+  return LAYERS.findIndex((level) => level.includes(top));
+}
+
+/** Whether an import from `from` to `to` breaks the layering (upward, or sideways across a level). */
+function forbidden(from: string, to: string): boolean {
+  const up = layerOf(to) > layerOf(from);
+  const sideways = layerOf(to) === layerOf(from) && topOf(to) !== topOf(from);
+  return up || sideways;
+}
+
+/** The most lines a library file may have. */
+const MAX_LINES = 500;
+/**
+ * Files over {@link MAX_LINES} that are split later, on their own (issue 20: they
+ * are hardened on another branch at the same time). `grader/` is skipped by the
+ * size check until the `layout-grader` branch (which splits it) is merged: the
+ * lead drops that filter at merge.
+ */
+const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
+  "data/splits.ts",
+  "data/archive.ts",
+  "deps/tar.ts",
+]);
 
 async function libraryFiles(): Promise<string[]> {
   const out: string[] = ["mod.ts", "data.ts"];
@@ -25,7 +63,7 @@ async function libraryFiles(): Promise<string[]> {
       else if (e.isFile && e.name.endsWith(".ts")) out.push(rel);
     }
   };
-  for (const dir of LAYERS.slice(0, -1)) await walk(dir);
+  for (const dir of FOLDERS) await walk(dir);
   return out.sort();
 }
 
@@ -101,20 +139,42 @@ Deno.test("layering: no import cycles in the library", () => {
   assertEquals(cycles(graph), []);
 });
 
-Deno.test("layering: no import from a higher layer (deps < utils < data < models < tasks < grader)", () => {
-  const upward: string[] = [];
-  for (const [from, tos] of graph) {
-    for (const to of tos) {
-      if (layerOf(to) > layerOf(from)) upward.push(`${from} imports ${to}`);
+Deno.test(
+  "layering: no import from a higher layer (deps < utils < data | compute < models < tasks < grader)",
+  () => {
+    const wrong: string[] = [];
+    for (const [from, tos] of graph) {
+      for (const to of tos) if (forbidden(from, to)) wrong.push(`${from} imports ${to}`);
     }
+    assertEquals(wrong, []);
+  },
+);
+
+/** Library files (relative paths) over {@link MAX_LINES} lines, with their line counts. */
+async function oversized(files: readonly string[]): Promise<string[]> {
+  const over: string[] = [];
+  for (const f of files) {
+    const lines = (await Deno.readTextFile(join(ROOT, f))).split("\n").length - 1;
+    if (lines > MAX_LINES) over.push(`${f}: ${lines} lines`);
   }
-  assertEquals(upward, []);
+  return over;
+}
+
+Deno.test(`layering: no library file over ${MAX_LINES} lines (but the named exceptions)`, async () => {
+  const files = (await libraryFiles()).filter((f) =>
+    !SIZE_EXCEPTIONS.has(f) && !f.startsWith("grader/")
+  );
+  assertEquals(await oversized(files), []);
 });
 
 Deno.test("layering: the checks catch a cycle and an upward import", () => {
   const g = new Map([["a.ts", new Set(["b.ts"])], ["b.ts", new Set(["a.ts"])]]);
   assertEquals(cycles(g), ["a.ts -> b.ts -> a.ts"]);
-  assertEquals(layerOf("models/train.ts") > layerOf("data/types.ts"), true);
+  assertEquals(layerOf("models/train/train.ts") > layerOf("data/types.ts"), true);
   assertEquals(layerOf("data.ts"), layerOf("data/splits.ts"));
+  assertEquals(forbidden("data/splits.ts", "compute/numerics.ts"), true);
+  assertEquals(forbidden("compute/numerics.ts", "data/types.ts"), true);
+  assertEquals(forbidden("models/mlp.ts", "compute/numerics.ts"), false);
+  assertEquals(forbidden("compute/backend.ts", "models/mlp.ts"), true);
   assertEquals(layerOf("grader/grade.ts") > layerOf("tasks/types.ts"), true);
 });

@@ -61,7 +61,9 @@ Deno.test("notebook: imports only the public entry points", async () => {
   assert(used.length > 0, "the notebook imports the library");
   for (const s of used) assert(PUBLIC.includes(s), `import "${s}" is not a public entry point`);
   // The checker itself: an internal module is caught.
-  assertEquals(specifiers(`import { x } from "../models/train.ts";`), ["../models/train.ts"]);
+  assertEquals(specifiers(`import { x } from "../models/train/train.ts";`), [
+    "../models/train/train.ts",
+  ]);
 });
 
 Deno.test("notebook: the four tasks in order and the six pitfalls explained", async () => {

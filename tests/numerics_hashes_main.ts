@@ -17,9 +17,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import { createHash } from "node:crypto";
 import { choiceFlag, intFlag, parseFlags } from "../deps/flags.ts";
-import { selectBackend } from "../models/backend.ts";
-import { NUMERICS_MODES } from "../models/numerics.ts";
-import { type TrainConfig, trainMlp } from "../models/train.ts";
+import { selectBackend } from "../compute/backend.ts";
+import { NUMERICS_MODES } from "../compute/numerics.ts";
+import { type TrainConfig, trainMlp } from "../models/train/train.ts";
 import { predictProbabilities } from "../models/evaluate.ts";
 import { toySet } from "./toy_data.ts";
 

@@ -10,16 +10,16 @@ import {
   numericsFingerprint,
   parseCpuModel,
   parseNumericsMode,
-} from "../models/numerics.ts";
+} from "../compute/numerics.ts";
 import {
   fixedOrderSaxpy,
   fixedOrderSgemv,
   PANEL,
   panelPlan,
   reproducibleBlas,
-} from "../models/wasm_blas/fixed_order.ts";
-import type { BlasLibrary } from "../models/wasm_blas/blas_library.ts";
-import { readCpuFlags, readFileViaLibc } from "../models/wasm_blas/cpu_features.ts";
+} from "../compute/blas/fixed_order.ts";
+import type { BlasLibrary } from "../compute/blas/library.ts";
+import { readCpuFlags, readFileViaLibc } from "../compute/cpu_features.ts";
 import { Rng } from "../utils/rng.ts";
 
 Deno.test("--numerics accepts reproducible and fast, and names the flag otherwise", () => {

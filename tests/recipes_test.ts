@@ -4,7 +4,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../deps/asser
 import type { ImageSet } from "../data/types.ts";
 import { evaluateSet } from "../models/evaluate.ts";
 import { LAB_RECIPE, SMALL_RECIPE, withEpochs } from "../models/recipes.ts";
-import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train.ts";
+import { type TrainConfig, trainMlp, validateTrainConfig } from "../models/train/train.ts";
 import { configByName, configNames, CONFIGS } from "../experiments/configs.ts";
 import { main, meanStd } from "../experiments/accuracy.ts";
 import { EPOCHS as TASK4_EPOCHS, task4Config } from "../tasks/task4.ts";

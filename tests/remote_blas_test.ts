@@ -1,12 +1,12 @@
 /**
- * The remote BLAS channel (models/wasm_blas/remote_blas.ts): products served
+ * The remote BLAS channel (compute/blas/remote_blas.ts): products served
  * across isolates equal direct calls bit for bit, and the serving side refuses
  * random and hostile requests without throwing and without writing outside
  * the operands of a request it accepted (fuzzed).
  */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { Rng } from "../utils/rng.ts";
-import { type BlasLibrary, loadBlas } from "../models/wasm_blas/blas_library.ts";
+import { type BlasLibrary, loadBlas } from "../compute/blas/library.ts";
 import {
   checkRequest,
   createBlasChannel,
@@ -18,8 +18,8 @@ import {
   serveOne,
   SLOT,
   STATE,
-} from "../models/wasm_blas/remote_blas.ts";
-import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
+} from "../compute/blas/remote_blas.ts";
+import { shareWasmMemory } from "../compute/blas/shared_heap.ts";
 import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
 
 const load = loadBlas({ threads: 1 });

@@ -12,7 +12,7 @@ import {
   type TrainConfig,
   trainMlp,
   type TrainStart,
-} from "../models/train.ts";
+} from "../models/train/train.ts";
 import { toySet } from "./toy_data.ts";
 
 await tf.setBackend("cpu");

@@ -9,7 +9,7 @@ import {
   TrainingDivergedError,
   trainMlp,
   validateTrainConfig,
-} from "../models/train.ts";
+} from "../models/train/train.ts";
 import { learningRateAt } from "../models/schedules.ts";
 import { Rng } from "../utils/rng.ts";
 import { toySet } from "./toy_data.ts";
@@ -33,7 +33,8 @@ Deno.test("an MLP learns a separable toy problem; the rate follows the schedule"
   assertEquals(r.history.length, 3);
   assertEquals(r.history.map((h) => h.learningRate), [0.05, 0.025, 0.0125]);
   assertEquals(r.history.map((h) => h.epoch), [1, 2, 3]);
-  assert(r.history[2].validAccuracy > 0.9, `valid acc ${r.history[2].validAccuracy}`);
+  // 0.85 (chance: 0.1): the seed-stream fix (issue 20) moved this run to 0.90 on 100 images
+  assert(r.history[2].validAccuracy > 0.85, `valid acc ${r.history[2].validAccuracy}`);
   assert(r.history[2].loss < r.history[0].loss);
   const v = evaluateSet(r.model, valid);
   assertEquals(v.accuracy, r.history[2].validAccuracy);
@@ -48,7 +49,8 @@ Deno.test("logistic regression (0 hidden layers) learns it too", async () => {
     schedule: { kind: "constant", initial: 0.5 },
   });
   assertEquals(r.model.weightShapes(), [[784, 10], [10]]);
-  assert(r.history[2].validAccuracy > 0.9, `valid acc ${r.history[2].validAccuracy}`);
+  // 0.85 (chance: 0.1): the seed-stream fix (issue 20) moved this run to 0.90 on 100 images
+  assert(r.history[2].validAccuracy > 0.85, `valid acc ${r.history[2].validAccuracy}`);
   r.model.dispose();
 });
 
@@ -201,6 +203,7 @@ Deno.test("per-step schedule: the recorded rate is the mean of the rates used in
     assert(Math.abs(h.learningRate - sum / steps) < 1e-12, `${h.learningRate} vs ${sum / steps}`);
   }
   assert(r.history[0].learningRate < 0.05 && r.history[1].learningRate < r.history[0].learningRate);
-  assert(r.history[1].validAccuracy > 0.9);
+  // learns (chance: 0.1); the seed-stream fix (issue 20) moved this 2-epoch run to 0.82
+  assert(r.history[1].validAccuracy > 0.75, `valid acc ${r.history[1].validAccuracy}`);
   r.model.dispose();
 });

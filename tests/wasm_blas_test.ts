@@ -10,12 +10,12 @@ import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { assert, assertEquals } from "../deps/assert.ts";
 import { Rng } from "../utils/rng.ts";
-import { registerWasmBlasBackend, WASM_BLAS } from "../models/wasm_blas.ts";
-import { loadBlas } from "../models/wasm_blas/blas_library.ts";
-import { planMatMul } from "../models/wasm_blas/matmul_plan.ts";
-import { coreTypeForFlags, parseCpuFlags } from "../models/wasm_blas/cpu_features.ts";
-import { LAZY_MIN_SIZE, pendingCount } from "../models/wasm_blas/lazy_scale.ts";
-import { instantiateSimd } from "../models/wasm_blas/simd_module.ts";
+import { registerWasmBlasBackend, WASM_BLAS } from "../compute/wasm_blas/mod.ts";
+import { loadBlas } from "../compute/blas/library.ts";
+import { planMatMul } from "../compute/wasm_blas/matmul_plan.ts";
+import { coreTypeForFlags, parseCpuFlags } from "../compute/cpu_features.ts";
+import { LAZY_MIN_SIZE, pendingCount } from "../compute/wasm_blas/lazy_scale.ts";
+import { instantiateSimd } from "../compute/wasm/assembler.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 const probe = await registerWasmBlasBackend();
@@ -713,7 +713,7 @@ async function runProbe(permissions: string[], env: Record<string, string>): Pro
   reason?: string;
   check?: number;
 }> {
-  const script = new URL("../models/wasm_blas/probe_main.ts", import.meta.url).pathname;
+  const script = new URL("../compute/wasm_blas/probe_main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, script, "--check"],
     env,

@@ -20,7 +20,7 @@
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { f32View, sizeOf } from "./heap.ts";
-import { instantiateSimd, type SimdOps } from "./simd_module.ts";
+import { instantiateSimd, type SimdOps } from "../wasm/assembler.ts";
 
 /** Tensors smaller than this are multiplied at once (deferral would not pay). */
 export const LAZY_MIN_SIZE = 16384;

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { BlasLibrary, BlasTiming } from "./blas_library.ts";
+import type { BlasLibrary, BlasTiming } from "./library.ts";
 import { type PanelCall, PanelPool } from "./panel_pool.ts";
 
 /** Rows (or columns) of one panel of a reproducible product. */

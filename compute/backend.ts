@@ -2,12 +2,12 @@
  * Backend selection: tries, in order, tfjs-node-gpu, tfjs-node, the native-BLAS
  * CPU backend ("wasm-blas"), wasm, then pure JS cpu; `--backend NAME` forces one.
  * The run logs the backend in use and, for each skipped one, why. The
- * numerics mode (models/numerics.ts, default `reproducible`) pins what can
+ * numerics mode (compute/numerics.ts, default `reproducible`) pins what can
  * change a run's bits: the OpenBLAS kernel and threading of `wasm-blas`, the
  * wasm binary; tfjs-node is not used unless forced or in `fast` mode.
  *
  * ```ts
- * import { selectBackend } from "./models/backend.ts";
+ * import { selectBackend } from "./compute/backend.ts";
  *
  * const choice = await selectBackend({ log: console.log });
  * // backend: wasm  (after "skipped tfjs-node-gpu: not installed: ..." lines)
@@ -26,6 +26,7 @@ import {
   type TfjsNodeDeps,
   type TfjsNodePackage,
 } from "./tfjs_node.ts";
+import type { BackendRequest } from "./backend_request.ts";
 import { BACKEND_ORDER, type BackendName, parseBackendName } from "./backend_names.ts";
 import {
   DEFAULT_NUMERICS,
@@ -34,7 +35,7 @@ import {
   type NumericsMode,
 } from "./numerics.ts";
 
-export { BACKEND_ORDER, type BackendName, parseBackendName };
+export { BACKEND_ORDER, type BackendName, type BackendRequest, parseBackendName };
 
 /** The backend in use and, for each one tried before it, why it was skipped. */
 export interface BackendChoice {
@@ -65,17 +66,13 @@ export type BackendStartResult =
 export type BackendStarter = () => Promise<BackendStartResult>;
 
 /** Options of {@link selectBackend}. */
-export interface SelectBackendOptions {
-  /** Backend name to use instead of trying the order (from `--backend`). */
-  force?: string;
+export interface SelectBackendOptions extends BackendRequest {
   /** Where the "backend: NAME" and "skipped NAME: reason" lines go (default: none). */
   log?: (line: string) => void;
   /** Replacement starters by backend (tests); the others keep their real starter. */
   starters?: Partial<Record<BackendName, BackendStarter>>;
   /** Replacement side effects for the tfjs-node loader (tests). */
   tfjsNodeDeps?: Partial<TfjsNodeDeps>;
-  /** Numerics mode (`--numerics`; default {@link DEFAULT_NUMERICS}). One per process. */
-  numerics?: NumericsMode;
 }
 
 function registeredStarter(tfName: string, what: string): BackendStarter {
@@ -104,13 +101,13 @@ function tfjsNodeStarter(pkg: TfjsNodePackage, overrides: Partial<TfjsNodeDeps>)
 }
 
 async function startWasmBlas(numerics: NumericsMode): Promise<BackendStartResult> {
-  let mod: typeof import("./wasm_blas.ts");
+  let mod: typeof import("./wasm_blas/mod.ts");
   try {
-    mod = await import("./wasm_blas.ts");
+    mod = await import("./wasm_blas/mod.ts");
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const missing = (err as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" ||
-      /not found|Cannot find module/i.test(message);
+    // Deno marks a missing module with a code (typed), not only in the message.
+    const missing = (err as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND";
     return {
       ok: false,
       reason: missing
@@ -234,8 +231,8 @@ async function activate(starter: BackendStarter): Promise<BackendStartResult> {
     console.warn = warn;
   }
   if (!ok || tf.getBackend() !== started.tfName) {
-    const why = warnings.map((w) => w.split("\n")[0].trim())
-      .find((w) => w !== "" && !/^Initialization of backend .* failed$/.test(w));
+    // tfjs warns twice on a failed initialisation: its generic line first, then the cause.
+    const why = warnings.map((w) => w.split("\n")[0].trim()).filter((w) => w !== "").at(-1);
     return {
       ok: false,
       reason: `tf.setBackend("${started.tfName}") failed` + (why ? `: ${clip(why, 240)}` : ""),

@@ -6,13 +6,11 @@
  *
  * @module
  */
-import { coreTypeForFlags, readCpuFlags } from "./cpu_features.ts";
+import { coreTypeForFlags, readCpuFlags } from "../cpu_features.ts";
 import { type NumericsMode, REPRODUCIBLE_CORE_TYPE, reproducibleCpu } from "../numerics.ts";
+import { BLAS_LIB_ENV, BLAS_THREADS_ENV, OPENBLAS_CORETYPE_ENV } from "../blas_env.ts";
 
-/** Environment variable naming the BLAS shared library to load (a path or a loader name). */
-export const BLAS_LIB_ENV = "NOTMNIST_BLAS_LIB";
-/** Environment variable with the number of BLAS threads (default: the number of cores). */
-export const BLAS_THREADS_ENV = "NOTMNIST_BLAS_THREADS";
+export { BLAS_LIB_ENV, BLAS_THREADS_ENV } from "../blas_env.ts";
 
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
@@ -207,9 +205,9 @@ export function pinOpenBlasCoreType(
   flags: Set<string> | undefined = readCpuFlags(),
 ): { set?: string; replaced?: string } {
   if (!reproducibleCpu(flags).ok) return {};
-  const before = envGet("OPENBLAS_CORETYPE");
+  const before = envGet(OPENBLAS_CORETYPE_ENV);
   try {
-    Deno.env.set("OPENBLAS_CORETYPE", REPRODUCIBLE_CORE_TYPE);
+    Deno.env.set(OPENBLAS_CORETYPE_ENV, REPRODUCIBLE_CORE_TYPE);
   } catch {
     return {};
   }
@@ -224,13 +222,13 @@ export function pinOpenBlasCoreType(
  * it. Returns the value set, or `undefined` when nothing was set.
  */
 export function chooseOpenBlasCoreType(): string | undefined {
-  if (envGet("OPENBLAS_CORETYPE")) return undefined;
+  if (envGet(OPENBLAS_CORETYPE_ENV)) return undefined;
   const flags = readCpuFlags();
   if (flags === undefined) return undefined;
   const core = coreTypeForFlags(flags);
   if (core === undefined) return undefined;
   try {
-    Deno.env.set("OPENBLAS_CORETYPE", core);
+    Deno.env.set(OPENBLAS_CORETYPE_ENV, core);
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@
  * every evaluation), so save, load, predict and the layers API are unchanged.
  *
  * Same recipe as the tfjs path of `trainMlp`: the same seeded batches, shifts
- * (`deriveSeed(seed, 3, step)`) and dropout masks (`SeededDropout`'s seeds),
+ * (`deriveSeed(seed, ...shiftStream(step))`) and dropout masks (`SeededDropout`'s seeds),
  * the same SGEMM calls (same operands, transposes and `beta`) as the
  * `wasm-blas` kernels, and an optimizer, L2 and relu/dropout arithmetic that
  * is bit-identical to tfjs'. Only the softmax uses JavaScript's `exp`/`log`,
@@ -24,10 +24,10 @@
  *
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "./wasm_blas.ts";
- * import { buildMlp } from "./mlp.ts";
+ * import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../../compute/wasm_blas/mod.ts";
+ * import { buildMlp } from "../mlp.ts";
  * import { createFusedTrainer } from "./fused_step.ts";
- * import { SMALL_RECIPE } from "./recipes.ts";
+ * import { SMALL_RECIPE } from "../recipes.ts";
  *
  * const probe = await registerWasmBlasBackend();
  * if (probe.ok) {
@@ -47,9 +47,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ImageSet, NUM_CLASSES, PIXELS } from "../data/types.ts";
-import { deriveSeed, Rng } from "../utils/rng.ts";
-import { dropoutMask } from "./dropout.ts";
+import { type ImageSet, NUM_CLASSES, PIXELS } from "../../data/types.ts";
+import { deriveSeed, Rng } from "../../utils/rng.ts";
+import { dropoutStream, shiftStream } from "../../utils/seed_streams.ts";
+import { dropoutMask } from "../dropout.ts";
 import {
   applyMask,
   dropoutReluBackward,
@@ -61,11 +62,13 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { SimdArena } from "./fused_simd.ts";
-import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "./mlp.ts";
-import type { OptimizerSpec } from "./optimizers.ts";
-import type { BlasLibrary } from "./wasm_blas/blas_library.ts";
-import { isSharedBlas, type SharedBlasLibrary } from "./wasm_blas/remote_blas.ts";
-import { WASM_BLAS, wasmBlasLibrary } from "./wasm_blas/register.ts";
+import { carve, carvedSize, heapArena } from "./fused_memory.ts";
+
+export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
+import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
+import type { OptimizerSpec } from "../optimizers.ts";
+import type { BlasLibrary } from "../../compute/blas/library.ts";
+import { isSharedBlas, type SharedBlasLibrary } from "../../compute/blas/remote_blas.ts";
 
 /** The loss and accuracy of one fused step. */
 export interface FusedStepResult {
@@ -143,53 +146,8 @@ export function fusedUnsupportedReason(config: FusedStepConfig): string | undefi
   return undefined;
 }
 
-let provided: BlasLibrary | undefined;
-
-/**
- * Sets the BLAS the fused step uses on every backend (e.g. a sandbox's remote
- * `BlasLibrary`, whose shared buffer then holds the trainer's arrays); `undefined`
- * restores the default ({@link fusedBlasForBackend}).
- */
-export function setFusedStepBlas(blas: BlasLibrary | undefined): void {
-  provided = blas;
-}
-
-/**
- * The BLAS for the fused step on the current tfjs backend: the one set with
- * {@link setFusedStepBlas}, else the `wasm-blas` backend's library when that
- * backend is active, else `undefined` (stock wasm, cpu and tfjs-node keep the
- * tfjs path).
- */
-export function fusedBlasForBackend(backend: string = tf.getBackend()): BlasLibrary | undefined {
-  return provided ?? (backend === WASM_BLAS ? wasmBlasLibrary() : undefined);
-}
-
 /** Live fused trainers per remote BLAS whose shared buffer holds their arrays. */
 const sharedUsers = new Map<SharedBlasLibrary, number>();
-
-/** Float32 offsets are rounded up to this many floats (64 bytes) for the BLAS. */
-const ALIGN = 16;
-
-/** Floats of one contiguous buffer holding `sizes`, each rounded up to {@link ALIGN}. */
-function carvedSize(sizes: number[]): number {
-  return sizes.reduce((t, s) => t + Math.ceil(s / ALIGN) * ALIGN, 0);
-}
-
-/** Hands out aligned sub-arrays of one contiguous buffer. */
-function carve(sizes: number[], alloc: (n: number) => Float32Array): Float32Array[] {
-  const offsets: number[] = [];
-  let total = 0;
-  for (const s of sizes) {
-    offsets.push(total);
-    total += Math.ceil(s / ALIGN) * ALIGN;
-  }
-  const buf = alloc(total);
-  if (!(buf instanceof Float32Array) || buf.length < total) {
-    throw new Error(`fused step: the allocator must return ${total} floats`);
-  }
-  buf.fill(0, 0, total);
-  return sizes.map((s, i) => buf.subarray(offsets[i], offsets[i] + s));
-}
 
 interface Layer {
   inputs: number;
@@ -213,48 +171,6 @@ interface Layer {
   out: Float32Array;
   /** Gradient w.r.t. z, batch x units. */
   dz: Float32Array;
-}
-
-/** The wasm heap's allocator of the active tfjs wasm backend (emscripten's). */
-interface HeapAllocator {
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-  HEAPU8: Uint8Array;
-}
-
-/**
- * A {@link SimdArena} of `floats` values in the shared wasm heap that
- * `blas` takes by offset (the active tfjs wasm backend's heap, allocated with
- * its own malloc, so tfjs never hands the same bytes out), or `undefined`
- * when there is no such heap. `free` gives the bytes back.
- */
-function heapArena(
-  blas: SharedBlasLibrary,
-  floats: number,
-): { arena: SimdArena; free: () => void } | undefined {
-  const memory = blas.sharedHeap();
-  const wasm = (tf.backend() as unknown as { wasm?: Partial<HeapAllocator> }).wasm;
-  if (memory === undefined || typeof wasm?._malloc !== "function") return undefined;
-  const alloc = wasm as HeapAllocator;
-  const bytes = floats * 4 + 64;
-  const ptr = alloc._malloc(bytes);
-  if (!ptr) return undefined;
-  const free = () => alloc._free(ptr);
-  // The allocator must own this very memory: a byte written through it shows in the heap.
-  const probe = new Uint8Array(memory.buffer, ptr, 1);
-  alloc.HEAPU8[ptr] = 0xa5;
-  const same = probe[0] === 0xa5;
-  alloc.HEAPU8[ptr] = 0x5a;
-  if (!same || probe[0] !== 0x5a) {
-    free();
-    return undefined;
-  }
-  try {
-    return { arena: new SimdArena(floats, { memory, byteOffset: ptr, byteLength: bytes }), free };
-  } catch {
-    free();
-    return undefined;
-  }
 }
 
 /**
@@ -382,7 +298,7 @@ export function createFusedTrainer(
     const n = end - start;
     checkRows(n);
     // Input: gathered, converted, shifted.
-    const rng = shift > 0 ? new Rng(deriveSeed(seed, 3, stepIndex)) : undefined;
+    const rng = shift > 0 ? new Rng(deriveSeed(seed, ...shiftStream(stepIndex))) : undefined;
     gatherShiftBatch(set.images, order, start, end, x, rng, shift);
     for (let r = 0; r < n; r++) labels[r] = set.labels[order[start + r]];
     return run(n, stepIndex, lr);
@@ -408,7 +324,12 @@ export function createFusedTrainer(
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
     let input = x;
     if (inputDropout > 0) {
-      dropoutMask(n * PIXELS, inputDropout, deriveSeed(seed, 0, stepIndex), xMask);
+      dropoutMask(
+        n * PIXELS,
+        inputDropout,
+        deriveSeed(seed, ...dropoutStream(0, stepIndex)),
+        xMask,
+      );
       mask(x, xMask, xDropped, n * PIXELS);
       input = xDropped;
     }
@@ -436,7 +357,12 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        dropoutMask(size, ly.dropout, deriveSeed(seed, l + 1, stepIndex), ly.mask);
+        dropoutMask(
+          size,
+          ly.dropout,
+          deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
+          ly.mask,
+        );
         forward(ly.z, size, ly.relu, ly.mask, ly.out);
         input = ly.out;
       } else {

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { readCpuFlags, readCpuInfo } from "./wasm_blas/cpu_features.ts";
+import { readCpuFlags, readCpuInfo } from "./cpu_features.ts";
 
 /** The numerics modes, the default for grading first. */
 export const NUMERICS_MODES: readonly ["reproducible", "fast"] = ["reproducible", "fast"] as const;

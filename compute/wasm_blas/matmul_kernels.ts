@@ -7,7 +7,7 @@
  */
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import type { BlasLibrary } from "./blas_library.ts";
+import type { BlasLibrary } from "../blas/library.ts";
 import { f32View, sizeOf } from "./heap.ts";
 import { type MatMulPlan, planMatMul } from "./matmul_plan.ts";
 import { deferProducer, LAZY_MIN_SIZE } from "./lazy_scale.ts";

@@ -31,8 +31,8 @@
  *
  * @module
  */
-import { IMAGE_SIZE, PIXELS } from "../data/types.ts";
-import type { Rng } from "../utils/rng.ts";
+import { IMAGE_SIZE, PIXELS } from "../../data/types.ts";
+import type { Rng } from "../../utils/rng.ts";
 
 const f = Math.fround;
 

@@ -6,7 +6,7 @@
  *
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import { registerWasmBlasBackend, WASM_BLAS } from "./models/wasm_blas.ts";
+ * import { registerWasmBlasBackend, WASM_BLAS } from "./compute/wasm_blas/mod.ts";
  *
  * const probe = await registerWasmBlasBackend();
  * await tf.setBackend(probe.ok ? WASM_BLAS : "wasm");
@@ -21,7 +21,7 @@ export {
   WASM_BLAS,
   wasmBlasLibrary,
   type WasmBlasOptions,
-} from "./wasm_blas/register.ts";
+} from "./register.ts";
 export {
   BLAS_LIB_ENV,
   BLAS_THREADS_ENV,
@@ -29,7 +29,7 @@ export {
   type BlasLibrary,
   type BlasTiming,
   defaultBlasCandidates,
-} from "./wasm_blas/blas_library.ts";
+} from "../blas/library.ts";
 export {
   createBlasChannel,
   isSharedBlas,
@@ -37,4 +37,4 @@ export {
   remoteBlasLibrary,
   serveBlas,
   type SharedBlasLibrary,
-} from "./wasm_blas/remote_blas.ts";
+} from "../blas/remote_blas.ts";

@@ -5,7 +5,7 @@
  * permissions, and by people to see which BLAS would be used:
  *
  * ```sh
- * deno run --allow-read --allow-env --allow-ffi models/wasm_blas/probe_main.ts --check
+ * deno run --allow-read --allow-env --allow-ffi compute/wasm_blas/probe_main.ts --check
  * ```
  *
  * @module

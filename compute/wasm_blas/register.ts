@@ -9,10 +9,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { type BlasLibrary, type BlasLoadResult, loadBlas } from "./blas_library.ts";
-import { reproducibleBlas } from "./fixed_order.ts";
+import { type BlasLibrary, type BlasLoadResult, loadBlas } from "../blas/library.ts";
+import { reproducibleBlas } from "../blas/fixed_order.ts";
 import type { NumericsMode } from "../numerics.ts";
-import { isSharedBlas } from "./remote_blas.ts";
+import { isSharedBlas } from "../blas/remote_blas.ts";
 import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
 import { castKernel, identityKernel, sumKernel } from "./aux_kernels.ts";
 import {

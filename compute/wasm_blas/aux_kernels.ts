@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import type { BlasLibrary } from "./blas_library.ts";
+import type { BlasLibrary } from "../blas/library.ts";
 import { f32View, sizeOf } from "./heap.ts";
 
 function alias(backend: BackendWasm, x: TensorInfo): TensorInfo {

@@ -1,0 +1,297 @@
+/**
+ * The WebAssembly SIMD module of the fused step's optimizer and elementwise
+ * passes ({@link fusedSimdModuleBytes}), assembled with
+ * `compute/wasm/assembler.ts`; `fused_simd.ts` instantiates it on an arena.
+ * Each pass computes what its JavaScript twin in fused_kernels.ts computes,
+ * operation by operation in float32 lanes.
+ *
+ * @module
+ */
+import {
+  countedLoop,
+  envMemoryImport,
+  F32,
+  funcBody,
+  get,
+  I32,
+  i32c,
+  loadVec,
+  set,
+  stepConsts,
+  stepVec,
+  STORE_VEC,
+  str,
+  V128,
+  vec,
+  wasmModule,
+} from "../../compute/wasm/assembler.ts";
+
+const F64 = 0x7c;
+const END = 0x0b;
+const I32_ADD = 0x6a;
+const I32_AND = 0x71;
+const I32_SHL = 0x74;
+const F64_ADD = 0xa0;
+const SIMD = 0xfd;
+const F32X4_SPLAT = [SIMD, 0x13];
+const F32X4_ADD = [SIMD, 0xe4, 0x01];
+const F32X4_MUL = [SIMD, 0xe6, 0x01];
+const F64X2_ADD = [SIMD, 0xf0, 0x01];
+const F64X2_PROMOTE_LOW = [SIMD, 0x5f];
+const F64X2_EXTRACT_LANE = (lane: number) => [SIMD, 0x21, lane];
+const I8X16_SHUFFLE_HIGH_LOW = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const V128_CONST_ZERO = [SIMD, 0x0c, ...new Array(16).fill(0)];
+const F32X4_LT = [SIMD, 0x43];
+const V128_ANDNOT = [SIMD, 0x4f];
+
+type PassBody = (p: number[], i: number, v: number[]) => number[];
+
+/** Pushes relu of the v128 in local `a`: `a & ~(a < 0)` (-0 and NaN stay, as wasm-blas' relu). */
+const reluOf = (a: number): number[] => [
+  ...get(a),
+  ...get(a),
+  ...V128_CONST_ZERO,
+  ...F32X4_LT,
+  ...V128_ANDNOT,
+];
+
+/**
+ * The elementwise passes around the matrix products, each over the first `n`
+ * floats (a multiple of 4) at byte offsets: [name, pointer params, body].
+ * Locals after the params: i, end (i32), then v128 a, b, x, zero, one.
+ */
+const ELEMENTWISE: [string, number, PassBody][] = [
+  // relu(z): z = relu(z)
+  ["relu", 1, ([z], i, [a]) => [
+    ...get(z),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(z, i),
+    ...set(a),
+    ...reluOf(a),
+    ...STORE_VEC,
+  ]],
+  // relu_mask(z, mask, out): z = relu(z); out = z * mask
+  ["relu_mask", 3, ([z, mask, out], i, [a]) => [
+    ...loadVec(z, i),
+    ...set(a),
+    ...reluOf(a),
+    ...set(a),
+    ...get(z),
+    ...get(i),
+    I32_ADD,
+    ...get(a),
+    ...STORE_VEC,
+    ...get(out),
+    ...get(i),
+    I32_ADD,
+    ...get(a),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mask_mul(x, mask, out): out = x * mask
+  ["mask_mul", 3, ([x, mask, out], i) => [
+    ...get(out),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(x, i),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mul_step(grad, y): grad = grad * step(y)
+  ["mul_step", 2, ([grad, y], i, [, , xv, zero, one]) => [
+    ...get(grad),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(grad, i),
+    ...loadVec(y, i),
+    ...set(xv),
+    ...stepVec(xv, zero, one),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+  // mask_mul_step(grad, mask, y): grad = (grad * mask) * step(y)
+  ["mask_mul_step", 3, ([grad, mask, y], i, [, , xv, zero, one]) => [
+    ...get(grad),
+    ...get(i),
+    I32_ADD,
+    ...loadVec(grad, i),
+    ...loadVec(mask, i),
+    ...F32X4_MUL,
+    ...loadVec(y, i),
+    ...set(xv),
+    ...stepVec(xv, zero, one),
+    ...F32X4_MUL,
+    ...STORE_VEC,
+  ]],
+];
+
+function elementwiseBody(params: number, body: PassBody): number[] {
+  const p = Array.from({ length: params }, (_, k) => k);
+  const n = params;
+  const [i, end] = [params + 1, params + 2];
+  const v = [params + 3, params + 4, params + 5, params + 6, params + 7];
+  const code = [
+    ...stepConsts(v[3], v[4]),
+    ...i32c(0),
+    ...set(i),
+    ...get(n),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 16, body(p, i, v)),
+    END,
+  ];
+  return funcBody([[2, I32], [5, V128]], code);
+}
+
+/** The update variants, in export order: [name, l2, momentum, nesterov]. */
+const VARIANTS: [string, boolean, boolean, boolean][] = [
+  ["sgd", false, false, false],
+  ["sgd_l2", true, false, false],
+  ["momentum", false, true, false],
+  ["momentum_l2", true, true, false],
+  ["nesterov", false, true, true],
+  ["nesterov_l2", true, true, true],
+];
+
+/**
+ * update(w, g, v, n, c, m, l) -> f64 over the first `n` floats (n a multiple
+ * of 4) at byte offsets w, g, v; c = -lr, m = momentum, l = L2 (float32).
+ */
+function updateBody(l2: boolean, momentum: boolean, nesterov: boolean): number[] {
+  const [w, g, v, n, c, m, l] = [0, 1, 2, 3, 4, 5, 6];
+  const [i, end] = [7, 8];
+  const [cv, mv, lv, two, wv, gv, vv, sq, acc1, acc2] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const splat = (src: number[], dst: number) => [...src, ...F32X4_SPLAT, ...set(dst)];
+  const body: number[] = [
+    ...loadVec(w, i),
+    ...set(wv),
+    ...loadVec(g, i),
+    ...set(gv),
+  ];
+  if (l2) {
+    body.push(
+      // sq = w * w; acc1 += promote(sq[0..1]); acc2 += promote(sq[2..3])
+      ...get(wv),
+      ...get(wv),
+      ...F32X4_MUL,
+      ...set(sq),
+      ...get(acc1),
+      ...get(sq),
+      ...F64X2_PROMOTE_LOW,
+      ...F64X2_ADD,
+      ...set(acc1),
+      ...get(acc2),
+      ...get(sq),
+      ...get(sq),
+      ...I8X16_SHUFFLE_HIGH_LOW,
+      ...F64X2_PROMOTE_LOW,
+      ...F64X2_ADD,
+      ...set(acc2),
+      // g = g + l * (w * 2)
+      ...get(gv),
+      ...get(lv),
+      ...get(wv),
+      ...get(two),
+      ...F32X4_MUL,
+      ...F32X4_MUL,
+      ...F32X4_ADD,
+      ...set(gv),
+    );
+  }
+  // The step direction pushed on the stack: g, v or g + v * m.
+  let direction: number[] = get(gv);
+  if (momentum) {
+    body.push(
+      // v = m * v + g
+      ...get(v),
+      ...get(i),
+      I32_ADD,
+      ...get(mv),
+      ...loadVec(v, i),
+      ...F32X4_MUL,
+      ...get(gv),
+      ...F32X4_ADD,
+      ...set(vv),
+      ...get(vv),
+      ...STORE_VEC,
+    );
+    direction = nesterov ? [...get(gv), ...get(vv), ...get(mv), ...F32X4_MUL, ...F32X4_ADD] : get(
+      vv,
+    );
+  }
+  // w = c * direction + w
+  body.push(
+    ...get(w),
+    ...get(i),
+    I32_ADD,
+    ...get(cv),
+    ...direction,
+    ...F32X4_MUL,
+    ...get(wv),
+    ...F32X4_ADD,
+    ...STORE_VEC,
+  );
+  const code = [
+    ...splat(get(c), cv),
+    ...splat(get(m), mv),
+    ...splat(get(l), lv),
+    ...splat([0x43, 0, 0, 0, 0x40], two), // f32.const 2
+    ...V128_CONST_ZERO,
+    ...set(acc1),
+    ...V128_CONST_ZERO,
+    ...set(acc2),
+    ...i32c(0),
+    ...set(i),
+    // end = (n & ~3) << 2
+    ...get(n),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 16, body),
+    // (acc1 + acc2)[0] + (acc1 + acc2)[1]
+    ...get(acc1),
+    ...get(acc2),
+    ...F64X2_ADD,
+    ...set(acc1),
+    ...get(acc1),
+    ...F64X2_EXTRACT_LANE(0),
+    ...get(acc1),
+    ...F64X2_EXTRACT_LANE(1),
+    F64_ADD,
+    END,
+  ];
+  return funcBody([[2, I32], [10, V128]], code);
+}
+
+/**
+ * The module's bytes: imports `env.memory`, exports the six update variants
+ * and the elementwise passes. With `shared`, the imported memory is declared
+ * shared (maximum 4 GiB), for a region of a shared wasm heap.
+ */
+export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
+  // Types: 0 = update; k = k pointers and a count (k = 1, 2, 3).
+  const ptrs = (k: number) => [0x60, ...vec([...Array(k + 1).fill([I32])]), 0];
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32], [F32]]), 1, F64],
+    ptrs(1),
+    ptrs(2),
+    ptrs(3),
+  ]);
+  const imports = envMemoryImport(shared);
+  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k])]);
+  const names = [...VARIANTS.map(([name]) => name), ...ELEMENTWISE.map(([name]) => name)];
+  const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
+  const code = vec([
+    ...VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)),
+    ...ELEMENTWISE.map(([, k, body]) => elementwiseBody(k, body)),
+  ]);
+  return wasmModule(types, imports, funcs, exports, code);
+}
