@@ -11,10 +11,9 @@ import {
   gradebookCsv,
   type GradebookRow,
   gradeClass,
-  stageSubmission,
-  SUBMISSION_LIMITS,
-} from "../grader/class_grade.ts";
-import { parseClassArgs, planJobs, progressLine } from "../grader/class_cli.ts";
+} from "../grader/class/grade_class.ts";
+import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
+import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";
 import { scoreHistogramSvg } from "../models/pictures.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
@@ -67,7 +66,7 @@ function cli(args: string[], tmp: string): Deno.ChildProcess {
       "--allow-ffi",
       "--allow-sys",
       "--allow-run",
-      join(root, "grader/class_cli.ts"),
+      join(root, "grader/class/cli.ts"),
       ...args,
     ],
     cwd: root,

@@ -5,16 +5,12 @@
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
-import type { GradeReport } from "../grader/types.ts";
-import { toGradescope } from "../grader/reports.ts";
-import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
-import {
-  folderUsage,
-  parseVmRss,
-  planSandbox,
-  runSandboxed,
-  type SandboxResult,
-} from "../grader/sandbox.ts";
+import type { GradeReport } from "../grader/report/types.ts";
+import { toGradescope } from "../grader/report/reports.ts";
+import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric/rubric.ts";
+import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
+import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
+import { planSandbox } from "../grader/sandbox/plan.ts";
 import { loadBlas } from "../models/wasm_blas/blas_library.ts";
 import { toySplits } from "./toy_data.ts";
 
@@ -323,7 +319,7 @@ const planCtx = {
   setsid: true,
   token: "t0k",
   wasmFiles: { "tfjs-backend-wasm-simd.wasm": "/d/npm/simd.wasm" },
-  childUrl: "file:///home/lab/grader/child.ts",
+  childUrl: "file:///home/lab/grader/sandbox/child.ts",
   moduleFiles: ["/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
 };
 

@@ -2,8 +2,8 @@
  * The grader's parent-child protocol in one place: the files the parent hands
  * to the sandboxed process, the lines that process prints back, the messages
  * between that process's main isolate and the Worker running graded code, the
- * failure kinds and the exit codes. Shared by `grader/sandbox.ts` (parent),
- * `grader/child.ts` (the child's main isolate) and `grader/child_worker.ts`
+ * failure kinds and the exit codes. Shared by `grader/sandbox/run.ts` (parent),
+ * `grader/sandbox/child.ts` (the child's main isolate) and `grader/sandbox/child_worker.ts`
  * (the Worker).
  *
  * Everything that arrives from the Worker or from the child process is
@@ -11,9 +11,9 @@
  *
  * @module
  */
-import type { Protocol } from "../data/types.ts";
-import type { EpochRecord } from "../tasks/types.ts";
-import type { NumericsMode } from "../models/numerics.ts";
+import type { Protocol } from "../../data/types.ts";
+import type { EpochRecord } from "../../tasks/types.ts";
+import type { NumericsMode } from "../../models/numerics.ts";
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag), then the run's token. */
 export const MESSAGE_MARK = "\u001egrader:";
@@ -197,4 +197,25 @@ export function classifyError(errorName: string, message: string): "permission" 
     return "permission";
   }
   return "exception";
+}
+
+/**
+ * Permissions of the Worker that runs graded code: read/write of its output
+ * folder, read of its own module files (a Worker checks read permission even
+ * for static imports), nothing else.
+ */
+export function workerPermissions(
+  outDir: string,
+  moduleFiles: string[] = [],
+): Deno.PermissionOptionsObject {
+  return {
+    read: [outDir, ...moduleFiles],
+    write: [outDir],
+    env: false,
+    ffi: false,
+    import: false,
+    net: false,
+    run: false,
+    sys: false,
+  };
 }

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { selectBackend } from "../models/backend.ts";
-import type { NumericsMode } from "../models/numerics.ts";
+import { selectBackend } from "../../models/backend.ts";
+import type { NumericsMode } from "../../models/numerics.ts";
 
 /**
  * Selects the tfjs backend (`choice.force` forces one) and returns its name

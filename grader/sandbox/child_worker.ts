@@ -1,7 +1,7 @@
 /**
  * The Worker side of a graded run: imports the task module and trains it,
  * inside a Worker of the child process whose permissions are all off except
- * read/write of the task's output folder (`grader/child.ts` starts it). The
+ * read/write of the task's output folder (`grader/sandbox/child.ts` starts it). The
  * data arrives by message; the tfjs wasm binaries too (the Worker cannot read
  * files); the `wasm-blas` backend is registered on a remote BLAS served by the
  * main isolate (`models/wasm_blas/remote_blas.ts`), so graded code trains at
@@ -13,11 +13,11 @@
  * @module
  */
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import type { ImageSet } from "../data/types.ts";
-import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import { registerWasmBlasBackendWith } from "../models/wasm_blas/register.ts";
-import { remoteBlasLibrary } from "../models/wasm_blas/remote_blas.ts";
-import { shareWasmMemory } from "../models/wasm_blas/shared_heap.ts";
+import type { ImageSet } from "../../data/types.ts";
+import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
+import { registerWasmBlasBackendWith } from "../../models/wasm_blas/register.ts";
+import { remoteBlasLibrary } from "../../models/wasm_blas/remote_blas.ts";
+import { shareWasmMemory } from "../../models/wasm_blas/shared_heap.ts";
 import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
 import { selectChildBackend } from "./child_backend.ts";
 import { describeError, TaskOutputError, toFloat32, trainedRoles } from "./task_output.ts";

@@ -13,7 +13,7 @@ import {
   type NumericsFingerprint,
   numericsFingerprint,
   type NumericsMode,
-} from "../models/numerics.ts";
+} from "../../models/numerics.ts";
 
 /** One data file: name, size and checksum. */
 export interface FileRecord {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { EpochRecord, TrainedModel } from "../tasks/types.ts";
+import type { EpochRecord, TrainedModel } from "../../tasks/types.ts";
 import { ROLE_NAME, type RoleInfo } from "./protocol.ts";
 
 /** An error's name and a message with the first lines of its stack. */

@@ -11,7 +11,7 @@
  * data hashes are unchanged and whose report exists.
  *
  * ```ts ignore
- * import { gradeClass } from "@notmnist/lab/grader";
+ * import { gradeClass } from "@notmnist/lab/grader/class";
  *
  * const result = await gradeClass({ classDir: "class", outDir: "out/class", jobs: 2, ... });
  * console.log(result.rows.map((r) => `${r.student} ${r.total}`));
@@ -19,12 +19,13 @@
  *
  * @module
  */
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
-import { grade, type GradeData, type GradeOptions } from "./grade.ts";
-import type { GradeProvenance, GradeReport } from "./types.ts";
-import { writeReports } from "./reports.ts";
+import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
+import { stageSubmission } from "../intake/stage.ts";
+import { grade, type GradeData, type GradeOptions } from "../grade.ts";
+import type { GradeProvenance, GradeReport } from "../report/types.ts";
+import { writeReports } from "../report/reports.ts";
 import {
   canonicalJson,
   type Profile,
@@ -35,87 +36,12 @@ import {
   type TaskNumber,
   taskPoints,
   taskRubric,
-} from "./rubric.ts";
-import { scoreHistogramSvg } from "../models/pictures.ts";
-import { describeFingerprint } from "../models/numerics.ts";
+} from "../rubric/rubric.ts";
+import { scoreHistogramSvg } from "../../models/pictures.ts";
+import { describeFingerprint } from "../../models/numerics.ts";
 
 /** Names a student folder may have (they become folder names and CSV cells). */
 export const STUDENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
-
-/** Limits on what is copied from a student's folder. */
-export const SUBMISSION_LIMITS = { files: 200, bytes: 20 * 1024 * 1024, depth: 4 } as const;
-
-/** One student's staged submission. */
-export interface StagedSubmission {
-  /** Folder holding the copy that is graded. */
-  dir: string;
-  /** Tasks with a `taskN.ts` in the copy. */
-  tasks: TaskNumber[];
-  /** SHA-256 over the sorted relative paths and contents of the copied files. */
-  sha256: string;
-  /** Copied files, relative, sorted. */
-  files: string[];
-  /** What was not copied and why (symlinks, oversized files, too deep). */
-  skipped: string[];
-}
-
-/**
- * Copies the regular files of `src` into `dest` (no symlinks, at most
- * {@link SUBMISSION_LIMITS}), and hashes the copy. A student's folder is
- * hostile input: it is read once, here, and only the copy is graded and hashed.
- */
-export async function stageSubmission(src: string, dest: string): Promise<StagedSubmission> {
-  const files: { rel: string; bytes: Uint8Array }[] = [];
-  const skipped: string[] = [];
-  let total = 0;
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    const entries = (await Array.fromAsync(Deno.readDir(dir))).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
-    for (const e of entries) {
-      const path = join(dir, e.name);
-      const rel = relative(src, path);
-      if (e.name.startsWith(".") || e.name === "node_modules") continue;
-      if (e.isSymlink) {
-        skipped.push(`${rel}: symbolic link (not copied)`);
-      } else if (e.isDirectory) {
-        if (depth >= SUBMISSION_LIMITS.depth) skipped.push(`${rel}: deeper than the limit`);
-        else await walk(path, depth + 1);
-      } else if (e.isFile) {
-        const info = await Deno.lstat(path);
-        if (files.length >= SUBMISSION_LIMITS.files) {
-          skipped.push(`${rel}: more than ${SUBMISSION_LIMITS.files} files`);
-        } else if (total + info.size > SUBMISSION_LIMITS.bytes) {
-          skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
-        } else {
-          const bytes = await Deno.readFile(path);
-          if (total + bytes.length > SUBMISSION_LIMITS.bytes) {
-            // it grew after the size check
-            skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
-          } else {
-            total += bytes.length;
-            files.push({ rel, bytes });
-          }
-        }
-      }
-    }
-  };
-  await walk(src, 0);
-  const hash = createHash("sha256");
-  for (const f of files) {
-    hash.update(`${f.rel}\0${f.bytes.length}\0`);
-    hash.update(f.bytes);
-    await atomicWrite(join(dest, f.rel), f.bytes);
-  }
-  const tasks = TASK_NUMBERS.filter((t) => files.some((f) => f.rel === `task${t}.ts`));
-  return {
-    dir: dest,
-    tasks,
-    sha256: hash.digest("hex"),
-    files: files.map((f) => f.rel),
-    skipped,
-  };
-}
 
 /** Status of one task in the gradebook. */
 export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";

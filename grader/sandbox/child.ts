@@ -1,6 +1,6 @@
 /**
  * The sandboxed side of grading: the main isolate of the Deno subprocess
- * started by `grader/sandbox.ts`. It reads the train/valid files handed to it,
+ * started by `grader/sandbox/run.ts`. It reads the train/valid files handed to it,
  * has the task trained, reports readiness, then waits for the grader to hand
  * over the test IMAGES (never labels) and writes each model role's
  * predictions as raw float32 files into a folder only it may write. What it
@@ -21,12 +21,16 @@
  *
  * @module
  */
-import type { ImageSet } from "../data/types.ts";
-import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import type { BlasLibrary } from "../models/wasm_blas/blas_library.ts";
-import { loadNumericsBlas } from "../models/wasm_blas/register.ts";
-import { DEFAULT_NUMERICS } from "../models/numerics.ts";
-import { type BlasChannel, createBlasChannel, serveBlas } from "../models/wasm_blas/remote_blas.ts";
+import { type ImageSet, PIXELS } from "../../data/types.ts";
+import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
+import type { BlasLibrary } from "../../models/wasm_blas/blas_library.ts";
+import { loadNumericsBlas } from "../../models/wasm_blas/register.ts";
+import { DEFAULT_NUMERICS } from "../../models/numerics.ts";
+import {
+  type BlasChannel,
+  createBlasChannel,
+  serveBlas,
+} from "../../models/wasm_blas/remote_blas.ts";
 import {
   type ChildHeader,
   type ChildMessage,
@@ -39,6 +43,7 @@ import {
   type RoleInfo,
   splitFile,
   type TestHeader,
+  workerPermissions,
   type WorkerStart,
 } from "./protocol.ts";
 import { describeError, safeConfig, toFloat32, trainedRoles, trimHistory } from "./task_output.ts";
@@ -63,7 +68,7 @@ function fail(stage: ErrorStage, err: unknown): never {
 async function readSet(dir: string, name: "train" | "valid", count: number): Promise<ImageSet> {
   const images = await Deno.readFile(`${dir}/${splitFile(name, "images")}`);
   const labels = await Deno.readFile(`${dir}/${splitFile(name, "labels")}`);
-  if (images.length !== count * 784 || labels.length !== count) {
+  if (images.length !== count * PIXELS || labels.length !== count) {
     throw new Error(`${name} files do not match the header count ${count}`);
   }
   return { images, labels, count };
@@ -84,7 +89,7 @@ async function readLine(): Promise<string> {
 async function readTest(dataDir: string): Promise<ImageSet> {
   const th = JSON.parse(await Deno.readTextFile(`${dataDir}/${FILES.testHeader}`)) as TestHeader;
   const images = await Deno.readFile(`${dataDir}/${FILES.testImages}`);
-  if (!Number.isInteger(th.count) || images.length !== th.count * 784) {
+  if (!Number.isInteger(th.count) || images.length !== th.count * PIXELS) {
     throw new Error("test images do not match test.json");
   }
   return { images, labels: new Uint8Array(0), count: th.count };
@@ -200,27 +205,6 @@ export async function runChild(
   }
   send({ type: "done", predictSeconds: (performance.now() - t1) / 1000, roleErrors });
   Deno.exit(EXIT.ok);
-}
-
-/**
- * Permissions of the Worker that runs graded code: read/write of its output
- * folder, read of its own module files (a Worker checks read permission even
- * for static imports), nothing else.
- */
-export function workerPermissions(
-  outDir: string,
-  moduleFiles: string[] = [],
-): Deno.PermissionOptionsObject {
-  return {
-    read: [outDir, ...moduleFiles],
-    write: [outDir],
-    env: false,
-    ffi: false,
-    import: false,
-    net: false,
-    run: false,
-    sys: false,
-  };
 }
 
 function clip(text: unknown, max: number): string {
