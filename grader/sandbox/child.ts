@@ -32,21 +32,31 @@ import {
   serveBlas,
 } from "../../models/wasm_blas/remote_blas.ts";
 import {
+  checkedErrorKind,
   type ChildHeader,
   type ChildMessage,
+  type ErrorKind,
   type ErrorStage,
   EXIT,
   FILES,
   MESSAGE_MARK,
   predictionFile,
   ROLE_NAME,
+  type RoleError,
   type RoleInfo,
   splitFile,
   type TestHeader,
   workerPermissions,
   type WorkerStart,
 } from "./protocol.ts";
-import { describeError, safeConfig, toFloat32, trainedRoles, trimHistory } from "./task_output.ts";
+import {
+  describeError,
+  errorKindOfText,
+  safeConfig,
+  toFloat32,
+  trainedRoles,
+  trimHistory,
+} from "./task_output.ts";
 
 /** Optional hook the trusted child runs before training (e.g. backend selection). */
 export type BeforeTrain = (
@@ -190,7 +200,7 @@ export async function runChild(
     fail("setup", err);
   }
   const t1 = performance.now();
-  const roleErrors: Record<string, string> = {};
+  const roleErrors: Record<string, RoleError> = {};
   for (const role of Object.keys(roles)) {
     for (const [split, set] of [["test", test], ["train", train], ["valid", valid]] as const) {
       try {
@@ -198,7 +208,11 @@ export async function runChild(
         if (typeof out === "string") throw new Error(out);
         writePrediction(predsDir, role, split, out);
       } catch (err) {
-        roleErrors[role] = `predict on the ${split} images failed: ${describeError(err).message}`;
+        const { message, errorKind } = describeError(err);
+        roleErrors[role] = {
+          message: `predict on the ${split} images failed: ${message}`,
+          errorKind,
+        };
         break;
       }
     }
@@ -277,22 +291,34 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let ready: Record<string, RoleInfo> | undefined;
   let done = false;
   const written = new Set<string>();
-  const roleErrors: Record<string, string> = {};
+  const roleErrors: Record<string, RoleError> = {};
   const counts = { train: train.count, valid: valid.count, test: 0 };
 
-  const stop = (stage: ErrorStage, errorName: string, message: string): void => {
+  const stop = (
+    stage: ErrorStage,
+    errorName: string,
+    errorKind: ErrorKind,
+    message: string,
+  ): void => {
     if (finished) return;
     finished = true;
-    send({ type: "error", stage, errorName: clip(errorName, 100), message: clip(message, 20_000) });
+    send({
+      type: "error",
+      stage,
+      errorName: clip(errorName, 100),
+      errorKind,
+      message: clip(message, 20_000),
+    });
     Deno.exit(EXIT.reported);
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
     const message = clip(e.message ?? "uncaught error in the task's worker", 20_000);
     const name = /^Uncaught (?:\(in promise\) )?(\w+)/.exec(message)?.[1] ?? "Error";
-    stop(ready ? "predict" : "train", name, message);
+    stop(ready ? "predict" : "train", name, errorKindOfText(message), message);
   };
-  worker.onmessageerror = () => stop(ready ? "predict" : "train", "Error", "unreadable message");
+  worker.onmessageerror = () =>
+    stop(ready ? "predict" : "train", "Error", "exception", "unreadable message");
   worker.onmessage = async (e: MessageEvent<unknown>) => {
     // Untrusted: anything the Worker posts is copied and checked here before use.
     const m = e.data as Record<string, unknown> | null;
@@ -314,13 +340,14 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     } else if (type === "error") {
       const stage = (["import", "contract", "train", "predict", "setup"] as const)
         .find((s) => s === m.stage) ?? "train";
-      stop(stage, clip(m.errorName, 100), clip(m.message, 20_000));
+      stop(stage, clip(m.errorName, 100), checkedErrorKind(m.errorKind), clip(m.message, 20_000));
     } else if (type === "ready" && !ready) {
       ready = checkedRoles(m.roles);
       if (!ready.main) {
         stop(
           "contract",
           "Error",
+          "exception",
           "Error: train() returned no usable models.main (an object with a predict function)",
         );
         return;
@@ -350,8 +377,11 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       if (!(role in ready) || split === undefined || written.has(`${role}/${split}`)) return;
       if (!(values instanceof Float32Array)) return;
       if (values.length > counts[split] * MAX_VALUES_PER_IMAGE) {
-        roleErrors[role] ??= `predict on the ${split} images returned ${values.length} values, ` +
-          `more than ${MAX_VALUES_PER_IMAGE} per image`;
+        roleErrors[role] ??= {
+          message: `predict on the ${split} images returned ${values.length} values, ` +
+            `more than ${MAX_VALUES_PER_IMAGE} per image`,
+          errorKind: "exception",
+        };
         return;
       }
       // A copy: the Worker may still hold (or share) the memory it sent.
@@ -365,7 +395,12 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       }
     } else if (type === "role-error" && ready) {
       const role = String(m.role);
-      if (role in ready) roleErrors[role] ??= clip(m.message, 20_000);
+      if (role in ready) {
+        roleErrors[role] ??= {
+          message: clip(m.message, 20_000),
+          errorKind: checkedErrorKind(m.errorKind),
+        };
+      }
     } else if (type === "done" && ready && !done) {
       done = true;
       finished = true;

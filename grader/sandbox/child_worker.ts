@@ -129,10 +129,12 @@ async function predictAll(
         const values = out.slice();
         post({ type: "prediction", role, split, values }, [values.buffer]);
       } catch (err) {
+        const { message, errorKind } = describeError(err);
         post({
           type: "role-error",
           role,
-          message: `predict on the ${split} images failed: ${describeError(err).message}`,
+          message: `predict on the ${split} images failed: ${message}`,
+          errorKind,
         });
         break;
       }

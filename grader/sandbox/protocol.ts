@@ -110,12 +110,13 @@ export type ChildMessage =
   | {
     type: "done";
     predictSeconds: number;
-    roleErrors: Record<string, string>;
+    roleErrors: Record<string, RoleError>;
   }
   | {
     type: "error";
     stage: ErrorStage;
     errorName: string;
+    errorKind: ErrorKind;
     message: string;
   };
 
@@ -183,20 +184,29 @@ export type WorkerToMain =
   | { type: "backend"; name: string; skipped: string[] }
   | { type: "ready"; roles: Record<string, RoleInfo>; trainSeconds: number }
   | { type: "prediction"; role: string; split: "train" | "valid" | "test"; values: Float32Array }
-  | { type: "role-error"; role: string; message: string }
+  | { type: "role-error"; role: string; message: string; errorKind: ErrorKind }
   | { type: "heap"; memory: WebAssembly.Memory }
   | { type: "done"; predictSeconds: number }
-  | { type: "error"; stage: ErrorStage; errorName: string; message: string };
+  | { type: "error"; stage: ErrorStage; errorName: string; errorKind: ErrorKind; message: string };
 
-/** Failure kind of an error a task raised, from its name and message. */
-export function classifyError(errorName: string, message: string): "permission" | "exception" {
-  if (
-    errorName === "NotCapable" || errorName === "PermissionDenied" ||
-    /NotCapable|PermissionDenied|Requires \w+ access/.test(message)
-  ) {
-    return "permission";
-  }
-  return "exception";
+/**
+ * What kind of error a task raised, decided where the error is caught (see
+ * `errorKindOf` in `task_output.ts`) and carried by the messages, so no
+ * receiver reads it back out of the message text.
+ */
+export type ErrorKind = "permission" | "exception";
+
+/** A role whose predictions failed: the message and its {@link ErrorKind}. */
+export interface RoleError {
+  /** What happened, for the report. */
+  message: string;
+  /** Whether it was a permission error. */
+  errorKind: ErrorKind;
+}
+
+/** `value` as an {@link ErrorKind} (anything else from an untrusted sender is an exception). */
+export function checkedErrorKind(value: unknown): ErrorKind {
+  return value === "permission" ? "permission" : "exception";
 }
 
 /**

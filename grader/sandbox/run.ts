@@ -39,10 +39,10 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ImageSet } from "../../data/types.ts";
 import { PIXELS } from "../../data/types.ts";
 import {
-  classifyError,
   FILES,
   predictionFile,
   ROLE_NAME,
+  type RoleError,
   type SandboxFailure,
   splitFile,
 } from "./protocol.ts";
@@ -201,7 +201,7 @@ async function collect(
   for (const [role, info] of Object.entries(ready.roles)) {
     if (!ROLE_NAME.test(role)) continue;
     if (done.roleErrors[role]) {
-      result.roleErrors[role] = classifyRoleError(done.roleErrors[role]);
+      result.roleErrors[role] = roleErrorText(done.roleErrors[role]);
       continue;
     }
     try {
@@ -221,6 +221,6 @@ async function collect(
   return undefined;
 }
 
-function classifyRoleError(message: string): string {
-  return classifyError("", message) === "permission" ? `permission denied: ${message}` : message;
+function roleErrorText(error: RoleError): string {
+  return error.errorKind === "permission" ? `permission denied: ${error.message}` : error.message;
 }

@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import {
   type ChildMessage,
-  classifyError,
   type FailureKind,
   FILES,
   MESSAGE_MARK,
@@ -186,13 +185,15 @@ export async function runSession(
     for (let msg = await next(); msg; msg = await next()) {
       if (msg.type === "backend") partial.backend = { name: msg.name, skipped: msg.skipped };
       else if (msg.type === "error") {
-        const kind: FailureKind = msg.stage === "import"
-          ? (classifyError(msg.errorName, msg.message) === "permission" ? "permission" : "import")
-          : msg.stage === "contract"
+        const kind: FailureKind = msg.stage === "contract"
           ? "contract"
           : msg.stage === "setup"
           ? "setup"
-          : classifyError(msg.errorName, msg.message);
+          : msg.errorKind === "permission"
+          ? "permission"
+          : msg.stage === "import"
+          ? "import"
+          : "exception";
         failure = { kind, message: `${msg.stage} failed: ${msg.message}` };
         break;
       } else if (msg.type === "ready" && !ready) {
