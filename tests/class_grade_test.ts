@@ -6,12 +6,8 @@
  */
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
-import {
-  classMarkdown,
-  gradebookCsv,
-  type GradebookRow,
-  gradeClass,
-} from "../grader/class/grade_class.ts";
+import { gradeClass } from "../grader/class/grade_class.ts";
+import { classMarkdown, gradebookCsv, type GradebookRow } from "../grader/class/gradebook.ts";
 import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";

@@ -27,18 +27,20 @@
  */
 export {
   type ClassGradeOptions,
-  classMarkdown,
   type ClassProgress,
   type ClassResult,
+  gradeClass,
+  listStudents,
+  sha256Json,
+  STUDENT_NAME,
+} from "./grade_class.ts";
+export {
+  classMarkdown,
   GRADEBOOK_COLUMNS,
   gradebookCsv,
   gradebookNumerics,
   type GradebookRow,
-  gradeClass,
-  listStudents,
   rowOf,
-  sha256Json,
-  STUDENT_NAME,
   type TaskStatus,
-} from "./grade_class.ts";
+} from "./gradebook.ts";
 export { type StagedSubmission, stageSubmission, SUBMISSION_LIMITS } from "../intake/stage.ts";
