@@ -4,28 +4,22 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { DATA_FLAGS } from "../data/flags.ts";
+import { join, resolve } from "node:path";
 import {
-  choiceFlag,
   type FlagValues,
   intFlag,
-  numberFlag,
-  orList,
   parseFlags,
   repeatedFlag,
   stringFlag,
   switchFlag,
   usageLines,
 } from "../deps/flags.ts";
-import { BACKEND_ORDER } from "../compute/backend_names.ts";
+import { DATA_FLAGS } from "../data/flags.ts";
 import { TASK_FLAGS } from "../tasks/flags.ts";
 import type { TaskSpec } from "./grade.ts";
-import { PROFILES, RUBRIC, TASK_NUMBERS, type TaskNumber } from "./rubric.ts";
-
-/** The project root: the folder above grader/. */
-export const PROJECT_ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
+import { TASK_NUMBERS, type TaskNumber } from "./rubric/rubric.ts";
+import { GRADE_FLAGS } from "./flags.ts";
+import { PROJECT_ROOT } from "./project.ts";
 
 /**
  * The flags of `deno task grade`, each declared once (type, range, default,
@@ -33,11 +27,7 @@ export const PROJECT_ROOT: string = dirname(dirname(fileURLToPath(import.meta.ur
  * from it. Flags shared with the tasks reuse the tasks' declarations.
  */
 export const SPEC = {
-  profile: choiceFlag({
-    choices: PROFILES,
-    default: "full",
-    help: "budget and thresholds (full: the lab's real run; CI uses quick)",
-  }),
+  profile: GRADE_FLAGS.profile,
   task: repeatedFlag({
     arg: "N=PATH",
     help: "grade PATH as task N; only the given tasks are graded",
@@ -45,46 +35,26 @@ export const SPEC = {
   }),
   only: stringFlag({ arg: "1,3", help: "grade only these of the lab's tasks" }),
   trusted: switchFlag("let --task modules use FFI (the native BLAS backend); off by default"),
-  "data-dir": DATA_FLAGS["data-dir"],
-  "cache-dir": DATA_FLAGS["cache-dir"],
-  protocol: DATA_FLAGS.protocol,
+  "data-dir": GRADE_FLAGS["data-dir"],
+  "cache-dir": GRADE_FLAGS["cache-dir"],
+  protocol: GRADE_FLAGS.protocol,
   download: DATA_FLAGS.download,
-  seed: {
-    ...TASK_FLAGS.seed,
-    help: "training seed handed to every task",
-    shownDefault: `${RUBRIC.seed}, the rubric's`,
-  },
+  seed: GRADE_FLAGS.seed,
   repeat: intFlag({
     help: "run each task N times; fail unless predictions are bit-identical",
     min: 1,
     max: 10,
     default: 1,
   }),
-  backend: {
-    ...TASK_FLAGS.backend,
-    help: `force a backend in every task: ${orList(BACKEND_ORDER)}`,
-  },
+  backend: GRADE_FLAGS.backend,
   numerics: {
     ...TASK_FLAGS.numerics,
     help: "numerics of every task: reproducible (the same bits on every x86-64 AVX2 " +
       "machine) or fast (fastest kernels; numbers differ by machine)",
   },
-  "train-size": {
-    ...TASK_FLAGS["train-size"],
-    help: "override the profile's train subset (recorded in the report)",
-    shownDefault: "the profile's",
-  },
-  epochs: {
-    ...TASK_FLAGS.epochs,
-    help: "override the profile's epochs (recorded in the report)",
-    shownDefault: "the profile's",
-  },
-  "timeout-scale": numberFlag({
-    help: "multiply every time limit (slow machines)",
-    min: 0.01,
-    max: 1000,
-    shownDefault: "1",
-  }),
+  "train-size": GRADE_FLAGS["train-size"],
+  epochs: GRADE_FLAGS.epochs,
+  "timeout-scale": GRADE_FLAGS["timeout-scale"],
   out: stringFlag({ arg: "DIR", help: "report folder", default: "out/grade" }),
   verbose: switchFlag("echo the tasks' own output", "v"),
   help: switchFlag("this text", "h"),

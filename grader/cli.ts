@@ -8,14 +8,15 @@
  */
 import { basename, join } from "node:path";
 import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
-import { type GradeArgs, HELP, parseGradeArgs, PROJECT_ROOT } from "./args.ts";
+import { type GradeArgs, HELP, parseGradeArgs } from "./args.ts";
+import { PROJECT_ROOT } from "./project.ts";
+import { TRUSTED_ENV_NAMES } from "./trusted_env.ts";
 import { grade } from "./grade.ts";
-import type { GradeReport } from "./types.ts";
-import { writeReports } from "./reports.ts";
-import { LAB_TARGET, RUBRIC } from "./rubric.ts";
-import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
+import type { GradeReport } from "./report/types.ts";
+import { writeReports } from "./report/reports.ts";
+import { LAB_TARGET, RUBRIC } from "./rubric/rubric.ts";
+import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { pct } from "../utils/format.ts";
-import { BLAS_ENV_NAMES } from "../compute/blas_env.ts";
 
 function envOrUndefined(name: string): string | undefined {
   try {
@@ -24,9 +25,6 @@ function envOrUndefined(name: string): string | undefined {
     return undefined;
   }
 }
-
-/** Environment variables passed on to trusted task processes (native BLAS settings). */
-export const TRUSTED_ENV_NAMES: readonly string[] = BLAS_ENV_NAMES;
 
 /** The console table printed at the end of a grade. */
 export function summaryTable(report: GradeReport): string[] {

@@ -26,11 +26,11 @@ import {
   taskPoints,
   taskRubric,
   validateRubric,
-} from "./rubric.ts";
-import { runSandboxed, type SandboxResult } from "./sandbox.ts";
-import { scoreTask, type TaskOutcome } from "./score.ts";
-import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./types.ts";
-import { numericsRecord } from "./provenance.ts";
+} from "./rubric/rubric.ts";
+import { runSandboxed, type SandboxResult } from "./sandbox/mod.ts";
+import { scoreTask, type TaskOutcome } from "./rubric/score.ts";
+import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./report/types.ts";
+import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";

@@ -16,9 +16,9 @@
 import { basename, join } from "node:path";
 import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
 import type { GradeData } from "./grade.ts";
-import type { GradeProvenance } from "./types.ts";
-import { dataFileRecords, type FileRecord, gitCommit, versions } from "./provenance.ts";
-import { canonicalJson } from "./rubric.ts";
+import type { GradeProvenance } from "./report/types.ts";
+import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
+import { canonicalJson } from "./rubric/rubric.ts";
 import { createHash } from "node:crypto";
 
 /** Options of {@link loadGradeData}. */

@@ -2,7 +2,9 @@
  * The notMNIST lab's autograder: runs task modules (the lab's own or a
  * student's) in fenced Deno subprocesses, evaluates their predictions on the
  * held-out test split itself, applies the rubric and writes Gradescope, JUnit
- * and Markdown reports.
+ * and Markdown reports. Grading a whole class and the Gradescope autograder
+ * have their own entry points: `@notmnist/lab/grader/class` and
+ * `@notmnist/lab/grader/gradescope`.
  *
  * ```ts ignore
  * import { grade, writeReports } from "@notmnist/lab/grader";
@@ -34,7 +36,7 @@ export type {
   RunFailureKind,
   RunRecord,
   TaskReport,
-} from "./types.ts";
+} from "./report/types.ts";
 export {
   type GradescopeResults,
   type GradescopeTest,
@@ -43,7 +45,7 @@ export {
   toJUnit,
   toMarkdown,
   writeReports,
-} from "./reports.ts";
+} from "./report/reports.ts";
 export {
   type Budget,
   budgetLimits,
@@ -64,7 +66,7 @@ export {
   taskRubric,
   type Thresholds,
   validateRubric,
-} from "./rubric.ts";
+} from "./rubric/rubric.ts";
 export {
   accuracyScore,
   linearCredit,
@@ -72,7 +74,7 @@ export {
   scoreTask,
   type TaskOutcome,
   type TestResult,
-} from "./score.ts";
+} from "./rubric/score.ts";
 export {
   evaluate,
   type Evaluation,
@@ -80,59 +82,6 @@ export {
   type PredictionFailureKind,
   validatePredictions,
 } from "./evaluate.ts";
-export {
-  type FailureKind,
-  type RolePredictions,
-  runSandboxed,
-  type SandboxFailure,
-  type SandboxLimits,
-  type SandboxRequest,
-  type SandboxResult,
-} from "./sandbox.ts";
-export type { FileRecord, Versions } from "./provenance.ts";
-export {
-  type ChildHeader,
-  type ChildMessage,
-  classifyError,
-  type ErrorStage,
-  EXIT,
-  FILES,
-  type MainToWorker,
-  MESSAGE_MARK,
-  predictionFile,
-  ROLE_NAME,
-  type RoleInfo,
-  splitFile,
-  type TestHeader,
-  type WorkerStart,
-  type WorkerToMain,
-} from "./protocol.ts";
+export type { FailureKind, SandboxFailure, SandboxLimits } from "./sandbox/mod.ts";
+export type { FileRecord, Versions } from "./report/provenance.ts";
 export { type LoadedGradeData, loadGradeData, type LoadGradeDataOptions } from "./grade_data.ts";
-export {
-  type ClassGradeOptions,
-  classMarkdown,
-  type ClassProgress,
-  type ClassResult,
-  GRADEBOOK_COLUMNS,
-  gradebookCsv,
-  gradebookNumerics,
-  type GradebookRow,
-  gradeClass,
-  listStudents,
-  rowOf,
-  sha256Json,
-  type StagedSubmission,
-  stageSubmission,
-  STUDENT_NAME,
-  SUBMISSION_LIMITS,
-  type TaskStatus,
-} from "./class_grade.ts";
-export {
-  type AutograderOptions,
-  type AutograderResults,
-  autograderResults,
-  failedResults,
-  type LeaderboardEntry,
-  revealsTestAccuracy,
-  runAutograder,
-} from "./gradescope.ts";

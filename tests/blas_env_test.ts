@@ -3,8 +3,8 @@
 // children (issue 20).
 import { assert, assertEquals } from "../deps/assert.ts";
 import { BLAS_ENV_NAMES, BLAS_LIB_ENV, BLAS_THREADS_ENV } from "../compute/blas_env.ts";
-import { TRUSTED_ENV_NAMES } from "../grader/cli.ts";
-import { planSandbox } from "../grader/sandbox.ts";
+import { TRUSTED_ENV_NAMES } from "../grader/trusted_env.ts";
+import { planSandbox } from "../grader/sandbox/plan.ts";
 import { sandboxBackend } from "../grader/grade.ts";
 import { toySplits } from "./toy_data.ts";
 

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { initSubmission } from "../grader/init_submission.ts";
+import { initSubmission } from "../grader/intake/init_submission.ts";
 
 /** A nearest-centroid classifier: the local helper module of a good student. */
 export const CENTROID_HELPER = `import type { ImageSet, TrainedModel } from "@notmnist/lab";

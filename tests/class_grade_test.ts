@@ -6,15 +6,10 @@
  */
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
-import {
-  classMarkdown,
-  gradebookCsv,
-  type GradebookRow,
-  gradeClass,
-  stageSubmission,
-  SUBMISSION_LIMITS,
-} from "../grader/class_grade.ts";
-import { parseClassArgs, planJobs, progressLine } from "../grader/class_cli.ts";
+import { gradeClass } from "../grader/class/grade_class.ts";
+import { classMarkdown, gradebookCsv, type GradebookRow } from "../grader/class/gradebook.ts";
+import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
+import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";
 import { scoreHistogramSvg } from "../models/pictures.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
@@ -67,7 +62,7 @@ function cli(args: string[], tmp: string): Deno.ChildProcess {
       "--allow-ffi",
       "--allow-sys",
       "--allow-run",
-      join(root, "grader/class_cli.ts"),
+      join(root, "grader/class/cli.ts"),
       ...args,
     ],
     cwd: root,

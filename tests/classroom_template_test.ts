@@ -7,8 +7,8 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { parseYaml } from "../deps/yaml.ts";
 import { parseGradeArgs } from "../grader/args.ts";
-import { RUBRIC, TASK_NUMBERS, taskPoints, taskRubric } from "../grader/rubric.ts";
-import { DENO_VERSION } from "../grader/gradescope_pack.ts";
+import { RUBRIC, TASK_NUMBERS, taskPoints, taskRubric } from "../grader/rubric/rubric.ts";
+import { DENO_VERSION } from "../grader/gradescope/pack.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 

@@ -1,11 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
-import {
-  type GradeArgs,
-  parseGradeArgs,
-  parseOnly,
-  parseTaskFlags,
-  PROJECT_ROOT,
-} from "../grader/args.ts";
+import { type GradeArgs, parseGradeArgs, parseOnly, parseTaskFlags } from "../grader/args.ts";
+import { PROJECT_ROOT } from "../grader/project.ts";
 
 function parse(args: string[]): GradeArgs {
   const a = parseGradeArgs(args, "/home/teacher");

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
-import { dataFileRecords, fileRecord, versions } from "../grader/provenance.ts";
+import { dataFileRecords, fileRecord, versions } from "../grader/report/provenance.ts";
 
 Deno.test("fileRecord streams size and SHA-256", async () => {
   const dir = await Deno.makeTempDir();

@@ -2,11 +2,11 @@
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { grade } from "../grader/grade.ts";
-import type { GradeReport } from "../grader/types.ts";
-import { toGradescope, toJUnit, toMarkdown, writeReports } from "../grader/reports.ts";
+import type { GradeReport } from "../grader/report/types.ts";
+import { toGradescope, toJUnit, toMarkdown, writeReports } from "../grader/report/reports.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { escapeXml } from "../utils/xml.ts";
-import { RUBRIC, type Rubric } from "../grader/rubric.ts";
+import { RUBRIC, type Rubric } from "../grader/rubric/rubric.ts";
 import { toySplits } from "./toy_data.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -2,19 +2,18 @@
  * End-to-end tests of the sandboxed grader with fixture students on tiny
  * synthetic data: good and bad modules, each failure shown in the reports.
  */
-import { assert, assertEquals } from "../deps/assert.ts";
+import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
 import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
-import type { GradeReport } from "../grader/types.ts";
-import { toGradescope } from "../grader/reports.ts";
-import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric.ts";
-import {
-  folderUsage,
-  parseVmRss,
-  planSandbox,
-  runSandboxed,
-  type SandboxResult,
-} from "../grader/sandbox.ts";
+import type { GradeReport } from "../grader/report/types.ts";
+import { toGradescope } from "../grader/report/reports.ts";
+import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric/rubric.ts";
+import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
+import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
+import { planSandbox } from "../grader/sandbox/plan.ts";
+import { moduleUrl, NonLocalModuleError } from "../grader/sandbox/module_graph.ts";
+import { checkedErrorKind } from "../grader/sandbox/protocol.ts";
+import { describeError, errorKindOfText } from "../grader/sandbox/task_output.ts";
 import { loadBlas } from "../compute/blas/library.ts";
 import { toySplits } from "./toy_data.ts";
 
@@ -323,7 +322,7 @@ const planCtx = {
   setsid: true,
   token: "t0k",
   wasmFiles: { "tfjs-backend-wasm-simd.wasm": "/d/npm/simd.wasm" },
-  childUrl: "file:///home/lab/grader/child.ts",
+  childUrl: "file:///home/lab/grader/sandbox/child.ts",
   moduleFiles: ["/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
 };
 
@@ -424,4 +423,40 @@ Deno.test({
     assert(outputs[1].backend?.includes("served to a worker"), outputs[1].backend);
     assertEquals(outputs[1].bytes, outputs[0].bytes);
   },
+});
+
+Deno.test("a remote task module is refused as an import failure, by its error class", async () => {
+  assertThrows(() => moduleUrl("https://example.com/task1.ts"), NonLocalModuleError);
+  assertEquals(moduleUrl("file:///x/task1.ts"), "file:///x/task1.ts");
+  const outDir = await Deno.makeTempDir({ prefix: "nm-remote-" });
+  const r = await runSandboxed({
+    ...planReq,
+    module: "https://example.com/task1.ts",
+    outDir,
+    trusted: false,
+    projectRoot: root,
+  });
+  assertEquals(r.failure?.kind, "import");
+  assert(r.failure?.message.includes("only local files"), r.failure?.message);
+  await Deno.remove(outDir, { recursive: true });
+});
+
+Deno.test("error kinds are decided where the error is caught and carried by the messages", () => {
+  assertEquals(
+    describeError(new Deno.errors.NotCapable("Requires net access")).errorKind,
+    "permission",
+  );
+  assertEquals(describeError(new Deno.errors.PermissionDenied("no")).errorKind, "permission");
+  assertEquals(describeError(new TypeError("x is not a function")).errorKind, "exception");
+  assertEquals(describeError("thrown text").errorKind, "exception");
+  // A Worker's uncaught error arrives as text only.
+  assertEquals(
+    errorKindOfText("Uncaught (in promise) NotCapable: Requires read access"),
+    "permission",
+  );
+  assertEquals(errorKindOfText("Uncaught Error: boom"), "exception");
+  // Whatever an untrusted sender puts in the field, only "permission" is taken as such.
+  assertEquals(checkedErrorKind("permission"), "permission");
+  assertEquals(checkedErrorKind("root"), "exception");
+  assertEquals(checkedErrorKind(undefined), "exception");
 });

@@ -9,8 +9,13 @@ import {
   type TaskRubric,
   taskRubric,
   validateRubric,
-} from "../grader/rubric.ts";
-import { accuracyScore, linearCredit, type RoleMetrics, scoreTask } from "../grader/score.ts";
+} from "../grader/rubric/rubric.ts";
+import {
+  accuracyScore,
+  linearCredit,
+  type RoleMetrics,
+  scoreTask,
+} from "../grader/rubric/score.ts";
 import { evaluate, validatePredictions } from "../grader/evaluate.ts";
 
 const th = { floor: 0.7, pass: 0.8, fullCredit: 0.9, margin: 0.02, gapReduction: 0.01 };

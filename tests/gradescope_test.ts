@@ -8,8 +8,8 @@
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { dirname, join } from "node:path";
 import { unzipFiles, zipModes } from "../deps/zip.ts";
-import { autograderEntries, buildAutograder, DENO_VERSION } from "../grader/gradescope_pack.ts";
-import type { AutograderResults } from "../grader/gradescope.ts";
+import { autograderEntries, buildAutograder, DENO_VERSION } from "../grader/gradescope/pack.ts";
+import type { AutograderResults } from "../grader/gradescope/autograder.ts";
 import { writeToyArchive } from "./toy_archive.ts";
 
 const GOOD_HELPER = `import type { ImageSet, TrainedModel } from "@notmnist/lab";
@@ -112,8 +112,8 @@ Deno.test("the Gradescope archive grades a good, a broken and an empty submissio
         "data/notMNIST_small.tar.gz",
         "lab/deno.json",
         "lab/deno.lock",
-        "lab/grader/gradescope.ts",
-        "lab/grader/child.ts",
+        "lab/grader/gradescope/autograder.ts",
+        "lab/grader/sandbox/child.ts",
         "lab/models/mod.ts",
       ]
     ) assert(paths.includes(p), p);

@@ -6,11 +6,11 @@
  */
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
-import { main as initMain } from "../grader/init_submission.ts";
+import { main as initMain } from "../grader/intake/init_submission.ts";
 import { grade } from "../grader/grade.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
-import { initSubmission } from "../grader/init_submission.ts";
-import { TASK_NUMBERS } from "../grader/rubric.ts";
+import { initSubmission } from "../grader/intake/init_submission.ts";
+import { TASK_NUMBERS } from "../grader/rubric/rubric.ts";
 import { writeToyArchive } from "./toy_archive.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -11,7 +11,7 @@ import { stratifiedSample } from "../data/allocate.ts";
 import { loadSplits } from "../data/splits.ts";
 import { deriveSeed } from "../utils/rng.ts";
 import * as gradeModule from "../grader/grade.ts";
-import { RUBRIC, type Rubric } from "../grader/rubric.ts";
+import { RUBRIC, type Rubric } from "../grader/rubric/rubric.ts";
 import { runTask, type TaskDefinition } from "../tasks/common.ts";
 import type { ImageSet } from "../data/types.ts";
 import { writeToyArchive } from "./toy_archive.ts";

@@ -18,7 +18,7 @@ cd "$SOURCE/lab"
 # npm modules of the lock file, and the module graphs of the grader, the
 # library and the skeletons, into Deno's cache.
 deno install --frozen
-deno cache --frozen grader/gradescope.ts grader/child.ts grader/child_backend.ts mod.ts \
+deno cache --frozen grader/gradescope/autograder.ts grader/sandbox/child.ts grader/sandbox/child_backend.ts mod.ts \
   models/mod.ts tasks/mod.ts data.ts
 # Decode the shipped archive once into the cache the grader reads.
 NOTMNIST_DIR="${NOTMNIST_DIR:-$SOURCE/data}" NOTMNIST_CACHE="${NOTMNIST_CACHE:-$ROOT/cache}" \

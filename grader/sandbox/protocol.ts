@@ -2,8 +2,8 @@
  * The grader's parent-child protocol in one place: the files the parent hands
  * to the sandboxed process, the lines that process prints back, the messages
  * between that process's main isolate and the Worker running graded code, the
- * failure kinds and the exit codes. Shared by `grader/sandbox.ts` (parent),
- * `grader/child.ts` (the child's main isolate) and `grader/child_worker.ts`
+ * failure kinds and the exit codes. Shared by `grader/sandbox/run.ts` (parent),
+ * `grader/sandbox/child.ts` (the child's main isolate) and `grader/sandbox/child_worker.ts`
  * (the Worker).
  *
  * Everything that arrives from the Worker or from the child process is
@@ -11,9 +11,9 @@
  *
  * @module
  */
-import type { Protocol } from "../data/types.ts";
-import type { EpochRecord } from "../tasks/types.ts";
-import type { BackendRequest } from "../compute/backend_request.ts";
+import type { Protocol } from "../../data/types.ts";
+import type { EpochRecord } from "../../tasks/types.ts";
+import type { BackendRequest } from "../../compute/backend_request.ts";
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag), then the run's token. */
 export const MESSAGE_MARK = "\u001egrader:";
@@ -110,12 +110,13 @@ export type ChildMessage =
   | {
     type: "done";
     predictSeconds: number;
-    roleErrors: Record<string, string>;
+    roleErrors: Record<string, RoleError>;
   }
   | {
     type: "error";
     stage: ErrorStage;
     errorName: string;
+    errorKind: ErrorKind;
     message: string;
   };
 
@@ -183,18 +184,48 @@ export type WorkerToMain =
   | { type: "backend"; name: string; skipped: string[] }
   | { type: "ready"; roles: Record<string, RoleInfo>; trainSeconds: number }
   | { type: "prediction"; role: string; split: "train" | "valid" | "test"; values: Float32Array }
-  | { type: "role-error"; role: string; message: string }
+  | { type: "role-error"; role: string; message: string; errorKind: ErrorKind }
   | { type: "heap"; memory: WebAssembly.Memory }
   | { type: "done"; predictSeconds: number }
-  | { type: "error"; stage: ErrorStage; errorName: string; message: string };
+  | { type: "error"; stage: ErrorStage; errorName: string; errorKind: ErrorKind; message: string };
 
-/** Failure kind of an error a task raised, from its name and message. */
-export function classifyError(errorName: string, message: string): "permission" | "exception" {
-  if (
-    errorName === "NotCapable" || errorName === "PermissionDenied" ||
-    /NotCapable|PermissionDenied|Requires \w+ access/.test(message)
-  ) {
-    return "permission";
-  }
-  return "exception";
+/**
+ * What kind of error a task raised, decided where the error is caught (see
+ * `errorKindOf` in `task_output.ts`) and carried by the messages, so no
+ * receiver reads it back out of the message text.
+ */
+export type ErrorKind = "permission" | "exception";
+
+/** A role whose predictions failed: the message and its {@link ErrorKind}. */
+export interface RoleError {
+  /** What happened, for the report. */
+  message: string;
+  /** Whether it was a permission error. */
+  errorKind: ErrorKind;
+}
+
+/** `value` as an {@link ErrorKind} (anything else from an untrusted sender is an exception). */
+export function checkedErrorKind(value: unknown): ErrorKind {
+  return value === "permission" ? "permission" : "exception";
+}
+
+/**
+ * Permissions of the Worker that runs graded code: read/write of its output
+ * folder, read of its own module files (a Worker checks read permission even
+ * for static imports), nothing else.
+ */
+export function workerPermissions(
+  outDir: string,
+  moduleFiles: string[] = [],
+): Deno.PermissionOptionsObject {
+  return {
+    read: [outDir, ...moduleFiles],
+    write: [outDir],
+    env: false,
+    ffi: false,
+    import: false,
+    net: false,
+    run: false,
+    sys: false,
+  };
 }

@@ -8,10 +8,10 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { parseFlags, switchFlag, usageLines } from "../deps/flags.ts";
-import { atomicWrite } from "../utils/atomic_write.ts";
-import { PROJECT_ROOT } from "./args.ts";
-import { TASK_NUMBERS } from "./rubric.ts";
+import { parseFlags, switchFlag, usageLines } from "../../deps/flags.ts";
+import { atomicWrite } from "../../utils/atomic_write.ts";
+import { PROJECT_ROOT } from "../project.ts";
+import { TASK_NUMBERS } from "../rubric/rubric.ts";
 
 /** Folder of the skeletons. */
 export const TEMPLATE_DIR: string = join(PROJECT_ROOT, "templates", "submission");

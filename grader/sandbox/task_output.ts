@@ -6,21 +6,45 @@
  *
  * @module
  */
-import type { EpochRecord, TrainedModel } from "../tasks/types.ts";
-import { ROLE_NAME, type RoleInfo } from "./protocol.ts";
+import type { EpochRecord, TrainedModel } from "../../tasks/types.ts";
+import { type ErrorKind, ROLE_NAME, type RoleInfo } from "./protocol.ts";
 
-/** An error's name and a message with the first lines of its stack. */
-export function describeError(err: unknown): { errorName: string; message: string } {
+/**
+ * The {@link ErrorKind} of a text that is all the runtime gives about an
+ * error (a Worker's uncaught `ErrorEvent`, an error re-thrown as another
+ * type): Deno's permission errors say `NotCapable` or `Requires ... access`.
+ */
+export function errorKindOfText(text: string): ErrorKind {
+  return /NotCapable|PermissionDenied|Requires \w+ access/.test(text) ? "permission" : "exception";
+}
+
+/** The {@link ErrorKind} of a caught error: by its class, else by what the runtime wrote. */
+export function errorKindOf(err: unknown): ErrorKind {
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return "permission";
+  }
+  if (err instanceof Error && (err.name === "NotCapable" || err.name === "PermissionDenied")) {
+    return "permission";
+  }
+  return errorKindOfText(err instanceof Error ? err.message : String(err));
+}
+
+/** An error's name, kind and a message with the first lines of its stack. */
+export function describeError(
+  err: unknown,
+): { errorName: string; errorKind: ErrorKind; message: string } {
+  const errorKind = errorKindOf(err);
   if (err instanceof Error) {
     const stack = err.stack ? err.stack.split("\n").slice(0, 6).join("\n") : "";
     return {
       errorName: err.name,
+      errorKind,
       message: stack.startsWith(`${err.name}: ${err.message}`) || stack.startsWith(err.message)
         ? stack
         : `${err.name}: ${err.message}${stack ? `\n${stack}` : ""}`,
     };
   }
-  return { errorName: typeof err, message: String(err) };
+  return { errorName: typeof err, errorKind, message: String(err) };
 }
 
 /** `value` as a Float32Array (array-likes are converted), or why it is not one. */

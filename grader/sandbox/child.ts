@@ -1,6 +1,6 @@
 /**
  * The sandboxed side of grading: the main isolate of the Deno subprocess
- * started by `grader/sandbox.ts`. It reads the train/valid files handed to it,
+ * started by `grader/sandbox/run.ts`. It reads the train/valid files handed to it,
  * has the task trained, reports readiness, then waits for the grader to hand
  * over the test IMAGES (never labels) and writes each model role's
  * predictions as raw float32 files into a folder only it may write. What it
@@ -12,7 +12,7 @@
  * - {@link runWorkerHost} (graded code): the task runs in a Worker with no
  *   permissions but read/write of its output folder. This isolate (our code
  *   only) holds FFI and serves the Worker native BLAS over a shared buffer
- *   (`models/wasm_blas/remote_blas.ts`), hands it the data by message, and
+ *   (`compute/blas/remote_blas.ts`), hands it the data by message, and
  *   copies and checks everything the Worker sends back before using it.
  * - {@link runChild} (the lab's own, trusted tasks): the task runs in this
  *   isolate.
@@ -21,27 +21,38 @@
  *
  * @module
  */
-import type { ImageSet } from "../data/types.ts";
-import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import type { BlasLibrary } from "../compute/blas/library.ts";
-import { loadNumericsBlas } from "../compute/wasm_blas/register.ts";
-import { DEFAULT_NUMERICS } from "../compute/numerics.ts";
-import { type BlasChannel, createBlasChannel, serveBlas } from "../compute/blas/remote_blas.ts";
+import { type ImageSet, PIXELS } from "../../data/types.ts";
+import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
+import type { BlasLibrary } from "../../compute/blas/library.ts";
+import { loadNumericsBlas } from "../../compute/wasm_blas/register.ts";
+import { DEFAULT_NUMERICS } from "../../compute/numerics.ts";
+import { type BlasChannel, createBlasChannel, serveBlas } from "../../compute/blas/remote_blas.ts";
 import {
+  checkedErrorKind,
   type ChildHeader,
   type ChildMessage,
+  type ErrorKind,
   type ErrorStage,
   EXIT,
   FILES,
   MESSAGE_MARK,
   predictionFile,
   ROLE_NAME,
+  type RoleError,
   type RoleInfo,
   splitFile,
   type TestHeader,
+  workerPermissions,
   type WorkerStart,
 } from "./protocol.ts";
-import { describeError, safeConfig, toFloat32, trainedRoles, trimHistory } from "./task_output.ts";
+import {
+  describeError,
+  errorKindOfText,
+  safeConfig,
+  toFloat32,
+  trainedRoles,
+  trimHistory,
+} from "./task_output.ts";
 
 /** Optional hook the trusted child runs before training (e.g. backend selection). */
 export type BeforeTrain = (
@@ -63,7 +74,7 @@ function fail(stage: ErrorStage, err: unknown): never {
 async function readSet(dir: string, name: "train" | "valid", count: number): Promise<ImageSet> {
   const images = await Deno.readFile(`${dir}/${splitFile(name, "images")}`);
   const labels = await Deno.readFile(`${dir}/${splitFile(name, "labels")}`);
-  if (images.length !== count * 784 || labels.length !== count) {
+  if (images.length !== count * PIXELS || labels.length !== count) {
     throw new Error(`${name} files do not match the header count ${count}`);
   }
   return { images, labels, count };
@@ -84,7 +95,7 @@ async function readLine(): Promise<string> {
 async function readTest(dataDir: string): Promise<ImageSet> {
   const th = JSON.parse(await Deno.readTextFile(`${dataDir}/${FILES.testHeader}`)) as TestHeader;
   const images = await Deno.readFile(`${dataDir}/${FILES.testImages}`);
-  if (!Number.isInteger(th.count) || images.length !== th.count * 784) {
+  if (!Number.isInteger(th.count) || images.length !== th.count * PIXELS) {
     throw new Error("test images do not match test.json");
   }
   return { images, labels: new Uint8Array(0), count: th.count };
@@ -185,7 +196,7 @@ export async function runChild(
     fail("setup", err);
   }
   const t1 = performance.now();
-  const roleErrors: Record<string, string> = {};
+  const roleErrors: Record<string, RoleError> = {};
   for (const role of Object.keys(roles)) {
     for (const [split, set] of [["test", test], ["train", train], ["valid", valid]] as const) {
       try {
@@ -193,34 +204,17 @@ export async function runChild(
         if (typeof out === "string") throw new Error(out);
         writePrediction(predsDir, role, split, out);
       } catch (err) {
-        roleErrors[role] = `predict on the ${split} images failed: ${describeError(err).message}`;
+        const { message, errorKind } = describeError(err);
+        roleErrors[role] = {
+          message: `predict on the ${split} images failed: ${message}`,
+          errorKind,
+        };
         break;
       }
     }
   }
   send({ type: "done", predictSeconds: (performance.now() - t1) / 1000, roleErrors });
   Deno.exit(EXIT.ok);
-}
-
-/**
- * Permissions of the Worker that runs graded code: read/write of its output
- * folder, read of its own module files (a Worker checks read permission even
- * for static imports), nothing else.
- */
-export function workerPermissions(
-  outDir: string,
-  moduleFiles: string[] = [],
-): Deno.PermissionOptionsObject {
-  return {
-    read: [outDir, ...moduleFiles],
-    write: [outDir],
-    env: false,
-    ffi: false,
-    import: false,
-    net: false,
-    run: false,
-    sys: false,
-  };
 }
 
 function clip(text: unknown, max: number): string {
@@ -293,22 +287,34 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let ready: Record<string, RoleInfo> | undefined;
   let done = false;
   const written = new Set<string>();
-  const roleErrors: Record<string, string> = {};
+  const roleErrors: Record<string, RoleError> = {};
   const counts = { train: train.count, valid: valid.count, test: 0 };
 
-  const stop = (stage: ErrorStage, errorName: string, message: string): void => {
+  const stop = (
+    stage: ErrorStage,
+    errorName: string,
+    errorKind: ErrorKind,
+    message: string,
+  ): void => {
     if (finished) return;
     finished = true;
-    send({ type: "error", stage, errorName: clip(errorName, 100), message: clip(message, 20_000) });
+    send({
+      type: "error",
+      stage,
+      errorName: clip(errorName, 100),
+      errorKind,
+      message: clip(message, 20_000),
+    });
     Deno.exit(EXIT.reported);
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
     const message = clip(e.message ?? "uncaught error in the task's worker", 20_000);
     const name = /^Uncaught (?:\(in promise\) )?(\w+)/.exec(message)?.[1] ?? "Error";
-    stop(ready ? "predict" : "train", name, message);
+    stop(ready ? "predict" : "train", name, errorKindOfText(message), message);
   };
-  worker.onmessageerror = () => stop(ready ? "predict" : "train", "Error", "unreadable message");
+  worker.onmessageerror = () =>
+    stop(ready ? "predict" : "train", "Error", "exception", "unreadable message");
   worker.onmessage = async (e: MessageEvent<unknown>) => {
     // Untrusted: anything the Worker posts is copied and checked here before use.
     const m = e.data as Record<string, unknown> | null;
@@ -330,13 +336,14 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     } else if (type === "error") {
       const stage = (["import", "contract", "train", "predict", "setup"] as const)
         .find((s) => s === m.stage) ?? "train";
-      stop(stage, clip(m.errorName, 100), clip(m.message, 20_000));
+      stop(stage, clip(m.errorName, 100), checkedErrorKind(m.errorKind), clip(m.message, 20_000));
     } else if (type === "ready" && !ready) {
       ready = checkedRoles(m.roles);
       if (!ready.main) {
         stop(
           "contract",
           "Error",
+          "exception",
           "Error: train() returned no usable models.main (an object with a predict function)",
         );
         return;
@@ -366,8 +373,11 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       if (!(role in ready) || split === undefined || written.has(`${role}/${split}`)) return;
       if (!(values instanceof Float32Array)) return;
       if (values.length > counts[split] * MAX_VALUES_PER_IMAGE) {
-        roleErrors[role] ??= `predict on the ${split} images returned ${values.length} values, ` +
-          `more than ${MAX_VALUES_PER_IMAGE} per image`;
+        roleErrors[role] ??= {
+          message: `predict on the ${split} images returned ${values.length} values, ` +
+            `more than ${MAX_VALUES_PER_IMAGE} per image`,
+          errorKind: "exception",
+        };
         return;
       }
       // A copy: the Worker may still hold (or share) the memory it sent.
@@ -381,7 +391,12 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       }
     } else if (type === "role-error" && ready) {
       const role = String(m.role);
-      if (role in ready) roleErrors[role] ??= clip(m.message, 20_000);
+      if (role in ready) {
+        roleErrors[role] ??= {
+          message: clip(m.message, 20_000),
+          errorKind: checkedErrorKind(m.errorKind),
+        };
+      }
     } else if (type === "done" && ready && !done) {
       done = true;
       finished = true;

@@ -8,11 +8,12 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { parseFlags, stringFlag, switchFlag, usageLines } from "../deps/flags.ts";
-import { type ZipEntry, zipFiles } from "../deps/zip.ts";
-import { atomicWrite } from "../utils/atomic_write.ts";
-import { findArchive, resolveDataDir } from "../data/paths.ts";
-import { PROJECT_ROOT, SPEC } from "./args.ts";
+import { parseFlags, stringFlag, switchFlag, usageLines } from "../../deps/flags.ts";
+import { type ZipEntry, zipFiles } from "../../deps/zip.ts";
+import { atomicWrite } from "../../utils/atomic_write.ts";
+import { findArchive, resolveDataDir } from "../../data/paths.ts";
+import { GRADE_FLAGS } from "../flags.ts";
+import { PROJECT_ROOT } from "../project.ts";
 
 /** The Deno version `setup.sh` installs from npm. */
 export const DENO_VERSION = "2.9.6";
@@ -106,8 +107,8 @@ export async function buildAutograder(
 /** The flags of `deno task gradescope`. */
 export const PACK_SPEC = {
   out: stringFlag({ arg: "FILE", help: "the archive to write", default: "out/autograder.zip" }),
-  "data-dir": SPEC["data-dir"],
-  profile: { ...SPEC.profile, help: "the profile run_autograder grades with" },
+  "data-dir": GRADE_FLAGS["data-dir"],
+  profile: { ...GRADE_FLAGS.profile, help: "the profile run_autograder grades with" },
   help: switchFlag("this text", "h"),
 };
 

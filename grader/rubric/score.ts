@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { pct } from "../utils/format.ts";
+import { pct } from "../../utils/format.ts";
 import { LAB_TARGET, type TaskRubric, type Thresholds } from "./rubric.ts";
 
 /** One graded test, the unit of every report (Gradescope, JUnit, Markdown). */

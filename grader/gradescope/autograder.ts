@@ -7,26 +7,27 @@
  * the same code runs in a temp folder laid out like `/autograder`.
  *
  * ```sh
- * deno run -A grader/gradescope.ts --submission /autograder/submission \
+ * deno run -A grader/gradescope/autograder.ts --submission /autograder/submission \
  *   --results /autograder/results/results.json --work /autograder/work --profile full
  * ```
  *
  * @module
  */
 import { join, resolve } from "node:path";
-import { parseFlags, stringFlag } from "../deps/flags.ts";
-import { atomicWriteJson } from "../utils/atomic_write.ts";
-import { PROJECT_ROOT, SPEC } from "./args.ts";
-import { stageSubmission } from "./class_grade.ts";
-import { grade } from "./grade.ts";
-import type { GradeReport } from "./types.ts";
-import { loadGradeData } from "./grade_data.ts";
+import { parseFlags, stringFlag } from "../../deps/flags.ts";
+import { atomicWriteJson } from "../../utils/atomic_write.ts";
+import { GRADE_FLAGS } from "../flags.ts";
+import { PROJECT_ROOT } from "../project.ts";
+import { stageSubmission } from "../intake/stage.ts";
+import { grade } from "../grade.ts";
+import type { GradeReport } from "../report/types.ts";
+import { loadGradeData } from "../grade_data.ts";
 import {
   type GradescopeResults,
   type GradescopeTest,
   toGradescope,
   writeReports,
-} from "./reports.ts";
+} from "../report/reports.ts";
 import {
   type Profile,
   RUBRIC,
@@ -35,8 +36,8 @@ import {
   type TaskNumber,
   taskPoints,
   taskRubric,
-} from "./rubric.ts";
-import { round4 } from "./score.ts";
+} from "../rubric/rubric.ts";
+import { round4 } from "../rubric/score.ts";
 
 /** One leaderboard column of Gradescope's results.json. */
 export interface LeaderboardEntry {
@@ -232,12 +233,12 @@ export const AUTOGRADER_SPEC = {
     help: "full reports go to DIR/grade",
     default: "/autograder/work",
   }),
-  profile: SPEC.profile,
-  "data-dir": SPEC["data-dir"],
-  "cache-dir": SPEC["cache-dir"],
-  epochs: SPEC.epochs,
-  "train-size": SPEC["train-size"],
-  "timeout-scale": SPEC["timeout-scale"],
+  profile: GRADE_FLAGS.profile,
+  "data-dir": GRADE_FLAGS["data-dir"],
+  "cache-dir": GRADE_FLAGS["cache-dir"],
+  epochs: GRADE_FLAGS.epochs,
+  "train-size": GRADE_FLAGS["train-size"],
+  "timeout-scale": GRADE_FLAGS["timeout-scale"],
 };
 
 /** Parses the runner's flags; throws naming the flag on bad input. */

@@ -1,10 +1,10 @@
 /**
  * The Worker side of a graded run: imports the task module and trains it,
  * inside a Worker of the child process whose permissions are all off except
- * read/write of the task's output folder (`grader/child.ts` starts it). The
+ * read/write of the task's output folder (`grader/sandbox/child.ts` starts it). The
  * data arrives by message; the tfjs wasm binaries too (the Worker cannot read
  * files); the `wasm-blas` backend is registered on a remote BLAS served by the
- * main isolate (`models/wasm_blas/remote_blas.ts`), so graded code trains at
+ * main isolate (`compute/blas/remote_blas.ts`), so graded code trains at
  * native-BLAS speed without FFI.
  *
  * Nothing here is trusted by the main isolate: it copies and checks every
@@ -13,11 +13,11 @@
  * @module
  */
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import type { ImageSet } from "../data/types.ts";
-import type { TaskInput, TrainedModel } from "../tasks/types.ts";
-import { registerWasmBlasBackendWith } from "../compute/wasm_blas/register.ts";
-import { remoteBlasLibrary } from "../compute/blas/remote_blas.ts";
-import { shareWasmMemory } from "../compute/blas/shared_heap.ts";
+import type { ImageSet } from "../../data/types.ts";
+import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
+import { registerWasmBlasBackendWith } from "../../compute/wasm_blas/register.ts";
+import { remoteBlasLibrary } from "../../compute/blas/remote_blas.ts";
+import { shareWasmMemory } from "../../compute/blas/shared_heap.ts";
 import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
 import { selectChildBackend } from "./child_backend.ts";
 import { describeError, TaskOutputError, toFloat32, trainedRoles } from "./task_output.ts";
@@ -129,10 +129,12 @@ async function predictAll(
         const values = out.slice();
         post({ type: "prediction", role, split, values }, [values.buffer]);
       } catch (err) {
+        const { message, errorKind } = describeError(err);
         post({
           type: "role-error",
           role,
-          message: `predict on the ${split} images failed: ${describeError(err).message}`,
+          message: `predict on the ${split} images failed: ${message}`,
+          errorKind,
         });
         break;
       }

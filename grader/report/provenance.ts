@@ -13,7 +13,7 @@ import {
   type NumericsFingerprint,
   numericsFingerprint,
   type NumericsMode,
-} from "../compute/numerics.ts";
+} from "../../compute/numerics.ts";
 
 /** One data file: name, size and checksum. */
 export interface FileRecord {

@@ -1,14 +1,14 @@
 /**
  * Backend selection inside the sandboxed child, before the task trains: the
- * same order as everywhere else (`models/backend.ts`). In graded code's Worker
+ * same order as everywhere else (`compute/backend.ts`). In graded code's Worker
  * the `wasm-blas` backend is the one registered on the main isolate's remote
  * BLAS; without one it is skipped with its reason and the wasm backend is used.
  * The numerics mode comes from the grader (`--numerics`) through the header.
  *
  * @module
  */
-import { selectBackend } from "../compute/backend.ts";
-import type { BackendRequest } from "../compute/backend_request.ts";
+import { selectBackend } from "../../compute/backend.ts";
+import type { BackendRequest } from "../../compute/backend_request.ts";
 
 /**
  * Selects the tfjs backend (`choice.force` forces one) and returns its name

@@ -16,12 +16,13 @@ import {
   stringFlag,
   switchFlag,
   usageLines,
-} from "../deps/flags.ts";
-import { PROJECT_ROOT, SPEC } from "./args.ts";
-import { type ClassProgress, gradeClass } from "./class_grade.ts";
-import { TRUSTED_ENV_NAMES } from "./cli.ts";
-import { loadGradeData } from "./grade_data.ts";
-import { TASK_NUMBERS } from "./rubric.ts";
+} from "../../deps/flags.ts";
+import { GRADE_FLAGS } from "../flags.ts";
+import { PROJECT_ROOT } from "../project.ts";
+import { type ClassProgress, gradeClass } from "./grade_class.ts";
+import { TRUSTED_ENV_NAMES } from "../trusted_env.ts";
+import { loadGradeData } from "../grade_data.ts";
+import { TASK_NUMBERS } from "../rubric/rubric.ts";
 
 /**
  * The flags of `deno task grade-class`, declared once; the grading flags
@@ -35,16 +36,16 @@ export const CLASS_SPEC = {
     max: 256,
     shownDefault: "the CPU count / $NOTMNIST_BLAS_THREADS (default 1 thread per job)",
   }),
-  profile: SPEC.profile,
-  "data-dir": SPEC["data-dir"],
-  "cache-dir": SPEC["cache-dir"],
-  protocol: SPEC.protocol,
-  seed: SPEC.seed,
-  "train-size": SPEC["train-size"],
-  epochs: SPEC.epochs,
-  "timeout-scale": SPEC["timeout-scale"],
+  profile: GRADE_FLAGS.profile,
+  "data-dir": GRADE_FLAGS["data-dir"],
+  "cache-dir": GRADE_FLAGS["cache-dir"],
+  protocol: GRADE_FLAGS.protocol,
+  seed: GRADE_FLAGS.seed,
+  "train-size": GRADE_FLAGS["train-size"],
+  epochs: GRADE_FLAGS.epochs,
+  "timeout-scale": GRADE_FLAGS["timeout-scale"],
   trusted: switchFlag("let student modules use FFI (the native BLAS backend); off by default"),
-  backend: SPEC.backend,
+  backend: GRADE_FLAGS.backend,
   help: switchFlag("this text", "h"),
 };
 

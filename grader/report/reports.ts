@@ -5,13 +5,13 @@
  * @module
  */
 import { join } from "node:path";
-import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
-import { LETTERS } from "../data/types.ts";
+import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
+import { LETTERS } from "../../data/types.ts";
 import type { GradeReport, TaskReport } from "./types.ts";
-import { budgetLimits, LAB_TARGET } from "./rubric.ts";
-import { pct } from "../utils/format.ts";
-import { escapeXml } from "../utils/xml.ts";
-import { describeFingerprint, type NumericsFingerprint } from "../compute/numerics.ts";
+import { budgetLimits, LAB_TARGET } from "../rubric/rubric.ts";
+import { pct } from "../../utils/format.ts";
+import { escapeXml } from "../../utils/xml.ts";
+import { describeFingerprint, type NumericsFingerprint } from "../../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
 function capsLine(t: TaskReport): string {

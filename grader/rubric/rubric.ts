@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Protocol } from "../data/types.ts";
+import type { Protocol } from "../../data/types.ts";
 
 /** The lab's target: the best reported test accuracy for this model (lab protocol). */
 export const LAB_TARGET = 0.971;

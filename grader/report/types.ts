@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { Protocol } from "../data/types.ts";
-import type { EpochRecord } from "../models/epoch_record.ts";
+import type { Protocol } from "../../data/types.ts";
+import type { EpochRecord } from "../../models/epoch_record.ts";
 import type { FileRecord, Versions } from "./provenance.ts";
-import type { NumericsFingerprint } from "../compute/numerics.ts";
-import type { Budget, Profile, TaskNumber, Thresholds } from "./rubric.ts";
-import type { PredictionFailureKind } from "./evaluate.ts";
-import type { FailureKind } from "./sandbox.ts";
-import type { RoleMetrics, TestResult } from "./score.ts";
+import type { NumericsFingerprint } from "../../compute/numerics.ts";
+import type { Budget, Profile, TaskNumber, Thresholds } from "../rubric/rubric.ts";
+import type { PredictionFailureKind } from "../evaluate.ts";
+import type { FailureKind } from "../sandbox/mod.ts";
+import type { RoleMetrics, TestResult } from "../rubric/score.ts";
 
 /**
  * Why a run failed as a whole: the sandbox's kind, or what was wrong with the

@@ -11,7 +11,7 @@
  * data hashes are unchanged and whose report exists.
  *
  * ```ts ignore
- * import { gradeClass } from "@notmnist/lab/grader";
+ * import { gradeClass } from "@notmnist/lab/grader/class";
  *
  * const result = await gradeClass({ classDir: "class", outDir: "out/class", jobs: 2, ... });
  * console.log(result.rows.map((r) => `${r.student} ${r.total}`));
@@ -19,12 +19,13 @@
  *
  * @module
  */
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { atomicWrite, atomicWriteJson } from "../utils/atomic_write.ts";
-import { grade, type GradeData, type GradeOptions } from "./grade.ts";
-import type { GradeProvenance, GradeReport } from "./types.ts";
-import { writeReports } from "./reports.ts";
+import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
+import { stageSubmission } from "../intake/stage.ts";
+import { grade, type GradeData, type GradeOptions } from "../grade.ts";
+import type { GradeProvenance, GradeReport } from "../report/types.ts";
+import { writeReports } from "../report/reports.ts";
 import {
   canonicalJson,
   type Profile,
@@ -32,127 +33,14 @@ import {
   type Rubric,
   rubricHash,
   TASK_NUMBERS,
-  type TaskNumber,
   taskPoints,
   taskRubric,
-} from "./rubric.ts";
-import { scoreHistogramSvg } from "../models/pictures.ts";
-import { describeFingerprint } from "../compute/numerics.ts";
+} from "../rubric/rubric.ts";
+import { scoreHistogramSvg } from "../../models/pictures.ts";
+import { classMarkdown, gradebookCsv, type GradebookRow, rowOf } from "./gradebook.ts";
 
 /** Names a student folder may have (they become folder names and CSV cells). */
 export const STUDENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
-
-/** Limits on what is copied from a student's folder. */
-export const SUBMISSION_LIMITS = { files: 200, bytes: 20 * 1024 * 1024, depth: 4 } as const;
-
-/** One student's staged submission. */
-export interface StagedSubmission {
-  /** Folder holding the copy that is graded. */
-  dir: string;
-  /** Tasks with a `taskN.ts` in the copy. */
-  tasks: TaskNumber[];
-  /** SHA-256 over the sorted relative paths and contents of the copied files. */
-  sha256: string;
-  /** Copied files, relative, sorted. */
-  files: string[];
-  /** What was not copied and why (symlinks, oversized files, too deep). */
-  skipped: string[];
-}
-
-/**
- * Copies the regular files of `src` into `dest` (no symlinks, at most
- * {@link SUBMISSION_LIMITS}), and hashes the copy. A student's folder is
- * hostile input: it is read once, here, and only the copy is graded and hashed.
- */
-export async function stageSubmission(src: string, dest: string): Promise<StagedSubmission> {
-  const files: { rel: string; bytes: Uint8Array }[] = [];
-  const skipped: string[] = [];
-  let total = 0;
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    const entries = (await Array.fromAsync(Deno.readDir(dir))).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
-    for (const e of entries) {
-      const path = join(dir, e.name);
-      const rel = relative(src, path);
-      if (e.name.startsWith(".") || e.name === "node_modules") continue;
-      if (e.isSymlink) {
-        skipped.push(`${rel}: symbolic link (not copied)`);
-      } else if (e.isDirectory) {
-        if (depth >= SUBMISSION_LIMITS.depth) skipped.push(`${rel}: deeper than the limit`);
-        else await walk(path, depth + 1);
-      } else if (e.isFile) {
-        const info = await Deno.lstat(path);
-        if (files.length >= SUBMISSION_LIMITS.files) {
-          skipped.push(`${rel}: more than ${SUBMISSION_LIMITS.files} files`);
-        } else if (total + info.size > SUBMISSION_LIMITS.bytes) {
-          skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
-        } else {
-          const bytes = await Deno.readFile(path);
-          if (total + bytes.length > SUBMISSION_LIMITS.bytes) {
-            // it grew after the size check
-            skipped.push(`${rel}: over the ${SUBMISSION_LIMITS.bytes}-byte submission limit`);
-          } else {
-            total += bytes.length;
-            files.push({ rel, bytes });
-          }
-        }
-      }
-    }
-  };
-  await walk(src, 0);
-  const hash = createHash("sha256");
-  for (const f of files) {
-    hash.update(`${f.rel}\0${f.bytes.length}\0`);
-    hash.update(f.bytes);
-    await atomicWrite(join(dest, f.rel), f.bytes);
-  }
-  const tasks = TASK_NUMBERS.filter((t) => files.some((f) => f.rel === `task${t}.ts`));
-  return {
-    dir: dest,
-    tasks,
-    sha256: hash.digest("hex"),
-    files: files.map((f) => f.rel),
-    skipped,
-  };
-}
-
-/** Status of one task in the gradebook. */
-export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
-
-/** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
-export interface GradebookRow {
-  /** Student folder name. */
-  student: string;
-  /** Points per task (0 for a missing task). */
-  points: Record<TaskNumber, number>;
-  /** Status per task. */
-  status: Record<TaskNumber, TaskStatus>;
-  /** Points earned. */
-  total: number;
-  /** Points available (all four tasks). */
-  maxTotal: number;
-  /** Wall-clock seconds of this student's grading. */
-  wallSeconds: number;
-  /** Backends the tasks ran on (`+`-joined; "unknown" only when no task reported one). */
-  backend: string;
-  /** The report's numerics fingerprint, when the report carries one ("" otherwise). */
-  numericsFingerprint: string;
-  /** SHA-256 of the staged submission. */
-  submissionSha256: string;
-  /** SHA-256 of the rubric. */
-  rubricSha256: string;
-  /** SHA-256 of the grading settings (rubric hash, profile, seed, overrides). */
-  settingsSha256: string;
-  /** SHA-256 of the data (archive hashes, protocol, split sizes). */
-  dataSha256: string;
-  /** Names of the tests that failed. */
-  failedChecks: string[];
-  /** Set when grading this student failed on the grader's side (the row is retried). */
-  error?: string;
-  /** ISO time of grading. */
-  gradedAt: string;
-}
 
 /** What the class run reports per student as it goes. */
 export interface ClassProgress {
@@ -231,164 +119,6 @@ export interface ClassResult {
 /** SHA-256 of the canonical JSON of `value`. */
 export function sha256Json(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex");
-}
-
-/**
- * The gradebook's numerics column: the report's fingerprint as one line
- * (mode, CPU, BLAS kernel and threads, bit-identity), "" for a report
- * without one (an old report), so the column stays empty rather than invented.
- */
-export function gradebookNumerics(report: GradeReport): string {
-  return report.numerics ? describeFingerprint(report.numerics) : "";
-}
-
-/** The gradebook row of a report (missing tasks get 0 points and status `missing`). */
-export function rowOf(
-  student: string,
-  report: GradeReport,
-  hashes: { submission: string; rubric: string; settings: string; data: string },
-  wallSeconds: number,
-  rubric: Rubric = RUBRIC,
-): GradebookRow {
-  const points = {} as Record<TaskNumber, number>;
-  const status = {} as Record<TaskNumber, TaskStatus>;
-  for (const task of TASK_NUMBERS) {
-    const t = report.tasks.find((x) => x.task === task);
-    points[task] = t ? t.score : 0;
-    if (!t) status[task] = "missing";
-    else if (t.runs.some((r) => r.failureKind)) {
-      status[task] = `failed: ${t.runs.find((r) => r.failureKind)?.failureKind}`;
-    } else status[task] = t.passed ? "pass" : "below threshold";
-  }
-  return {
-    student,
-    points,
-    status,
-    total: report.score,
-    maxTotal: TASK_NUMBERS.reduce((s, t) => s + taskPoints(taskRubric(t, rubric)), 0),
-    wallSeconds: Math.round(wallSeconds * 10) / 10,
-    backend:
-      (report.backends.filter((b) => b !== "unknown").length > 0
-        ? report.backends.filter((b) => b !== "unknown")
-        : report.backends).join("+"),
-    numericsFingerprint: gradebookNumerics(report),
-    submissionSha256: hashes.submission,
-    rubricSha256: hashes.rubric,
-    settingsSha256: hashes.settings,
-    dataSha256: hashes.data,
-    failedChecks: report.tests.filter((t) => !t.passed).map((t) => t.name),
-    gradedAt: new Date().toISOString(),
-  };
-}
-
-/** The gradebook's CSV header. */
-export const GRADEBOOK_COLUMNS: readonly string[] = [
-  "student",
-  ...TASK_NUMBERS.map((t) => `task${t}_points`),
-  "total",
-  "max_total",
-  ...TASK_NUMBERS.map((t) => `task${t}_status`),
-  "wall_seconds",
-  "backend",
-  "numerics_fingerprint",
-  "submission_sha256",
-];
-
-function csvCell(value: string | number): string {
-  const s = String(value);
-  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-/** Renders the gradebook (rows sorted by student) as CSV. */
-export function gradebookCsv(rows: GradebookRow[]): string {
-  const lines = [GRADEBOOK_COLUMNS.join(",")];
-  for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
-    lines.push(
-      [
-        r.student,
-        ...TASK_NUMBERS.map((t) => r.points[t].toFixed(2)),
-        r.total.toFixed(2),
-        r.maxTotal,
-        ...TASK_NUMBERS.map((t) => r.error ? `error: ${r.error}` : r.status[t]),
-        r.wallSeconds.toFixed(1),
-        r.backend,
-        r.numericsFingerprint,
-        r.submissionSha256,
-      ].map(csvCell).join(","),
-    );
-  }
-  return lines.join("\n") + "\n";
-}
-
-/** Renders `class.md`: score statistics, the histogram, failures by check and per student. */
-export function classMarkdown(rows: GradebookRow[], histogram: string): string {
-  const totals = rows.filter((r) => !r.error).map((r) => r.total).sort((a, b) => a - b);
-  const max = rows[0]?.maxTotal ?? 100;
-  const mean = totals.reduce((a, b) => a + b, 0) / Math.max(1, totals.length);
-  const median = totals.length === 0
-    ? NaN
-    : totals.length % 2
-    ? totals[(totals.length - 1) / 2]
-    : (totals[totals.length / 2 - 1] + totals[totals.length / 2]) / 2;
-  const checks = new Map<string, number>();
-  for (const r of rows) for (const c of r.failedChecks) checks.set(c, (checks.get(c) ?? 0) + 1);
-  const kinds = new Map<string, number>();
-  for (const r of rows) {
-    for (const t of TASK_NUMBERS) {
-      const s = r.status[t];
-      if (s !== "pass") kinds.set(s, (kinds.get(s) ?? 0) + 1);
-    }
-  }
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "—");
-  const out = [
-    `# Class grade`,
-    ``,
-    `${rows.length} students; ${totals.length} graded` +
-    (rows.length > totals.length
-      ? `, ${rows.length - totals.length} failed on the grader's side`
-      : "") +
-    `. Total points: mean ${f(mean)}, median ${f(median)}, min ${f(totals[0] ?? NaN)}, ` +
-    `max ${f(totals[totals.length - 1] ?? NaN)} (of ${max}).`,
-    ``,
-    `![score distribution](${histogram})`,
-    ``,
-    `## Checks that failed most often`,
-    ``,
-  ];
-  const sorted = [...checks.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  if (sorted.length === 0) out.push(`No check failed.`);
-  else {
-    out.push(`| Check | Students |`, `|---|---|`);
-    for (const [name, n] of sorted.slice(0, 15)) {
-      out.push(`| ${name.replace(/\|/g, "\\|")} | ${n} |`);
-    }
-  }
-  out.push(``, `## Task outcomes other than pass`, ``);
-  if (kinds.size === 0) out.push(`Every task of every student passed.`);
-  else {
-    out.push(`| Status | Tasks |`, `|---|---|`);
-    for (const [k, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1])) {
-      out.push(`| ${k} | ${n} |`);
-    }
-  }
-  out.push(
-    ``,
-    `## Students`,
-    ``,
-    `| Student | ${TASK_NUMBERS.map((t) => `Task ${t}`).join(" | ")} | Total | Wall |`,
-    `|---|${TASK_NUMBERS.map(() => "---|").join("")}---|---|`,
-  );
-  for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
-    out.push(
-      `| [${r.student}](${encodeURI(r.student)}/summary.md) | ${
-        TASK_NUMBERS.map((t) => `${r.points[t].toFixed(1)} (${r.error ? "error" : r.status[t]})`)
-          .join(" | ")
-      } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s |`,
-    );
-  }
-  return out.join("\n") + "\n";
 }
 
 async function readRow(path: string): Promise<GradebookRow | undefined> {

@@ -1,0 +1,245 @@
+/**
+ * The pure part of a sandboxed run: {@link planSandbox} decides paths, entry
+ * files, permissions (the child's flags and the Worker's), argv and
+ * environment from the request and a few facts found by the session.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
+import { type ChildHeader, workerPermissions } from "./protocol.ts";
+import { moduleUrl } from "./module_graph.ts";
+import type { SandboxRequest } from "./types.ts";
+import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
+
+/** Locations of Deno's caches, from `deno info --json`. */
+export interface DenoDirs {
+  /** Root of Deno's cache. */
+  denoDir: string;
+  /** npm package cache (the child may read it: wasm binaries live there). */
+  npmCache: string;
+}
+
+let denoDirsCache: Promise<DenoDirs> | undefined;
+
+/** Asks `deno info --json` where Deno keeps its caches (cached per process). */
+export function denoDirs(): Promise<DenoDirs> {
+  denoDirsCache ??= (async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`deno info --json failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      denoDir: string;
+      npmCache: string;
+    };
+    return { denoDir: info.denoDir, npmCache: info.npmCache };
+  })();
+  return denoDirsCache;
+}
+
+/** The tfjs-backend-wasm binaries the Worker needs, by file name. */
+export const WASM_FILES: readonly string[] = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+];
+
+/**
+ * Paths of tfjs-backend-wasm's binaries in Deno's npm cache, for the version
+ * the project's `deno.json` imports (graded code's Worker cannot read files:
+ * the child's main isolate reads these and hands the bytes over).
+ */
+export function wasmBinaryPaths(npmCache: string, denoJson: string): Record<string, string> {
+  const imports = (JSON.parse(denoJson) as { imports?: Record<string, string> }).imports ?? {};
+  const spec = imports["@tensorflow/tfjs-backend-wasm"] ?? "";
+  const version = /@(\d+\.\d+\.\d+[^/]*)$/.exec(spec)?.[1];
+  if (!version) {
+    throw new Error("deno.json does not pin @tensorflow/tfjs-backend-wasm to a version");
+  }
+  const dist = join(
+    npmCache,
+    "registry.npmjs.org",
+    "@tensorflow",
+    "tfjs-backend-wasm",
+    version,
+    "dist",
+  );
+  return Object.fromEntries(WASM_FILES.map((f) => [f, join(dist, f)]));
+}
+
+/** BLAS settings the sandboxed child's main isolate may read from its environment. */
+export { BLAS_ENV_NAMES };
+
+/** Everything about a run decided before anything starts: a pure function of the request. */
+export interface SandboxPlan {
+  /** Temp folder of the run (removed at the end). */
+  work: string;
+  /** Folder with the files handed to the child. */
+  dataDir: string;
+  /** Folder the child writes predictions to (graded code cannot reach it). */
+  predsDir: string;
+  /** The task's output folder. */
+  outDir: string;
+  /** File URL of the task module. */
+  moduleUrl: string;
+  /** Files to write before spawning: entry files. */
+  files: Record<string, string>;
+  /** The file whose module graph is checked (holds the task module's import). */
+  graphEntry: string;
+  /** Roots local modules must be in. */
+  allowedRoots: string[];
+  /** Roots no local module may be in. */
+  forbiddenRoots: string[];
+  /** Deno permission flags of the child process. */
+  permissions: string[];
+  /** Permissions of graded code's Worker (absent for trusted runs). */
+  workerPermissions?: Deno.PermissionOptionsObject;
+  /** Executable to spawn. */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+  /** The child's whole environment. */
+  env: Record<string, string>;
+  /** The header written to the data folder. */
+  header: ChildHeader;
+}
+
+/** What {@link planSandbox} needs besides the request: facts found by the session. */
+export interface PlanContext {
+  /** The run's temp folder. */
+  work: string;
+  /** Deno's cache folders. */
+  dirs: DenoDirs;
+  /** Path of the deno executable. */
+  execPath: string;
+  /** Whether `setsid` is available (the child then gets its own process group). */
+  setsid: boolean;
+  /** Secret of the run (protocol lines carry it). */
+  token: string;
+  /** tfjs-backend-wasm binaries for graded code ({@link wasmBinaryPaths}). */
+  wasmFiles: Record<string, string>;
+  /** URL of `grader/sandbox/child.ts` (its folder holds `child_worker.ts`, `child_backend.ts`). */
+  childUrl: string;
+  /**
+   * Local files of the Worker's module graph (`checkModuleGraph`): a
+   * Worker checks read permission even for static imports, so graded code may
+   * read exactly these (and its output folder).
+   */
+  moduleFiles?: string[];
+}
+
+/** Plans a run: paths, entry files, permissions, argv and environment. Pure. */
+export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan {
+  const projectRoot = resolve(req.projectRoot);
+  const outDir = resolve(req.outDir);
+  const url = moduleUrl(req.module);
+  const modulePath = fromFileUrl(url);
+  const dataDir = join(ctx.work, "data");
+  const predsDir = join(ctx.work, "preds");
+  const entry = join(ctx.work, "entry.ts");
+  const sibling = (name: string): string => new URL(`./${name}`, ctx.childUrl).href;
+  const files: Record<string, string> = {};
+  const dirs = ctx.dirs;
+  const blasEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.trustedEnv ?? {})) {
+    if (BLAS_ENV_NAMES.includes(k)) blasEnv[k] = v;
+  }
+  const env: Record<string, string> = {
+    DENO_DIR: dirs.denoDir,
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    ...blasEnv,
+  };
+  const header: ChildHeader = {
+    seed: req.seed,
+    epochs: req.epochs,
+    batchSize: req.batchSize,
+    protocol: req.protocol,
+    counts: { train: req.train.count, valid: req.valid.count },
+    backend: req.backend ?? null,
+    token: ctx.token,
+  };
+  let graphEntry = entry;
+  let permissions: string[];
+  let worker: Deno.PermissionOptionsObject | undefined;
+  const backendLine = req.backend
+    ? `import { selectChildBackend } from ${JSON.stringify(sibling("child_backend.ts"))};\n`
+    : "";
+  if (req.trusted) {
+    files[entry] = `import { runChild } from ${JSON.stringify(ctx.childUrl)};\n` + backendLine +
+      `await runChild(() => import(${JSON.stringify(url)}), Deno.args${
+        req.backend ? ", (h) => selectChildBackend(h.backend)" : ""
+      });\n`;
+    permissions = [
+      "--no-prompt",
+      `--allow-read=${[dataDir, outDir, dirs.npmCache, "/proc/cpuinfo"].join(",")}`,
+      `--allow-write=${[outDir, predsDir].join(",")}`,
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+    ];
+  } else {
+    const workerEntry = join(ctx.work, "worker_entry.ts");
+    files[workerEntry] =
+      `import { runWorker } from ${JSON.stringify(sibling("child_worker.ts"))};\n` +
+      `runWorker(() => import(${JSON.stringify(url)}));\n`;
+    files[entry] = `import { runWorkerHost } from ${JSON.stringify(ctx.childUrl)};\n` +
+      `await runWorkerHost(${JSON.stringify(pathToFileURL(workerEntry).href)}, Deno.args);\n`;
+    graphEntry = workerEntry;
+    const moduleFiles = ctx.moduleFiles ?? [];
+    header.worker = { wasmFiles: ctx.wasmFiles, blas: req.nativeBlas ?? true, moduleFiles };
+    worker = workerPermissions(outDir, moduleFiles);
+    permissions = [
+      "--no-prompt",
+      "--unstable-worker-options",
+      `--allow-read=${
+        [
+          dataDir,
+          outDir,
+          workerEntry,
+          ...Object.values(ctx.wasmFiles),
+          "/proc/cpuinfo",
+          ...moduleFiles,
+        ].join(",")
+      }`,
+      `--allow-write=${[outDir, predsDir].join(",")}`,
+      ...(header.worker.blas ? ["--allow-ffi", `--allow-env=${BLAS_ENV_NAMES.join(",")}`] : []),
+    ];
+  }
+  const denoArgs = [
+    "run",
+    ...permissions,
+    "--no-lock",
+    "--config",
+    join(projectRoot, "deno.json"),
+    `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
+    entry,
+    dataDir,
+    outDir,
+    predsDir,
+  ];
+  return {
+    work: ctx.work,
+    dataDir,
+    predsDir,
+    outDir,
+    moduleUrl: url,
+    files,
+    graphEntry,
+    allowedRoots: [projectRoot, dirname(modulePath), ctx.work],
+    forbiddenRoots: [
+      join(projectRoot, "out"),
+      ...(req.forbiddenRoots ?? []).map((r) => resolve(r)),
+    ],
+    permissions,
+    workerPermissions: worker,
+    command: ctx.setsid ? "setsid" : ctx.execPath,
+    args: ctx.setsid ? [ctx.execPath, ...denoArgs] : denoArgs,
+    env,
+    header,
+  };
+}
