@@ -6,7 +6,7 @@
  * @module
  */
 import { NUM_CLASSES } from "../data/types.ts";
-import { argmaxRow } from "../models/argmax.ts";
+import { type ClassMetrics, classMetrics } from "../models/metrics.ts";
 
 /** What is wrong with predictions: the wrong shape, or non-finite values. */
 export type PredictionFailureKind = "shape" | "nan";
@@ -54,23 +54,13 @@ export function validatePredictions(probs: ArrayLike<number>, count: number, wha
   }
 }
 
-/** Accuracy and confusion matrix of one model on one labelled split. */
-export interface Evaluation {
-  /** Fraction of images whose argmax equals the label. */
-  accuracy: number;
-  /** Number of images evaluated. */
-  count: number;
-  /** Number classified correctly. */
-  correct: number;
-  /** 10 x 10 counts, row = true label, column = predicted label. */
-  confusion: number[][];
-  /** Per-class accuracy (recall), A..J; NaN for a class absent from the split. */
-  perClass: number[];
-}
+/** Accuracy and confusion matrix of one model on one labelled split (`models/metrics.ts`). */
+export type Evaluation = ClassMetrics;
 
 /**
  * Validates `probs` (see {@link validatePredictions}) and measures accuracy
- * and the confusion matrix against `labels`.
+ * and the confusion matrix against `labels` ({@link classMetrics}: computed
+ * once, for the grader and the library alike).
  */
 export function evaluate(
   probs: ArrayLike<number>,
@@ -82,21 +72,5 @@ export function evaluate(
     throw new Error(`${what}: ${count} images but only ${labels.length} labels`);
   }
   validatePredictions(probs, count, what);
-  const confusion = Array.from(
-    { length: NUM_CLASSES },
-    () => new Array<number>(NUM_CLASSES).fill(0),
-  );
-  let correct = 0;
-  for (let i = 0; i < count; i++) {
-    const label = labels[i];
-    if (label >= NUM_CLASSES) throw new Error(`${what}: label ${label} at image ${i} is not 0..9`);
-    const pred = argmaxRow(probs, i);
-    confusion[label][pred]++;
-    if (pred === label) correct++;
-  }
-  const perClass = confusion.map((row, c) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return total === 0 ? NaN : row[c] / total;
-  });
-  return { accuracy: count === 0 ? NaN : correct / count, count, correct, confusion, perClass };
+  return classMetrics(probs, labels, count, what);
 }
