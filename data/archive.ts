@@ -283,21 +283,39 @@ export async function loadArchive(
   const source = await statSource(path);
   const cacheDir = opts.cacheDir ?? null;
   const cachePath = cacheDir === null ? null : cachePrefix(cacheDir, source.path);
+  const cacheNotes: string[] = [];
+  const seconds = () => (performance.now() - t0) / 1000;
   if (cachePath !== null && !opts.refresh) {
-    const cached = await readCache(cachePath, source);
-    if (cached) {
-      return { ...cached, cachePath, fromCache: true, seconds: (performance.now() - t0) / 1000 };
+    const read = await readCache(cachePath, source);
+    if (read.cached) {
+      const cacheState = "reloaded";
+      return {
+        ...read.cached,
+        cachePath,
+        fromCache: true,
+        cacheState,
+        cacheNotes,
+        seconds: seconds(),
+      };
+    }
+    if (read.note !== null) {
+      log(`note: ${read.note}`);
+      cacheNotes.push(read.note);
     }
   }
   const decoded = await decodeSource(source, opts.workers ?? defaultWorkers(), log);
+  let cacheState: DecodedArchive["cacheState"] = cachePath === null ? "off" : "written";
   if (cachePath !== null) {
     try {
       await writeCache(cachePath, decoded);
     } catch (err) {
-      log(`warning: could not write the cache ${cachePath}: ${(err as Error).message}`);
+      const note = `could not write the cache ${cachePath}: ${(err as Error).message}`;
+      log(`warning: ${note}`);
+      cacheNotes.push(note);
+      cacheState = "unwritten";
     }
   }
-  return { ...decoded, cachePath, fromCache: false, seconds: (performance.now() - t0) / 1000 };
+  return { ...decoded, cachePath, fromCache: false, cacheState, cacheNotes, seconds: seconds() };
 }
 
 /**
@@ -319,7 +337,10 @@ function cachePrefix(cacheDir: string, sourcePath: string): string {
   );
 }
 
-type Decoded = Omit<DecodedArchive, "cachePath" | "fromCache" | "seconds">;
+type Decoded = Omit<
+  DecodedArchive,
+  "cachePath" | "fromCache" | "seconds" | "cacheState" | "cacheNotes"
+>;
 
 /**
  * Most skipped entries an archive may have: 100,000 (notMNIST_small has 2). An
