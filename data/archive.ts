@@ -226,10 +226,20 @@ async function* folderFiles(root: string): AsyncGenerator<RawFile> {
   const window: Promise<RawFile>[] = [];
   const read = async (e: Deno.DirEntry & { path: string }): Promise<RawFile> => {
     const name = relative(base, e.path).split("\\").join("/");
-    if (!e.isFile) {
-      return { name, bytes: new Uint8Array(0), skip: await folderSkipReason(e.path) };
+    try {
+      if (!e.isFile) {
+        return { name, bytes: new Uint8Array(0), skip: await folderSkipReason(e.path) };
+      }
+      return { name, ...(await readLimited(e.path)) };
+    } catch (err) {
+      // e.g. a name that is not UTF-8: Deno lists it with U+FFFD and cannot open it by that name
+      const why = name.includes("\ufffd") ? "; its name is not valid UTF-8" : "";
+      return {
+        name,
+        bytes: new Uint8Array(0),
+        skip: `cannot be opened${why} (${(err as Error).name})`,
+      };
     }
-    return { name, ...(await readLimited(e.path)) };
   };
   for await (const e of walk(root)) {
     window.push(read(e));

@@ -288,3 +288,31 @@ Deno.test("two different non-UTF-8 names: two distinct images, their bytes escap
     assert(a.names.every((n) => !n.includes("\ufffd")));
   });
 });
+
+Deno.test("an extracted folder with two non-UTF-8 file names: both listed as unreadable, the rest loaded", async () => {
+  await withDir(async (dir) => {
+    const root = join(dir, "notMNIST_small");
+    const rng = new Rng(6);
+    for (const l of LETTERS) {
+      await Deno.mkdir(join(root, l), { recursive: true });
+      await Deno.writeFile(join(root, l, "x.png"), grayPng(randomImage(rng)));
+    }
+    // Deno cannot create these names: the shell writes bytes 0xff and 0xfe
+    const sh = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `cd "$1" && : > "$(printf '\\377.png')" && : > "$(printf '\\376.png')"`,
+        "sh",
+        join(root, "A"),
+      ],
+    }).output();
+    assert(sh.success, "sh");
+    const a = await loadArchive(root, { workers: 0 });
+    assertEquals([a.set.count, a.source.files], [10, 12]);
+    const reason = "cannot be opened; its name is not valid UTF-8 (NotFound)";
+    assertEquals(a.skipped, [
+      { path: "notMNIST_small/A/\ufffd.png", reason },
+      { path: "notMNIST_small/A/\ufffd.png", reason },
+    ]);
+  });
+});
