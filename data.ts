@@ -47,7 +47,12 @@ export {
   MAX_SKIPPED,
   type SkippedFile,
 } from "./data/archive.ts";
-export { EmptyArchiveError, MissingLettersError } from "./data/errors.ts";
+export {
+  EmptyArchiveError,
+  EmptySplitError,
+  MissingLettersError,
+  type SplitName,
+} from "./data/errors.ts";
 export {
   digestNote,
   downloadArchive,

@@ -9,6 +9,8 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { gunzipFile, tarEntries, type TarFileEntry } from "../deps/tar.ts";
 import { DecodePool } from "./decode_pool.ts";
+import { duplicatePathReason, pathKey, PathTally } from "./duplicate_paths.ts";
+import { listedName } from "./entry_listing.ts";
 import { EmptyArchiveError } from "./errors.ts";
 import type { DecodedBatch, RawBatch } from "./decode_batch.ts";
 import { readCache, writeCache } from "./cache.ts";
@@ -41,6 +43,9 @@ export interface LoadArchiveOptions {
  * Larger entries are skipped with their declared size, drained unread.
  */
 export const MAX_ENTRY_BYTES = 1 << 20;
+
+/** Longest file name (last path part) of an image, in UTF-8 bytes: 255 (`NAME_MAX`). */
+export const MAX_FILE_NAME_BYTES = 255;
 
 /**
  * The class of an entry named `<root>/<letter>/<file>`: the index of the letter
@@ -75,6 +80,10 @@ export function entryPathProblem(path: string, root: string): string | null {
     return `no class folder (A..J) in its path (${expected})`;
   }
   if (parts[2] === "" || parts[2] === ".") return `no file name (${expected})`;
+  const bytes = new TextEncoder().encode(parts[2]).length;
+  if (bytes > MAX_FILE_NAME_BYTES) {
+    return `file name of ${bytes} bytes, over the ${MAX_FILE_NAME_BYTES} allowed (NAME_MAX)`;
+  }
   return null;
 }
 
@@ -98,6 +107,8 @@ interface RawFile {
   bytes: Uint8Array;
   /** Why the entry is skipped before decoding (a link, a device, too large), else null. */
   skip: string | null;
+  /** Why its tar headers cannot be used (e.g. a name over 4 KiB): skipped before its path is read. */
+  header?: string | null;
 }
 
 function mib(n: number): string {
@@ -115,9 +126,9 @@ function tarSkipReason(e: TarFileEntry): string | null {
     case "file":
       return e.oversized ? oversizedReason(e.size) : null;
     case "symlink":
-      return `symbolic link to ${e.linkName} (links are not followed)`;
+      return `symbolic link to ${listedName(e.linkName)} (links are not followed)`;
     case "link":
-      return `hard link to ${e.linkName} (links are not followed)`;
+      return `hard link to ${listedName(e.linkName)} (links are not followed)`;
     case "character-device":
       return "character device (not a regular file)";
     case "block-device":
@@ -191,7 +202,7 @@ async function folderSkipReason(p: string): Promise<string> {
   const st = await Deno.lstat(p);
   if (st.isSymlink) {
     const target = await Deno.readLink(p).catch(() => "?");
-    return `symbolic link to ${target} (links are not followed)`;
+    return `symbolic link to ${listedName(target)} (links are not followed)`;
   }
   if (st.isCharDevice) return "character device (not a regular file)";
   if (st.isBlockDevice) return "block device (not a regular file)";
@@ -215,10 +226,20 @@ async function* folderFiles(root: string): AsyncGenerator<RawFile> {
   const window: Promise<RawFile>[] = [];
   const read = async (e: Deno.DirEntry & { path: string }): Promise<RawFile> => {
     const name = relative(base, e.path).split("\\").join("/");
-    if (!e.isFile) {
-      return { name, bytes: new Uint8Array(0), skip: await folderSkipReason(e.path) };
+    try {
+      if (!e.isFile) {
+        return { name, bytes: new Uint8Array(0), skip: await folderSkipReason(e.path) };
+      }
+      return { name, ...(await readLimited(e.path)) };
+    } catch (err) {
+      // e.g. a name that is not UTF-8: Deno lists it with U+FFFD and cannot open it by that name
+      const why = name.includes("\ufffd") ? "; its name is not valid UTF-8" : "";
+      return {
+        name,
+        bytes: new Uint8Array(0),
+        skip: `cannot be opened${why} (${(err as Error).name})`,
+      };
     }
-    return { name, ...(await readLimited(e.path)) };
   };
   for await (const e of walk(root)) {
     window.push(read(e));
@@ -236,7 +257,10 @@ async function* tarGzFiles(
   const tar = gunzipFile(file, (chunk) => sha.update(chunk));
   try {
     for await (const e of tarEntries(tar, { maxBodyBytes: MAX_ENTRY_BYTES })) {
-      if (e.type !== "directory") yield { name: e.name, bytes: e.bytes, skip: tarSkipReason(e) };
+      if (e.problem !== null) yield { name: e.name, bytes: e.bytes, skip: null, header: e.problem };
+      else if (e.type !== "directory") {
+        yield { name: e.name, bytes: e.bytes, skip: tarSkipReason(e) };
+      }
     }
   } catch (err) {
     throw new Error(`${path}: not a readable .tar.gz (${(err as Error).message})`);
@@ -269,21 +293,39 @@ export async function loadArchive(
   const source = await statSource(path);
   const cacheDir = opts.cacheDir ?? null;
   const cachePath = cacheDir === null ? null : cachePrefix(cacheDir, source.path);
+  const cacheNotes: string[] = [];
+  const seconds = () => (performance.now() - t0) / 1000;
   if (cachePath !== null && !opts.refresh) {
-    const cached = await readCache(cachePath, source);
-    if (cached) {
-      return { ...cached, cachePath, fromCache: true, seconds: (performance.now() - t0) / 1000 };
+    const read = await readCache(cachePath, source);
+    if (read.cached) {
+      const cacheState = "reloaded";
+      return {
+        ...read.cached,
+        cachePath,
+        fromCache: true,
+        cacheState,
+        cacheNotes,
+        seconds: seconds(),
+      };
+    }
+    if (read.note !== null) {
+      log(`note: ${read.note}`);
+      cacheNotes.push(read.note);
     }
   }
   const decoded = await decodeSource(source, opts.workers ?? defaultWorkers(), log);
+  let cacheState: DecodedArchive["cacheState"] = cachePath === null ? "off" : "written";
   if (cachePath !== null) {
     try {
       await writeCache(cachePath, decoded);
     } catch (err) {
-      log(`warning: could not write the cache ${cachePath}: ${(err as Error).message}`);
+      const note = `could not write the cache ${cachePath}: ${(err as Error).message}`;
+      log(`warning: ${note}`);
+      cacheNotes.push(note);
+      cacheState = "unwritten";
     }
   }
-  return { ...decoded, cachePath, fromCache: false, seconds: (performance.now() - t0) / 1000 };
+  return { ...decoded, cachePath, fromCache: false, cacheState, cacheNotes, seconds: seconds() };
 }
 
 /**
@@ -305,7 +347,10 @@ function cachePrefix(cacheDir: string, sourcePath: string): string {
   );
 }
 
-type Decoded = Omit<DecodedArchive, "cachePath" | "fromCache" | "seconds">;
+type Decoded = Omit<
+  DecodedArchive,
+  "cachePath" | "fromCache" | "seconds" | "cacheState" | "cacheNotes"
+>;
 
 /**
  * Most skipped entries an archive may have: 100,000 (notMNIST_small has 2). An
@@ -346,7 +391,7 @@ class Collector {
     for (let i = 0; i < r.reasons.length; i++) {
       const reason = r.reasons[i];
       if (reason !== null) {
-        skipped.push({ path: names[i], reason });
+        skipped.push({ path: listedName(names[i]), reason });
         continue;
       }
       this.#labels.push(labels[i]);
@@ -354,6 +399,35 @@ class Collector {
       this.perLetter[LETTERS[labels[i]]]++;
     }
     this.count += ok;
+  }
+
+  /**
+   * Removes the images whose path is in `repeated` (keeping the others in
+   * order, pixels moved in place) and lists each of them in `skipped`.
+   */
+  dropPaths(repeated: ReadonlyMap<string, number>, skipped: SkippedFile[]): void {
+    const pixels = new Uint8Array(this.#buf);
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const n = repeated.get(pathKey(this.names[i]));
+      if (n !== undefined) {
+        skipped.push({ path: listedName(this.names[i]), reason: duplicatePathReason(n) });
+        this.perLetter[LETTERS[this.#labels[i]]]--;
+        continue;
+      }
+      if (kept !== i) {
+        pixels.copyWithin(kept * PIXELS, i * PIXELS, (i + 1) * PIXELS);
+        this.#labels[kept] = this.#labels[i];
+        this.#hashes[2 * kept] = this.#hashes[2 * i];
+        this.#hashes[2 * kept + 1] = this.#hashes[2 * i + 1];
+        this.names[kept] = this.names[i];
+      }
+      kept++;
+    }
+    this.count = kept;
+    this.#labels.length = kept;
+    this.#hashes.length = 2 * kept;
+    this.names.length = kept;
   }
 
   finish(): { set: ImageSet; hashes: Uint32Array } {
@@ -427,20 +501,22 @@ async function decodeSource(
     ? tarGzFiles(source.path, (hex) => (sha256 = hex))
     : folderFiles(source.path);
   const root = archiveRoot(source.path);
+  const paths = new PathTally();
   try {
     for await (const f of iter) {
       files++;
       totalBytes += f.bytes.byteLength;
-      const problem = entryPathProblem(f.name, root);
+      const problem = f.header ?? entryPathProblem(f.name, root);
       if (problem !== null) {
-        skipped.push({ path: f.name, reason: problem });
+        skipped.push({ path: listedName(f.name), reason: problem });
         if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
         continue;
       }
       const label = letterOf(f.name)!;
       filesPerLetter[LETTERS[label]]++;
+      paths.add(f.name);
       if (f.skip !== null) {
-        skipped.push({ path: f.name, reason: f.skip });
+        skipped.push({ path: listedName(f.name), reason: f.skip });
         if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
         continue;
       }
@@ -455,6 +531,8 @@ async function decodeSource(
     await flush();
     for (const j of jobs) j.done = await j.result;
     collectReady();
+    if (paths.repeated.size > 0) out.dropPaths(paths.repeated, skipped);
+    if (skipped.length > MAX_SKIPPED) throw tooManySkipped(source.path, skipped);
     const { set, hashes } = out.finish();
     const perLetter = out.perLetter;
     const outNames = out.names;

@@ -105,7 +105,11 @@ export async function main(args: string[]): Promise<number> {
       const err = new MissingLettersError(a.source.path, missing);
       console.log(`  warning: ${err.message}; the tasks and the grader refuse it`);
     }
-    console.log(`  cache: ${a.cachePath}.{bin,json} (${a.fromCache ? "reloaded" : "written"})`);
+    for (const note of a.cacheNotes) console.log(`  note: ${printable(note)}`);
+    const state = a.cacheState === "unwritten"
+      ? "could not be written; the archive was decoded and used without it"
+      : a.cacheState;
+    console.log(`  cache: ${printable(`${a.cachePath}`)}.{bin,json} (${state})`);
     console.log(`  time: ${a.seconds.toFixed(2)} s`);
   }
   const s = splits ??

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Letter } from "./types.ts";
+import { type Letter, NUM_CLASSES, type Protocol } from "./types.ts";
+
+/** The three splits of a protocol. */
+export type SplitName = "train" | "valid" | "test";
 
 /** An archive (or folder) that holds no readable image. */
 export class EmptyArchiveError extends Error {
@@ -36,6 +39,40 @@ export class MissingLettersError extends Error {
     );
     this.name = "MissingLettersError";
     this.path = path;
+    this.letters = letters;
+  }
+}
+
+/** A split that a protocol would make empty, or without images of some letters. */
+export class EmptySplitError extends Error {
+  /** Absolute path of the archive the split is drawn from. */
+  readonly path: string;
+  /** The protocol. */
+  readonly protocol: Protocol;
+  /** The split: `train`, `valid` or `test`. */
+  readonly split: SplitName;
+  /** Letters with no image in the split, in label order (all ten when it is empty). */
+  readonly letters: Letter[];
+
+  /** Names the archive, the protocol, the split, what it lacks and what was `expected`. */
+  constructor(
+    path: string,
+    protocol: Protocol,
+    split: SplitName,
+    letters: Letter[],
+    expected: string,
+  ) {
+    const what = letters.length === NUM_CLASSES
+      ? "is empty"
+      : `has no image of letter${letters.length > 1 ? "s" : ""} ${letters.join(", ")}`;
+    super(
+      `${path}: the "${protocol}" protocol's ${split} split ${what}; expected ${expected}, so ` +
+        `a 10-class model cannot be trained, validated and tested on it`,
+    );
+    this.name = "EmptySplitError";
+    this.path = path;
+    this.protocol = protocol;
+    this.split = split;
     this.letters = letters;
   }
 }

@@ -32,6 +32,14 @@ export function resolveDataDir(flag?: string): string {
 }
 
 /**
+ * Whether the permission bits of `st` grant nobody write access: such a folder
+ * is treated as read-only, even for root (who could write to it anyway).
+ */
+export function readOnlyByMode(st: Deno.FileInfo): boolean {
+  return st.mode !== null && (st.mode & 0o222) === 0;
+}
+
+/**
  * Whether `parent/name` can be used for writing. A folder whose permission bits
  * grant nobody write access counts as read-only even for root (who could write
  * anyway), so a shared read-only data folder is never written to.
@@ -39,11 +47,11 @@ export function resolveDataDir(flag?: string): string {
 async function writableChild(parent: string, name: string): Promise<boolean> {
   try {
     const st = await Deno.stat(parent);
-    if (!st.isDirectory || (st.mode !== null && (st.mode & 0o222) === 0)) return false;
+    if (!st.isDirectory || readOnlyByMode(st)) return false;
     const dir = join(parent, name);
     await Deno.mkdir(dir, { recursive: true });
     const sub = await Deno.stat(dir);
-    if (sub.mode !== null && (sub.mode & 0o222) === 0) return false;
+    if (readOnlyByMode(sub)) return false;
     const probe = join(dir, `.probe.${Deno.pid}.${crypto.randomUUID()}`);
     await Deno.writeFile(probe, new Uint8Array(1));
     await Deno.remove(probe);

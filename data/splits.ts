@@ -11,6 +11,7 @@ import { type DecodedArchive, letterCounts, loadArchive, type SkippedFile } from
 import { subset } from "./batch.ts";
 import { digestNote, downloadArchive } from "./download.ts";
 import { MissingLettersError } from "./errors.ts";
+import { protocolSplitChecks, requireSplits } from "./split_guard.ts";
 import { stratifiedSubset } from "./subset.ts";
 import {
   type DuplicateGroups,
@@ -256,8 +257,11 @@ function classCounts(labels: Uint8Array, n: number): number[] {
  * without conflicting-label groups.
  *
  * Throws {@link MissingLettersError} when an archive has no readable image of
- * some letter (unless `allowMissingLetters`), and the archive loader's
- * `EmptyArchiveError` when it has none at all.
+ * some letter (unless `allowMissingLetters`), the archive loader's
+ * `EmptyArchiveError` when it has none at all, and `EmptySplitError` when a
+ * split would be empty (e.g. every image has an exact copy, so sanitize leaves
+ * none for valid and test) or, unless `allowMissingLetters`, would lack a
+ * letter (training split before any `trainSize` subsample).
  */
 export async function loadSplits(opts: LoadSplitsOptions = {}): Promise<DataSplits> {
   const log = opts.log ?? (() => {});
@@ -303,6 +307,8 @@ export async function loadSplits(opts: LoadSplitsOptions = {}): Promise<DataSpli
   const made = large
     ? labSplits(large, small, seed, sanitize, opts.validSize ?? DEFAULT_LAB_VALID_SIZE)
     : smallSplits(small, seed, sanitize);
+  const checks = protocolSplitChecks(made, small, large, sanitize);
+  requireSplits(checks, protocol, opts.allowMissingLetters ?? false, log);
   let train = made.train;
   const trainBefore = train.count;
   if (opts.trainSize !== undefined) {
@@ -503,7 +509,11 @@ export async function groupedFolds(
   if (!path) throw new Error(`notMNIST_small not found in ${dataDir}`);
   const small = await load(path, "small", cacheDir, opts.workers, log);
   requireAllLetters(small, false, log);
-  return foldsOf(small.archive.set, small.groups, opts.k, opts.seed ?? DEFAULT_SPLIT_SEED);
+  const folds = foldsOf(small.archive.set, small.groups, opts.k, opts.seed ?? DEFAULT_SPLIT_SEED);
+  const expected = `a 1/${opts.k} share of the images with no exact copy in the archive`;
+  const tests = folds.map((f) => ({ split: "test" as const, set: f.test, path, expected }));
+  requireSplits(tests, "small", true, log); // a fold may lack a letter, not be empty
+  return folds;
 }
 
 /** The folds of {@link groupedFolds} for an already loaded set and its groups. */

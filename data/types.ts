@@ -101,6 +101,14 @@ export interface DecodedArchive {
   cachePath: string | null;
   /** Whether the images came from the cache. */
   fromCache: boolean;
+  /**
+   * What this call did with the cache: `off` (no cache folder), `reloaded`,
+   * `written`, or `unwritten` (it could not be written, e.g. a read-only
+   * folder: the archive was decoded and used without it; see `cacheNotes`).
+   */
+  cacheState: "off" | "reloaded" | "written" | "unwritten";
+  /** Why an existing cache was not trusted (e.g. a checksum mismatch) or could not be written. */
+  cacheNotes: string[];
   /** Seconds taken by this call. */
   seconds: number;
 }

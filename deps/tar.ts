@@ -45,6 +45,14 @@ export interface TarFileEntry {
   bytes: Uint8Array;
   /** True for a regular file whose body exceeded `maxBodyBytes` and was drained unread. */
   oversized: boolean;
+  /**
+   * Why the entry's own headers cannot be used, else null: a GNU long name or
+   * link, or a PAX `path` or `linkpath`, over {@link MAX_NAME_BYTES}, or a PAX
+   * extended header over {@link MAX_PAX_BYTES}. That record was drained unread
+   * (only its first {@link NAME_PREVIEW_BYTES} bytes are kept, as `name`), and so
+   * was the entry's body (`bytes` is empty).
+   */
+  problem: string | null;
 }
 
 /** Options of {@link tarEntries}. */
@@ -59,8 +67,22 @@ export interface TarEntriesOptions {
 /** Bytes read ahead from the stream in one buffer. */
 const WINDOW = 4 << 20;
 
-/** Largest PAX or GNU long-name record accepted (a path is at most a few KiB). */
-const MAX_META_BYTES = 1 << 20;
+/**
+ * Longest name or link target accepted from a GNU long-name record or a PAX
+ * `path`/`linkpath` record: 4096 bytes (Linux `PATH_MAX`). A longer one is
+ * drained unread and its entry skipped ({@link TarFileEntry.problem}).
+ */
+export const MAX_NAME_BYTES = 4096;
+
+/**
+ * Largest PAX extended header (`x`, `g`) parsed: 64 KiB (real ones hold a few
+ * records of some hundred bytes). A larger one is drained unread: a local one
+ * (`x`) makes its entry skipped, a global one (`g`, never applied) is ignored.
+ */
+export const MAX_PAX_BYTES = 64 << 10;
+
+/** Bytes of an over-long name kept for listings ({@link TarFileEntry.name}). */
+export const NAME_PREVIEW_BYTES = 256;
 
 const TYPES: Record<string, TarEntryType> = {
   "0": "file",
@@ -96,20 +118,70 @@ function octal(b: Uint8Array, at: number, len: number): number {
   return v;
 }
 
-const utf8 = new TextDecoder();
+/** Length of the well-formed UTF-8 sequence at `b[i]` (before `end`), or 0 when it is not one. */
+function utf8Length(b: Uint8Array, i: number, end: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  const n = c >= 0xc2 && c <= 0xdf
+    ? 2
+    : c >= 0xe0 && c <= 0xef
+    ? 3
+    : c >= 0xf0 && c <= 0xf4
+    ? 4
+    : 0;
+  if (n === 0 || i + n > end) return 0;
+  for (let k = 1; k < n; k++) if ((b[i + k] & 0xc0) !== 0x80) return 0;
+  const c1 = b[i + 1];
+  if ((c === 0xe0 && c1 < 0xa0) || (c === 0xf0 && c1 < 0x90)) return 0; // overlong
+  if ((c === 0xed && c1 >= 0xa0) || (c === 0xf4 && c1 >= 0x90)) return 0; // surrogate, > U+10FFFF
+  return n;
+}
 
-/** The NUL-terminated string in `b[at .. at+len)`. */
-function text(b: Uint8Array, at: number, len: number): string {
-  let end = at;
-  let ascii = true;
-  while (end < at + len && b[end] !== 0) {
-    if (b[end] >= 0x80) ascii = false;
-    end++;
-  }
-  if (!ascii) return utf8.decode(b.subarray(at, end));
+/**
+ * The bytes `b[at .. end)` as text, one-to-one: UTF-8 is decoded, a backslash
+ * becomes `\\` and every byte that is not part of well-formed UTF-8 becomes
+ * `\xHH`, so two different byte strings never give the same name (U+FFFD
+ * replacement would merge them) and no lone surrogate reaches JSON.
+ */
+export function decodeName(b: Uint8Array, at = 0, end = b.length): string {
   let s = "";
-  for (let i = at; i < end; i++) s += String.fromCharCode(b[i]);
+  let i = at;
+  while (i < end) {
+    const c = b[i];
+    if (c < 0x80 && c !== 0x5c) {
+      s += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    if (c === 0x5c) {
+      s += "\\\\";
+      i++;
+      continue;
+    }
+    const n = utf8Length(b, i, end);
+    if (n === 0) {
+      s += `\\x${c.toString(16).padStart(2, "0")}`;
+      i++;
+      continue;
+    }
+    let cp = c & (0xff >> (n + 1));
+    for (let k = 1; k < n; k++) cp = (cp << 6) | (b[i + k] & 0x3f);
+    s += String.fromCodePoint(cp);
+    i += n;
+  }
   return s;
+}
+
+/** End of the NUL-terminated bytes in `b[at .. at+len)`. */
+function cEnd(b: Uint8Array, at: number, len: number): number {
+  let end = at;
+  while (end < at + len && b[end] !== 0) end++;
+  return end;
+}
+
+/** The NUL-terminated string in `b[at .. at+len)` ({@link decodeName}). */
+function text(b: Uint8Array, at: number, len: number): string {
+  return decodeName(b, at, cEnd(b, at, len));
 }
 
 function checksumOk(h: Uint8Array): boolean {
@@ -124,20 +196,53 @@ function checksumOk(h: Uint8Array): boolean {
   return want === unsigned || want === signed;
 }
 
-/** PAX records `"<len> <key>=<value>\n"` of an extended header body (lengths count bytes). */
-function paxRecords(body: Uint8Array, at: number): Map<string, string> {
-  const out = new Map<string, string>();
+/** The PAX records this reader applies; every other key is checked for shape and ignored. */
+interface PaxRecords {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+  /** Why a record cannot be used (a path over {@link MAX_NAME_BYTES}), else null. */
+  problem: string | null;
+}
+
+const KEY_BYTES = 64;
+
+/**
+ * PAX records `"<len> <key>=<value>\n"` of an extended header body (lengths
+ * count bytes, so each record is checked against the body it sits in). Only
+ * `path`, `linkpath` (at most {@link MAX_NAME_BYTES} bytes each) and `size`
+ * (decimal digits) are kept.
+ */
+function paxRecords(body: Uint8Array, at: number): PaxRecords {
+  const out: PaxRecords = { problem: null };
+  const corrupt = (why: string) => new Error(`corrupt PAX header at byte ${at} (${why})`);
   let p = 0;
   while (p < body.length) {
     let sp = p;
     let len = 0;
-    while (sp < body.length && body[sp] >= 48 && body[sp] <= 57) len = len * 10 + body[sp++] - 48;
-    if (body[sp] !== 32 || len <= sp - p || p + len > body.length) {
-      throw new Error(`corrupt PAX header at byte ${at}`);
+    while (sp < body.length && sp - p < 8 && body[sp] >= 48 && body[sp] <= 57) {
+      len = len * 10 + body[sp++] - 48;
     }
-    const rec = utf8.decode(body.subarray(sp + 1, p + len));
-    const eq = rec.indexOf("=");
-    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1).replace(/\n$/, ""));
+    if (body[sp] !== 32 || len <= sp - p || p + len > body.length || body[p + len - 1] !== 10) {
+      throw corrupt("record length");
+    }
+    let eq = sp + 1;
+    while (eq < p + len && eq - sp <= KEY_BYTES && body[eq] !== 61) eq++;
+    // a key longer than KEY_BYTES is none that is applied: the record is skipped
+    const key = body[eq] === 61 ? decodeName(body, sp + 1, eq) : "";
+    const from = eq + 1;
+    const to = p + len - 1;
+    if (key === "path" || key === "linkpath") {
+      if (to - from > MAX_NAME_BYTES) {
+        out.problem ??= `PAX ${key} of ${to - from} bytes, over the ${MAX_NAME_BYTES} allowed ` +
+          `(PATH_MAX); drained unread`;
+        out[key] = decodeName(body, from, from + NAME_PREVIEW_BYTES);
+      } else out[key] = decodeName(body, from, to);
+    } else if (key === "size") {
+      const v = decodeName(body, from, to);
+      if (!/^[0-9]{1,16}$/.test(v) || !Number.isSafeInteger(Number(v))) throw corrupt("size");
+      out.size = Number(v);
+    }
     p += len;
   }
   return out;
@@ -255,10 +360,47 @@ export async function* tarEntries(
   }
 }
 
+/** Reads a meta record (PAX header, GNU long name) of `size` bytes, or null when over `cap`. */
+async function readMeta(
+  q: ByteQueue,
+  size: number,
+  cap: number,
+  at: number,
+): Promise<{ body: Uint8Array; whole: boolean }> {
+  const keep = size <= cap ? padded(size) : Math.min(512, padded(size));
+  if (!(await q.fill(keep))) {
+    throw new Error(`tar stream truncated inside the header at byte ${at}`);
+  }
+  const body = q.take(keep).subarray(0, Math.min(size, keep));
+  const rest = padded(size) - keep;
+  if (rest > 0 && (await q.skip(rest)) < rest) {
+    throw new Error(`tar stream truncated inside the header at byte ${at}`);
+  }
+  return { body, whole: size <= cap };
+}
+
+/** Name of a GNU `L`/`K` record and why it cannot be used (over {@link MAX_NAME_BYTES}). */
+function gnuName(
+  body: Uint8Array,
+  size: number,
+  whole: boolean,
+  flag: string,
+): { name: string; problem: string | null } {
+  const end = cEnd(body, 0, body.length);
+  if (whole && end <= MAX_NAME_BYTES) return { name: decodeName(body, 0, end), problem: null };
+  const what = flag === "L" ? "name" : "link name";
+  return {
+    name: decodeName(body, 0, Math.min(end, NAME_PREVIEW_BYTES)),
+    problem: `GNU long ${what} record of ${size} bytes, over the ${MAX_NAME_BYTES} allowed ` +
+      `(PATH_MAX); drained unread`,
+  };
+}
+
 async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFileEntry> {
-  let local = new Map<string, string>();
+  let local: PaxRecords = { problem: null };
   let longName: string | null = null;
   let longLink: string | null = null;
+  let problem: string | null = null;
   for (;;) {
     const at = q.offset;
     if (!(await q.fill(512))) {
@@ -274,31 +416,34 @@ async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFi
     }
     if (!checksumOk(h)) throw new Error(`corrupt tar header at byte ${at} (bad checksum)`);
     const flag = String.fromCharCode(h[156]);
-    const pax = (key: string) => local.get(key);
     const rawSize = octal(h, 124, 12);
-    const paxSize = pax("size");
-    const size = paxSize !== undefined && flag !== "x" && flag !== "g" ? Number(paxSize) : rawSize;
+    const meta = flag === "x" || flag === "g" || flag === "L" || flag === "K";
+    const size = !meta && local.size !== undefined ? local.size : rawSize;
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new Error(`corrupt tar header at byte ${at} (size field)`);
     }
-    if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
-      if (size > MAX_META_BYTES) {
-        throw new Error(
-          `tar header at byte ${at}: a '${flag}' record of ${size} bytes (at most ` +
-            `${MAX_META_BYTES} expected)`,
-        );
+    if (meta) {
+      // +1: GNU writes the name's terminating NUL
+      const cap = flag === "L" || flag === "K" ? MAX_NAME_BYTES + 1 : MAX_PAX_BYTES;
+      const { body, whole } = await readMeta(q, size, cap, at);
+      if (flag === "x" && whole) {
+        local = paxRecords(body, at);
+        problem ??= local.problem;
+      } else if (flag === "x") {
+        local = { problem: null };
+        problem ??= `PAX extended header of ${size} bytes, over the ${MAX_PAX_BYTES} allowed; ` +
+          `drained unread`;
+      } else if (flag === "g") {
+        if (whole) paxRecords(body, at); // checked; global records are not applied
+      } else {
+        const g = gnuName(body, size, whole, flag);
+        if (flag === "L") longName = g.name;
+        else longLink = g.name;
+        problem ??= g.problem;
       }
-      if (!(await q.fill(padded(size)))) {
-        throw new Error(`tar stream truncated inside the header at byte ${at}`);
-      }
-      const body = q.take(padded(size)).subarray(0, size);
-      if (flag === "x") local = paxRecords(body, at);
-      else if (flag === "g") paxRecords(body, at); // checked; global records are not applied
-      else if (flag === "L") longName = text(body, 0, size);
-      else longLink = text(body, 0, size);
       continue;
     }
-    let name = pax("path") ?? longName ?? "";
+    let name = local.path ?? longName ?? "";
     if (name === "") {
       name = text(h, 0, 100);
       // POSIX ustar ("ustar\0"): a prefix of up to 155 bytes; GNU uses those bytes otherwise
@@ -306,16 +451,18 @@ async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFi
       const prefix = posix ? text(h, 345, 155) : "";
       if (prefix !== "") name = `${prefix}/${name}`;
     }
-    const linkName = pax("linkpath") ?? longLink ?? text(h, 157, 100);
-    local = new Map();
+    const linkName = local.linkpath ?? longLink ?? text(h, 157, 100);
+    const entryProblem = problem;
+    local = { problem: null };
     longName = null;
     longLink = null;
+    problem = null;
     let type: TarEntryType = TYPES[flag] ?? "other";
     if (type === "file" && flag !== "7" && name.endsWith("/")) type = "directory";
     const body = padded(size);
     let bytes: Uint8Array = new Uint8Array(0);
     const oversized = type === "file" && size > maxBody;
-    if (type === "file" && !oversized) {
+    if (type === "file" && !oversized && entryProblem === null) {
       if (!(await q.fill(body))) {
         throw new Error(`tar stream truncated inside ${name} (${size} bytes declared)`);
       }
@@ -323,7 +470,7 @@ async function* readEntries(q: ByteQueue, maxBody: number): AsyncGenerator<TarFi
     } else if (body > 0 && (await q.skip(body)) < body) {
       throw new Error(`tar stream truncated inside ${name} (${size} bytes declared)`);
     }
-    yield { name, type, typeFlag: flag, size, linkName, bytes, oversized };
+    yield { name, type, typeFlag: flag, size, linkName, bytes, oversized, problem: entryProblem };
   }
 }
 
@@ -451,8 +598,12 @@ export class TarGzWriter {
 export interface TarHeaderInput {
   /** Path inside the archive, stored as given (at most 100 bytes). */
   name: string;
+  /** Raw name bytes stored instead of `name` (e.g. bytes that are not UTF-8). */
+  rawName?: Uint8Array;
   /** Entry kind (default `file`). */
   type?: Exclude<TarEntryType, "other">;
+  /** A raw type flag written instead of `type`'s, e.g. `L` (GNU long name) or `x` (PAX). */
+  typeFlag?: string;
   /** Declared body size in bytes (default 0); any size, base-256 above 8 GiB. */
   size?: number;
   /** Link target of a symlink or hard link. */
@@ -489,7 +640,9 @@ export function tarHeader(h: TarHeaderInput): Uint8Array {
     put(v.toString(8).padStart(len - 1, "0"), at, len - 1, "number");
   const type = h.type ?? "file";
   const size = h.size ?? 0;
-  put(h.name, 0, 100, "name");
+  if (h.rawName === undefined) put(h.name, 0, 100, "name");
+  else if (h.rawName.length <= 100) b.set(h.rawName, 0);
+  else throw new Error(`tarHeader: raw name of ${h.rawName.length} bytes is over 100 bytes`);
   num(h.mode ?? (type === "directory" ? 0o755 : 0o644), 100, 8);
   num(0, 108, 8);
   num(0, 116, 8);
@@ -504,7 +657,7 @@ export function tarHeader(h: TarHeaderInput): Uint8Array {
     b[124] = 0x80;
   }
   num(0, 136, 12);
-  b[156] = FLAGS[type].charCodeAt(0);
+  b[156] = (h.typeFlag ?? FLAGS[type]).charCodeAt(0);
   put(h.linkName ?? "", 157, 100, "link name");
   put("ustar", 257, 6, "magic");
   put("00", 263, 2, "version");
