@@ -14,7 +14,7 @@ import {
   tarHeader,
   type TarHeaderInput,
   type TarInput,
-} from "../deps/tar.ts";
+} from "../deps/tar_reader.ts";
 import { Rng } from "../utils/rng.ts";
 import { IMAGE_SIZE, type ImageSet, LETTERS, PIXELS } from "./types.ts";
 

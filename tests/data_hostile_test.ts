@@ -7,7 +7,7 @@ import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { assemblePng } from "../deps/png.ts";
-import { packTar, tarEntries } from "../deps/tar.ts";
+import { packTar, tarEntries } from "../deps/tar_reader.ts";
 import { entryPathProblem, loadArchive, MAX_ENTRY_BYTES, MAX_SKIPPED } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
 import { EmptyArchiveError, MissingLettersError } from "../data/errors.ts";

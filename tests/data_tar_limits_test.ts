@@ -11,7 +11,7 @@ import {
   MAX_PAX_BYTES,
   NAME_PREVIEW_BYTES,
   tarEntries,
-} from "../deps/tar.ts";
+} from "../deps/tar_reader.ts";
 import { loadArchive } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
 import { LISTED_NAME_CHARS } from "../data/entry_listing.ts";
