@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { gunzipFile, tarEntries, type TarFileEntry } from "../deps/tar_reader.ts";
+import { gunzipFile } from "../deps/gzip.ts";
+import { tarEntries, type TarFileEntry } from "../deps/tar_reader.ts";
 import { DecodePool } from "./decode_pool.ts";
 import { duplicatePathReason, pathKey, PathTally } from "./duplicate_paths.ts";
 import { listedName } from "./entry_listing.ts";

@@ -7,14 +7,14 @@
  */
 import { dirname, join } from "node:path";
 import { encodeGray8Fast, encodePng } from "../deps/png.ts";
+import { gzip } from "../deps/gzip.ts";
 import {
-  gzip,
   packTar,
   TarGzWriter,
   tarHeader,
   type TarHeaderInput,
   type TarInput,
-} from "../deps/tar_reader.ts";
+} from "../deps/tar_writer.ts";
 import { Rng } from "../utils/rng.ts";
 import { IMAGE_SIZE, type ImageSet, LETTERS, PIXELS } from "./types.ts";
 

@@ -51,7 +51,6 @@ const MAX_LINES = 500;
 const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "data/splits.ts",
   "data/archive.ts",
-  "deps/tar_reader.ts",
 ]);
 
 async function libraryFiles(): Promise<string[]> {
