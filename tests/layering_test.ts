@@ -50,7 +50,6 @@ const MAX_LINES = 500;
  */
 const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
   "data/splits.ts",
-  "data/archive.ts",
 ]);
 
 async function libraryFiles(): Promise<string[]> {
