@@ -1,0 +1,154 @@
+/**
+ * The portable SGEMM's blocking and its driver over one output range, and the
+ * summation order it guarantees.
+ *
+ * ## The order (a function of the shapes alone)
+ *
+ * For every output element `C[i][j]` of `C = alpha * op(A) * op(B) + beta * C`
+ * (row-major, `op(A)` is `m x k`, `op(B)` is `k x n`), in IEEE single precision,
+ * each operation rounded:
+ *
+ * 1. `s = +0`; for `p = 0, 1, ..., k - 1` in ascending order:
+ *    `s = s + (A(i,p) * B(p,j))` (the product rounded, then the sum rounded);
+ * 2. `t = s` when `alpha === 1`, else `t = alpha * s`;
+ * 3. `C[i][j] = t` when `beta === 0` (C is not read: a NaN there is overwritten),
+ *    else `C[i][j] = t + (beta * C[i][j])`.
+ *
+ * One accumulator per element, nothing reassociated: the k blocking ({@link BLOCKING}.kc)
+ * only stores the running `s` as a float32 in the work buffer W and reloads it,
+ * which changes no bit; the register tile, the cache blocks and the split of
+ * the output over threads (row or column ranges, never k) decide who computes
+ * an element and when, never how. So any tile, block size or thread count
+ * gives the same bits, on any host that implements WebAssembly's non-relaxed
+ * f32x4 arithmetic (all of them: it is IEEE-exact; only NaN payloads may differ).
+ *
+ * @module
+ */
+import type { GemmExports, TileShape } from "./gemm_module.ts";
+
+/** The register tile of the micro kernel (measured: see docs/portable.md). */
+export const TILE: TileShape = { mr: 4, nr: 8 };
+
+/** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
+export interface Blocking {
+  mc: number;
+  kc: number;
+  nc: number;
+}
+
+/** The cache blocks (multiples of the tile). */
+export const BLOCKING: Blocking = { mc: 128, kc: 256, nc: 512 };
+
+/** One GEMM call on byte offsets into the module's memory. */
+export interface GemmCall {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  /** Byte offset of A. */
+  a: number;
+  lda: number;
+  /** Byte offset of B. */
+  b: number;
+  ldb: number;
+  beta: number;
+  /** Byte offset of C. */
+  c: number;
+  ldc: number;
+}
+
+/** The part of the output one thread computes: rows `[r0, r1)`, columns `[c0, c1)`. */
+export interface GemmRange {
+  r0: number;
+  r1: number;
+  c0: number;
+  c1: number;
+}
+
+/** One thread's scratch (byte offsets): packed A, packed B, the work buffer W. */
+export interface GemmScratch {
+  pa: number;
+  pb: number;
+  w: number;
+}
+
+const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
+
+/** Bytes of each scratch buffer for a range of `rows x cols` with depth `k`. */
+export function scratchBytes(
+  rows: number,
+  cols: number,
+  k: number,
+  tile: TileShape = TILE,
+  blocking: Blocking = BLOCKING,
+): GemmScratch {
+  const kc = Math.min(blocking.kc, k);
+  const mc = ceilTo(Math.min(blocking.mc, rows), tile.mr);
+  const nc = ceilTo(Math.min(blocking.nc, cols), tile.nr);
+  return { pa: mc * kc * 4, pb: nc * kc * 4, w: ceilTo(rows, tile.mr) * nc * 4 };
+}
+
+function packPanels(
+  x: GemmExports,
+  full: (src: number, ks: number, js: number, kc: number, panels: number, dst: number) => void,
+  width: number,
+  src: number,
+  ks: number,
+  js: number,
+  kc: number,
+  count: number,
+  dst: number,
+): void {
+  const panels = Math.floor(count / width);
+  if (panels > 0) full(src, ks, js, kc, panels, dst);
+  const rest = count - panels * width;
+  if (rest > 0) x.pack_edge(src + panels * width * js, ks, js, kc, rest, width, dst + panels * width * kc * 4);
+}
+
+/**
+ * Computes the range `r` of `call` with the scratch `s` (`k >= 1`). Loop order:
+ * column blocks of `nc`, then depth blocks of `kc` (pack B), then row blocks of
+ * `mc` (pack A, macro kernel), then the alpha/beta epilogue of the column block.
+ */
+export function runRange(
+  x: GemmExports,
+  call: GemmCall,
+  r: GemmRange,
+  s: GemmScratch,
+  tile: TileShape = TILE,
+  blocking: Blocking = BLOCKING,
+): void {
+  const { mr, nr } = tile;
+  const rows = r.r1 - r.r0;
+  const cols = r.c1 - r.c0;
+  if (rows <= 0 || cols <= 0) return;
+  const { k, a, b, c, lda, ldb, ldc } = call;
+  // Byte strides of A(i, p) along p (ks) and i (js), of B(p, j) along p and j.
+  const aks = call.transA ? lda * 4 : 4;
+  const ajs = call.transA ? 4 : lda * 4;
+  const bks = call.transB ? 4 : ldb * 4;
+  const bjs = call.transB ? ldb * 4 : 4;
+  const ldw = ceilTo(Math.min(blocking.nc, cols), nr) * 4;
+  const mode = (call.alpha !== 1 ? 1 : 0) | (call.beta !== 0 ? 2 : 0);
+  const packA = x.pack_a.bind(x);
+  const packB = x.pack_b.bind(x);
+  for (let jc = r.c0; jc < r.c1; jc += blocking.nc) {
+    const nc = Math.min(blocking.nc, r.c1 - jc);
+    const np = Math.ceil(nc / nr);
+    for (let pc = 0; pc < k; pc += blocking.kc) {
+      const kc = Math.min(blocking.kc, k - pc);
+      packPanels(x, packB, nr, b + pc * bks + jc * bjs, bks, bjs, kc, nc, s.pb);
+      for (let ic = r.r0; ic < r.r1; ic += blocking.mc) {
+        const mc = Math.min(blocking.mc, r.r1 - ic);
+        packPanels(x, packA, mr, a + pc * aks + ic * ajs, aks, ajs, kc, mc, s.pa);
+        const w = s.w + (ic - r.r0) * ldw;
+        x.macro(s.pa, s.pb, w, ldw, kc, Math.ceil(mc / mr), np, pc === 0 ? 1 : 0);
+      }
+    }
+    const cAt = c + (r.r0 * ldc + jc) * 4;
+    if (mode === 0) x.epi_copy(s.w, ldw, cAt, ldc * 4, rows, nc);
+    else x.epi_ab(s.w, ldw, cAt, ldc * 4, rows, nc, call.alpha, call.beta, mode);
+  }
+}

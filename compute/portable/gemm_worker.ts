@@ -1,0 +1,40 @@
+/**
+ * A portable-GEMM Worker: instantiates the GEMM module on the engine's shared
+ * memory, then waits on the control block's generation counter and computes
+ * its part of each call (see gemm_control.ts).
+ *
+ * @module
+ */
+import type { GemmExports } from "./gemm_module.ts";
+import { runRange } from "./gemm_plan.ts";
+import { readWork, SLOT } from "./gemm_control.ts";
+
+/** The first message: what to run on. */
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: SharedArrayBuffer;
+  /** This worker's thread index (1-based: the caller is thread 0). */
+  index: number;
+}
+
+function serve({ module, memory, ctrl, index }: WorkerInit): void {
+  const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
+  const ints = new Int32Array(ctrl);
+  let seen = Atomics.load(ints, SLOT.gen);
+  self.postMessage("ready");
+  for (;;) {
+    Atomics.wait(ints, SLOT.gen, seen);
+    seen = Atomics.load(ints, SLOT.gen);
+    if (Atomics.load(ints, SLOT.stop) !== 0) break;
+    const work = readWork(ctrl, index);
+    if (work !== undefined) runRange(x, work.call, work.range, work.scratch);
+    Atomics.add(ints, SLOT.done, 1);
+    Atomics.notify(ints, SLOT.done);
+  }
+}
+
+self.onmessage = (e: MessageEvent<WorkerInit>) => {
+  serve(e.data);
+  self.close();
+};
