@@ -29,7 +29,7 @@ export function writeWork(
   const ints = new Int32Array(ctrl);
   const floats = new Float32Array(ctrl);
   const at = SLOT.call;
-  ints[at] = call.transA ? 1 : 0;
+  ints[at] = (call.transA ? 1 : 0) | (call.transC ? 2 : 0);
   ints[at + 1] = call.transB ? 1 : 0;
   ints.set([call.m, call.n, call.k, call.a, call.lda, call.b, call.ldb, call.c, call.ldc], at + 2);
   floats[at + 11] = call.alpha;
@@ -52,7 +52,8 @@ export function readWork(
   const at = SLOT.call;
   const [m, n, k, a, lda, b, ldb, c, ldc] = ints.subarray(at + 2, at + 11);
   const call: GemmCall = {
-    transA: ints[at] === 1,
+    transA: (ints[at] & 1) === 1,
+    transC: (ints[at] & 2) === 2,
     transB: ints[at + 1] === 1,
     m,
     n,

@@ -46,6 +46,18 @@ export interface GemmExports {
   ): void;
   /** `C = W` over `rows x cols`. */
   epi_copy(w: number, ldw: number, c: number, ldc: number, rows: number, cols: number): void;
+  /** `C^T = alpha W + beta C^T` (scalar; for outputs computed transposed), `mode` as `epi_ab`. */
+  epi_t(
+    w: number,
+    ldw: number,
+    c: number,
+    ldc: number,
+    rows: number,
+    cols: number,
+    alpha: number,
+    beta: number,
+    mode: number,
+  ): void;
   /** `C = alpha W + beta C` with `mode` bit 1 = scale by alpha, bit 2 = add beta C. */
   epi_ab(
     w: number,
@@ -157,8 +169,8 @@ function macro({ mr, nr }: TileShape): WasmFunction {
   // params: pa 0, pb 1, w 2, ldw 3, kc 4, mp 5, np 6, first 7
   const [pa, pb, w, ldw, kc, mp, np, first] = [0, 1, 2, 3, 4, 5, 6, 7];
   // i32 locals
-  const [jp, ip, pai, pbk, wt, k, wrow] = [8, 9, 10, 11, 12, 13, 14];
-  const v0 = 15;
+  const [jp, ip, pai, pbk, wt, k, wrow, kEven] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const v0 = 16;
   const acc = (r: number, v: number) => v0 + r * nv + v;
   const bv = (v: number) => v0 + mr * nv + v;
   const av = v0 + mr * nv + nv;
@@ -174,16 +186,38 @@ function macro({ mr, nr }: TileShape): WasmFunction {
     load.push(...addLocal(wrow, ldw));
     store.push(...addLocal(wrow, ldw));
   }
-  const step: number[] = [];
-  for (let v = 0; v < nv; v++) step.push(...op.get(pbk), ...op.v128Load(v * 16), ...op.set(bv(v)));
-  for (let r = 0; r < mr; r++) {
-    step.push(...op.get(pai), ...op.load32Splat(r * 4), ...op.set(av));
+  // One step of k at element offset `u` into the packed panels (no pointer update).
+  const step = (u: number): number[] => {
+    const out: number[] = [];
     for (let v = 0; v < nv; v++) {
-      step.push(...op.get(acc(r, v)), ...op.get(av), ...op.get(bv(v)), ...op.f32x4Mul);
-      step.push(...op.f32x4Add, ...op.set(acc(r, v)));
+      out.push(...op.get(pbk), ...op.v128Load((u * nr + v * 4) * 4), ...op.set(bv(v)));
     }
-  }
-  step.push(...addTo(pai, mr * 4), ...addTo(pbk, nr * 4));
+    for (let r = 0; r < mr; r++) {
+      out.push(...op.get(pai), ...op.load32Splat((u * mr + r) * 4), ...op.set(av));
+      for (let v = 0; v < nv; v++) {
+        out.push(...op.get(acc(r, v)), ...op.get(av), ...op.get(bv(v)), ...op.f32x4Mul);
+        out.push(...op.f32x4Add, ...op.set(acc(r, v)));
+      }
+    }
+    return out;
+  };
+  // k in pairs (one loop test per two steps), then the odd last step.
+  const pairs = [...step(0), ...step(1), ...addTo(pai, 2 * mr * 4), ...addTo(pbk, 2 * nr * 4)];
+  const kLoop = [
+    ...op.get(kc),
+    ...op.i32(-2),
+    ...op.i32And,
+    ...op.set(kEven),
+    ...op.i32(0),
+    ...op.set(k),
+    ...forLoop(k, kEven, 2, pairs),
+    ...op.get(kc),
+    ...op.i32(1),
+    ...op.i32And,
+    ...op.if,
+    ...step(0),
+    ...op.end,
+  ];
   const tile = [
     ...op.get(first),
     ...op.if,
@@ -191,9 +225,7 @@ function macro({ mr, nr }: TileShape): WasmFunction {
     ...op.else,
     ...load,
     ...op.end,
-    ...op.i32(0),
-    ...op.set(k),
-    ...forLoop(k, kc, 1, step),
+    ...kLoop,
     ...store,
   ];
   // A panel ip starts at pa + ip * kc * mr * 4; B panel jp at pb + jp * kc * nr * 4;
@@ -235,7 +267,7 @@ function macro({ mr, nr }: TileShape): WasmFunction {
       ]),
     ]),
   ];
-  const locals = [...new Array(7).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
+  const locals = [...new Array(8).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
   return { name: "macro", params: [...I6, I32, I32], locals, code };
 }
 
@@ -243,7 +275,7 @@ function macro({ mr, nr }: TileShape): WasmFunction {
  * The epilogue over a `rows x cols` block: f32x4 over groups of 4 columns,
  * scalar for the rest, the same operations either way.
  */
-function epilogue(name: string, withAB: boolean): WasmFunction {
+function epilogue(name: string, withAB: boolean, transposed = false): WasmFunction {
   // params: w 0, ldw 1, c 2, ldc 3, rows 4, cols 5, [alpha 6, beta 7, mode 8]
   const [w, ldw, c, ldc, rows, cols] = [0, 1, 2, 3, 4, 5];
   const [alpha, beta, mode] = [6, 7, 8];
@@ -257,7 +289,10 @@ function epilogue(name: string, withAB: boolean): WasmFunction {
     const a = vec ? op.get(va) : op.get(alpha);
     const b = vec ? op.get(vb) : op.get(beta);
     const sAddr = [...op.get(wp), ...op.get(j), ...op.i32Add];
-    const cAddr = [...op.get(cp), ...op.get(j), ...op.i32Add];
+    // Transposed: W's (i, j) goes to C's (j, i): byte offset j * ldc / 4 + 4 i.
+    const cAddr = transposed
+      ? [...op.get(cp), ...op.get(j), ...op.get(ldc), ...op.i32Mul, ...op.i32(2), 0x76, ...op.i32Add]
+      : [...op.get(cp), ...op.get(j), ...op.i32Add];
     if (!withAB) return [...cAddr, ...sAddr, ...load, ...store];
     const t = vec ? tv : tf;
     return [
@@ -314,10 +349,10 @@ function epilogue(name: string, withAB: boolean): WasmFunction {
     ...forLoop(r, rows, 1, [
       ...op.i32(0),
       ...op.set(j),
-      ...forLoop(j, end4, 16, one(true)),
+      ...(transposed ? [] : forLoop(j, end4, 16, one(true))),
       ...forLoop(j, end, 4, one(false)),
       ...addLocal(wp, ldw),
-      ...addLocal(cp, ldc),
+      ...(transposed ? addTo(cp, 4) : addLocal(cp, ldc)),
     ]),
   ];
   const params = withAB ? [...I6, F32, F32, I32] : I6;
@@ -337,5 +372,6 @@ export function gemmFunctions(tile: TileShape): WasmFunction[] {
     macro(tile),
     epilogue("epi_copy", false),
     epilogue("epi_ab", true),
+    epilogue("epi_t", true, true),
   ];
 }

@@ -26,8 +26,10 @@
  */
 import type { GemmExports, TileShape } from "./gemm_module.ts";
 
+const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
+
 /** The register tile of the micro kernel (measured: see docs/portable.md). */
-export const TILE: TileShape = { mr: 4, nr: 8 };
+export const TILE: TileShape = { mr: 5, nr: 8 };
 
 /** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
 export interface Blocking {
@@ -57,6 +59,42 @@ export interface GemmCall {
   /** Byte offset of C. */
   c: number;
   ldc: number;
+  /**
+   * The `m x n` result is C transposed: element (i, j) goes to `C[j][i]`
+   * (how a product with few columns is computed: see {@link transposedCall}).
+   */
+  transC?: boolean;
+}
+
+/**
+ * `C = op(A) op(B)` computed as `C^T = op(B)^T op(A)^T`: the same products
+ * (`a * b` and `b * a` round alike) summed in the same order, so the same
+ * bits, but an output with few columns becomes one with few rows, which the
+ * `mr`-row tile pads far less than the `nr`-column one.
+ */
+export function transposedCall(call: GemmCall): GemmCall {
+  return {
+    ...call,
+    transA: !call.transB,
+    transB: !call.transA,
+    m: call.n,
+    n: call.m,
+    a: call.b,
+    lda: call.ldb,
+    b: call.a,
+    ldb: call.lda,
+    transC: !call.transC,
+  };
+}
+
+/** Fraction of a tiled `m x n` output that is real (not padding). */
+function fill(m: number, n: number, tile: TileShape): number {
+  return (m / ceilTo(m, tile.mr)) * (n / ceilTo(n, tile.nr));
+}
+
+/** Whether computing `call` transposed wastes clearly less of the tile (few, odd columns). */
+export function preferTransposed(call: GemmCall, tile: TileShape = TILE): boolean {
+  return call.n <= 4 * tile.nr && fill(call.n, call.m, tile) > 1.15 * fill(call.m, call.n, tile);
 }
 
 /** The part of the output one thread computes: rows `[r0, r1)`, columns `[c0, c1)`. */
@@ -74,7 +112,6 @@ export interface GemmScratch {
   w: number;
 }
 
-const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
 
 /** Bytes of each scratch buffer for a range of `rows x cols` with depth `k`. */
 export function scratchBytes(
@@ -146,6 +183,10 @@ export function runRange(
         const w = s.w + (ic - r.r0) * ldw;
         x.macro(s.pa, s.pb, w, ldw, kc, Math.ceil(mc / mr), np, pc === 0 ? 1 : 0);
       }
+    }
+    if (call.transC) {
+      x.epi_t(s.w, ldw, c + (jc * ldc + r.r0) * 4, ldc * 4, rows, nc, call.alpha, call.beta, mode);
+      continue;
     }
     const cAt = c + (r.r0 * ldc + jc) * 4;
     if (mode === 0) x.epi_copy(s.w, ldw, cAt, ldc * 4, rows, nc);

@@ -25,7 +25,15 @@
  */
 import { MAX_THREADS, newControl, SLOT, writeWork } from "./gemm_control.ts";
 import { GemmMemory } from "./gemm_memory.ts";
-import { type GemmCall, type GemmScratch, runRange, scratchBytes, TILE } from "./gemm_plan.ts";
+import {
+  type GemmCall,
+  type GemmScratch,
+  preferTransposed,
+  runRange,
+  scratchBytes,
+  TILE,
+  transposedCall,
+} from "./gemm_plan.ts";
 import { splitOutput } from "./gemm_split.ts";
 import type { WorkerInit } from "./gemm_worker.ts";
 
@@ -119,11 +127,12 @@ export class PortableBlas {
   }
 
   /** `C = alpha op(A) op(B) + beta C` on byte offsets into the engine's memory. */
-  sgemmAt(call: GemmCall): void {
-    const { m, n, k } = call;
+  sgemmAt(given: GemmCall): void {
+    const { m, n, k } = given;
     if (m === 0 || n === 0) return;
-    if (k === 0) return this.#scaleOnly(call);
-    const ranges = splitOutput(m, n, k, this.#threads, TILE);
+    if (k === 0) return this.#scaleOnly(given);
+    const call = preferTransposed(given) ? transposedCall(given) : given;
+    const ranges = splitOutput(call.m, call.n, k, this.#threads, TILE);
     const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k));
     const total = sizes.reduce((t, s) => t + s.pa + s.pb + s.w + 48, 0);
     let at = this.#scratch(total);
