@@ -49,7 +49,11 @@ export function stepShapes(sizes: number[], batch: number): GemmShape[] {
 
 /** The lab's shapes: train_bench's models and the small recipe, batch 128 and 512. */
 export function labShapes(): GemmShape[] {
-  const nets = [...Object.values(MODELS), [784, ...SMALL_RECIPE.spec.hidden.map((h) => h.units), 10]];
+  const nets = [...Object.values(MODELS), [
+    784,
+    ...SMALL_RECIPE.spec.hidden.map((h) => h.units),
+    10,
+  ]];
   const seen = new Map<string, GemmShape>();
   for (const batch of [128, 512]) {
     for (const sizes of nets) for (const s of stepShapes(sizes, batch)) seen.set(shapeName(s), s);

@@ -16,6 +16,7 @@ export const MAX_PAGES = 32768;
 
 /** Thrown when a request would take the memory past {@link MAX_PAGES}. */
 export class PortableMemoryError extends RangeError {
+  /** The error's name. */
   override name = "PortableMemoryError";
 }
 

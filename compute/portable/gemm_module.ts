@@ -13,7 +13,9 @@ import { addLocal, addTo, F32, forLoop, I32, op, V128, type WasmFunction } from 
 
 /** The register tile of the micro kernel: `mr` rows by `nr` columns (`nr` a multiple of 4). */
 export interface TileShape {
+  /** Rows of the register tile. */
   mr: number;
+  /** Columns of the register tile (a multiple of 4). */
   nr: number;
 }
 
@@ -81,7 +83,12 @@ function packFull(name: string, width: number): WasmFunction {
   const contiguous: number[] = [];
   const vecs = Math.floor(width / 4);
   for (let v = 0; v < vecs; v++) {
-    contiguous.push(...op.get(dst), ...op.get(row), ...op.v128Load(v * 16), ...op.v128Store(v * 16));
+    contiguous.push(
+      ...op.get(dst),
+      ...op.get(row),
+      ...op.v128Load(v * 16),
+      ...op.v128Store(v * 16),
+    );
   }
   for (let jj = vecs * 4; jj < width; jj++) {
     contiguous.push(...op.get(dst), ...op.get(row), ...op.f32Load(jj * 4), ...op.f32Store(jj * 4));
@@ -291,7 +298,15 @@ function epilogue(name: string, withAB: boolean, transposed = false): WasmFuncti
     const sAddr = [...op.get(wp), ...op.get(j), ...op.i32Add];
     // Transposed: W's (i, j) goes to C's (j, i): byte offset j * ldc / 4 + 4 i.
     const cAddr = transposed
-      ? [...op.get(cp), ...op.get(j), ...op.get(ldc), ...op.i32Mul, ...op.i32(2), 0x76, ...op.i32Add]
+      ? [
+        ...op.get(cp),
+        ...op.get(j),
+        ...op.get(ldc),
+        ...op.i32Mul,
+        ...op.i32(2),
+        0x76,
+        ...op.i32Add,
+      ]
       : [...op.get(cp), ...op.get(j), ...op.i32Add];
     if (!withAB) return [...cAddr, ...sAddr, ...load, ...store];
     const t = vec ? tv : tf;

@@ -33,31 +33,57 @@ export const TILE: TileShape = { mr: 5, nr: 8 };
 
 /** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
 export interface Blocking {
+  /** Rows of A packed at once. */
   mc: number;
+  /** Depth of one packed panel. */
   kc: number;
+  /** Columns of B packed at once. */
   nc: number;
 }
 
-/** The cache blocks (multiples of the tile). */
+/** The cache blocks (used rounded down to whole tiles: see {@link tiledBlocking}). */
 export const BLOCKING: Blocking = { mc: 128, kc: 256, nc: 512 };
+
+/**
+ * `blocking` with `mc` and `nc` rounded down to whole tiles (at least one), so
+ * that row and column blocks start on tile boundaries and the tiles of one
+ * block never spill into the next block or past the end of W.
+ */
+export function tiledBlocking(blocking: Blocking, tile: TileShape): Blocking {
+  return {
+    mc: Math.max(1, Math.floor(blocking.mc / tile.mr)) * tile.mr,
+    kc: Math.max(1, blocking.kc),
+    nc: Math.max(1, Math.floor(blocking.nc / tile.nr)) * tile.nr,
+  };
+}
 
 /** One GEMM call on byte offsets into the module's memory. */
 export interface GemmCall {
+  /** `op(A) = A^T`. */
   transA: boolean;
+  /** `op(B) = B^T`. */
   transB: boolean;
+  /** Rows of C. */
   m: number;
+  /** Columns of C. */
   n: number;
+  /** Inner size. */
   k: number;
+  /** Scale of the product. */
   alpha: number;
   /** Byte offset of A. */
   a: number;
+  /** Leading dimension of A (floats). */
   lda: number;
   /** Byte offset of B. */
   b: number;
+  /** Leading dimension of B (floats). */
   ldb: number;
+  /** Scale of the old C (0: C is not read). */
   beta: number;
   /** Byte offset of C. */
   c: number;
+  /** Leading dimension of C (floats). */
   ldc: number;
   /**
    * The `m x n` result is C transposed: element (i, j) goes to `C[j][i]`
@@ -112,15 +138,15 @@ export interface GemmScratch {
   w: number;
 }
 
-
 /** Bytes of each scratch buffer for a range of `rows x cols` with depth `k`. */
 export function scratchBytes(
   rows: number,
   cols: number,
   k: number,
   tile: TileShape = TILE,
-  blocking: Blocking = BLOCKING,
+  given: Blocking = BLOCKING,
 ): GemmScratch {
+  const blocking = tiledBlocking(given, tile);
   const kc = Math.min(blocking.kc, k);
   const mc = ceilTo(Math.min(blocking.mc, rows), tile.mr);
   const nc = ceilTo(Math.min(blocking.nc, cols), tile.nr);
@@ -141,7 +167,9 @@ function packPanels(
   const panels = Math.floor(count / width);
   if (panels > 0) full(src, ks, js, kc, panels, dst);
   const rest = count - panels * width;
-  if (rest > 0) x.pack_edge(src + panels * width * js, ks, js, kc, rest, width, dst + panels * width * kc * 4);
+  if (rest > 0) {
+    x.pack_edge(src + panels * width * js, ks, js, kc, rest, width, dst + panels * width * kc * 4);
+  }
 }
 
 /**
@@ -155,9 +183,10 @@ export function runRange(
   r: GemmRange,
   s: GemmScratch,
   tile: TileShape = TILE,
-  blocking: Blocking = BLOCKING,
+  given: Blocking = BLOCKING,
 ): void {
   const { mr, nr } = tile;
+  const blocking = tiledBlocking(given, tile);
   const rows = r.r1 - r.r0;
   const cols = r.c1 - r.c0;
   if (rows <= 0 || cols <= 0) return;

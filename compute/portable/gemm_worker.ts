@@ -18,11 +18,18 @@ export interface WorkerInit {
   index: number;
 }
 
+/** The Worker global's messaging, typed here (the default lib types `self` as a Window). */
+const scope = globalThis as unknown as {
+  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
+  close(): void;
+};
+
 function serve({ module, memory, ctrl, index }: WorkerInit): void {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   const ints = new Int32Array(ctrl);
   let seen = Atomics.load(ints, SLOT.gen);
-  self.postMessage("ready");
+  scope.postMessage("ready");
   for (;;) {
     Atomics.wait(ints, SLOT.gen, seen);
     seen = Atomics.load(ints, SLOT.gen);
@@ -34,7 +41,7 @@ function serve({ module, memory, ctrl, index }: WorkerInit): void {
   }
 }
 
-self.onmessage = (e: MessageEvent<WorkerInit>) => {
+scope.onmessage = (e) => {
   serve(e.data);
-  self.close();
+  scope.close();
 };

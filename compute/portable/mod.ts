@@ -20,3 +20,4 @@ export type { PortableBlasOptions, PortableTiming } from "./portable_blas.ts";
 export { PortableMemoryError } from "./gemm_memory.ts";
 export { BLOCKING, TILE } from "./gemm_plan.ts";
 export type { Blocking, GemmCall } from "./gemm_plan.ts";
+export type { TileShape } from "./gemm_module.ts";

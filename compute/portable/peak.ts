@@ -23,13 +23,19 @@ function peakBytes(): Uint8Array {
     ...op.set(x),
     ...forLoop(i, iters, 1, body),
   ];
-  for (let c = 0; c < CHAINS; c++) code.push(...op.get(out), ...op.get(4 + c), ...op.v128Store(16 + 16 * c));
-  return wasmModule([{
-    name: "peak",
-    params: [I32, I32],
-    locals: [I32, V128, ...new Array(CHAINS).fill(V128)],
-    code,
-  }], 1, 1);
+  for (let c = 0; c < CHAINS; c++) {
+    code.push(...op.get(out), ...op.get(4 + c), ...op.v128Store(16 + 16 * c));
+  }
+  return wasmModule(
+    [{
+      name: "peak",
+      params: [I32, I32],
+      locals: [I32, V128, ...new Array(CHAINS).fill(V128)],
+      code,
+    }],
+    1,
+    1,
+  );
 }
 
 /** Best-of-`rounds` GFLOP/s of f32x4 mul+add on one thread (8 flops per pair). */

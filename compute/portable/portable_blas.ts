@@ -39,8 +39,11 @@ import type { WorkerInit } from "./gemm_worker.ts";
 
 /** Time spent inside calls while `enabled` (the `BlasTiming` of the native library). */
 export interface PortableTiming {
+  /** Whether calls are timed (off by default). */
   enabled: boolean;
+  /** Milliseconds inside calls since the last reset. */
   ms: number;
+  /** Calls since the last reset. */
   calls: number;
 }
 
@@ -52,6 +55,7 @@ export interface PortableBlasOptions {
 
 /** Thrown for a call whose shapes, leading dimensions or arrays do not fit. */
 export class PortableBlasError extends RangeError {
+  /** The error's name. */
   override name = "PortableBlasError";
 }
 
@@ -101,7 +105,9 @@ export class PortableBlas {
 
   /** Uses `threads` threads (at most the number it was created with); returns whether it could. */
   setThreads(threads: number): boolean {
-    if (!Number.isInteger(threads) || threads < 1 || threads > this.#workers.length + 1) return false;
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.#workers.length + 1) {
+      return false;
+    }
     this.#threads = threads;
     return true;
   }

@@ -156,9 +156,16 @@ function localRuns(types: number[]): number[][] {
  */
 export function wasmModule(funcs: WasmFunction[], minPages: number, maxPages: number): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
-  const imports = vec([[...name("env"), ...name("memory"), 0x02, 0x03, ...uleb(minPages), ...uleb(
-    maxPages,
-  )]]);
+  const imports = vec([[
+    ...name("env"),
+    ...name("memory"),
+    0x02,
+    0x03,
+    ...uleb(minPages),
+    ...uleb(
+      maxPages,
+    ),
+  ]]);
   const funcSec = vec(funcs.map((_, i) => uleb(i)));
   const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
   const bodies = vec(funcs.map((f) => {
