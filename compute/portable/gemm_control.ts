@@ -11,7 +11,15 @@ import type { GemmCall, GemmRange, GemmScratch } from "./gemm_plan.ts";
 /** Most threads one engine runs. */
 export const MAX_THREADS = 64;
 /** Slot indices. */
-export const SLOT = { gen: 0, done: 1, active: 2, stop: 3, call: 4, threads: 32 } as const;
+export const SLOT = {
+  gen: 0,
+  done: 1,
+  active: 2,
+  stop: 3,
+  call: 4,
+  failed: 20,
+  threads: 32,
+} as const;
 const PER_THREAD = 8;
 
 /** A fresh control block. */

@@ -35,7 +35,12 @@ function serve({ module, memory, ctrl, index }: WorkerInit): void {
     seen = Atomics.load(ints, SLOT.gen);
     if (Atomics.load(ints, SLOT.stop) !== 0) break;
     const work = readWork(ctrl, index);
-    if (work !== undefined) runRange(x, work.call, work.range, work.scratch);
+    try {
+      if (work !== undefined) runRange(x, work.call, work.range, work.scratch);
+    } catch {
+      // Reported to the caller (which is blocked and cannot receive an error event).
+      Atomics.store(ints, SLOT.failed, index + 1);
+    }
     Atomics.add(ints, SLOT.done, 1);
     Atomics.notify(ints, SLOT.done);
   }

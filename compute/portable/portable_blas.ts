@@ -137,6 +137,7 @@ export class PortableBlas {
     const { m, n, k } = given;
     if (m === 0 || n === 0) return;
     if (k === 0) return this.#scaleOnly(given);
+    this.#checkOffsets(given);
     const call = preferTransposed(given) ? transposedCall(given) : given;
     const ranges = splitOutput(call.m, call.n, k, this.#threads, TILE);
     const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k));
@@ -156,10 +157,39 @@ export class PortableBlas {
     Atomics.store(ints, SLOT.done, 0);
     Atomics.add(ints, SLOT.gen, 1);
     Atomics.notify(ints, SLOT.gen);
-    runRange(this.#mem.exports, call, ranges[0], scratch[0]);
+    let mine: unknown;
+    try {
+      runRange(this.#mem.exports, call, ranges[0], scratch[0]);
+    } catch (err) {
+      mine = err; // rethrown once the Workers are done with this call's memory
+    }
     const all = this.#workers.length;
     for (let d = Atomics.load(ints, SLOT.done); d < all; d = Atomics.load(ints, SLOT.done)) {
       Atomics.wait(ints, SLOT.done, d, 50);
+    }
+    const failed = Atomics.exchange(ints, SLOT.failed, 0);
+    if (mine !== undefined) throw mine;
+    if (failed !== 0) {
+      throw new PortableBlasError(`portable sgemm: worker ${failed} failed on its part of C`);
+    }
+  }
+
+  /** Every matrix of `call` lies inside the memory (so no part of a call can trap half-way). */
+  #checkOffsets(call: GemmCall): void {
+    const size = this.#mem.memory.buffer.byteLength;
+    const [ar, ac] = call.transA ? [call.k, call.m] : [call.m, call.k];
+    const [br, bc] = call.transB ? [call.n, call.k] : [call.k, call.n];
+    const spans: [string, number, number][] = [
+      ["A", call.a, extent(ar, ac, call.lda)],
+      ["B", call.b, extent(br, bc, call.ldb)],
+      ["C", call.c, extent(call.m, call.n, call.ldc)],
+    ];
+    for (const [name, at, floats] of spans) {
+      if (!Number.isInteger(at) || at < 0 || at % 4 !== 0 || at + floats * 4 > size) {
+        throw new PortableBlasError(
+          `portable sgemm: ${name} at byte ${at} (${floats} floats) is outside the ${size}-byte memory`,
+        );
+      }
     }
   }
 
