@@ -9,7 +9,7 @@
  * faster) with both GFLOP/s and the portable kernel's fraction of the 128-bit
  * f32x4 mul+add peak measured in the same run.
  *
- * Usage: `deno run -A bench/gemm_bench.ts [--rounds 5]`
+ * Usage: `deno run -A bench/gemm_bench.ts [--rounds=5]` (or `deno task bench gemm --rounds=5`)
  *
  * @module
  */
@@ -106,10 +106,13 @@ function timeBest(f: () => void, reps: number, best: number): number {
 }
 
 async function main(): Promise<void> {
-  const roundsAt = Deno.args.indexOf("--rounds");
-  const rounds = roundsAt >= 0 ? Number(Deno.args[roundsAt + 1]) : 5;
+  // `--rounds=N` (what `deno task bench gemm` passes through) or `--rounds N`.
+  const eq = Deno.args.find((a) => a.startsWith("--rounds="));
+  const at = Deno.args.indexOf("--rounds");
+  const raw = eq?.slice("--rounds=".length) ?? (at >= 0 ? Deno.args[at + 1] : "5");
+  const rounds = Number(raw);
   if (!Number.isInteger(rounds) || rounds < 1) {
-    throw new RangeError(`gemm_bench: --rounds expects a positive integer`);
+    throw new RangeError(`gemm_bench: --rounds expects a positive integer, got "${raw}"`);
   }
   setThreadsCount(1);
   await tf.setBackend("wasm");
