@@ -12,7 +12,7 @@ import {
   type PortableBlas,
   PortableBlasError,
 } from "../compute/portable/mod.ts";
-import type { BlasLibrary } from "../models/wasm_blas/blas_library.ts";
+import type { BlasLibrary } from "../compute/blas/library.ts";
 import { bitDiffs, mixedFloats, orderedSgemm } from "./portable_reference.ts";
 
 interface Case {

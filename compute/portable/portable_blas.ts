@@ -1,6 +1,6 @@
 /**
  * The portable BLAS: `sgemm`, `sgemv` and `saxpy` with the same signatures
- * as the native `BlasLibrary` (models/wasm_blas/blas_library.ts), computed
+ * as the native `BlasLibrary` (compute/blas/library.ts), computed
  * in WebAssembly SIMD with the fixed summation order of gemm_plan.ts, so the
  * bits depend on the shapes and the inputs alone: not on the host, the
  * tile, the blocking or the thread count. Threads are Workers on the same
