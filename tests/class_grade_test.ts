@@ -7,7 +7,12 @@
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
 import { gradeClass } from "../grader/class/grade_class.ts";
-import { classMarkdown, gradebookCsv, type GradebookRow } from "../grader/class/gradebook.ts";
+import {
+  classMarkdown,
+  GRADEBOOK_COLUMNS,
+  gradebookCsv,
+  type GradebookRow,
+} from "../grader/class/gradebook.ts";
 import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";
@@ -154,7 +159,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
         assert((await Deno.stat(join(out, s, f))).size > 0, `${s}/${f}`);
       }
     }
-    assert((await Deno.stat(join(out, "alice", "task1", "grader_confusion.svg"))).isFile);
+    assert((await Deno.stat(join(out, "alice", "grader", "task1", "grader_confusion.svg"))).isFile);
     const md = await Deno.readTextFile(join(out, "class.md"));
     assert(md.includes("![score distribution](class_scores.svg)"), md);
     assert(md.includes("| Task 1: runs and returns valid predictions | 3 |"), md);
@@ -319,4 +324,31 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
   const a = parseClassArgs(["c", "--jobs", "3"], "/tmp");
   assert(a !== "help");
   assertEquals([a.classDir, a.jobs, a.profile, a.out], ["/tmp/c", 3, "full", "/tmp/out/class"]);
+});
+
+Deno.test("gradebook CSV guards formulas after a tab or `;`, class.md escapes every cell", () => {
+  const base: GradebookRow = {
+    student: "alice",
+    points: { 1: 0, 2: 0, 3: 0, 4: 0 },
+    status: { 1: "pass", 2: "pass", 3: "pass", 4: "pass" },
+    total: 0,
+    maxTotal: 100,
+    wallSeconds: 1,
+    backend: '\t=HYPERLINK("http://e.invalid")',
+    numericsFingerprint: "x;=1+1",
+    submissionSha256: " =2+3",
+    rubricSha256: "r",
+    settingsSha256: "s",
+    dataSha256: "d",
+    failedChecks: ["<img src=x> [l](javascript:alert(1))\n# PASS"],
+    gradedAt: "2026-01-01T00:00:00Z",
+  };
+  const cells = csvCells(gradebookCsv([base]).trim().split("\n")[1]);
+  const byName = Object.fromEntries(cells.map((c, i) => [GRADEBOOK_COLUMNS[i], c]));
+  assertEquals(byName.backend, '\'\t=HYPERLINK("http://e.invalid")');
+  assertEquals(byName.submission_sha256, "' =2+3");
+  // Quoted, so a `;`-separated reading keeps it in one cell.
+  assert(gradebookCsv([base]).includes(`"x;=1+1"`));
+  const md = classMarkdown([base], "h.svg");
+  assert(!/<img|(?<!\\)\]\(javascript:|\n# PASS/.test(md), md);
 });

@@ -61,6 +61,16 @@ async function gradeOne(
   }
 }
 
+Deno.test("grader's files live outside the task's folder: its names there block nothing", async () => {
+  const report = await gradeOne(fixture("grader_names"));
+  const t = report.tasks[0];
+  assert(!t.runs[0].error, t.runs[0].error);
+  assertEquals(t.graderPictures, ["grader/task1/grader_confusion.svg"]);
+  // The task's own files stay the task's: listed as such, never as the grader's.
+  assert(t.pictures.includes("task1/grader_learning_curve.svg"), t.pictures.join(","));
+  assert(!t.graderPictures.some((p) => p.startsWith("task1/")));
+});
+
 Deno.test("an honest student passes every task test, measured by the grader", async () => {
   const report = await gradeOne(fixture("honest"), 3, testRubric(), { repeat: 2 });
   const t = report.tasks[0];

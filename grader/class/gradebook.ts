@@ -15,6 +15,7 @@ import {
   taskRubric,
 } from "../rubric/rubric.ts";
 import { describeFingerprint } from "../../compute/numerics.ts";
+import { mdPath, mdText } from "../../utils/markdown.ts";
 
 /** Status of one task in the gradebook. */
 export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
@@ -116,9 +117,11 @@ export const GRADEBOOK_COLUMNS: readonly string[] = [
 
 function csvCell(value: string | number): string {
   const s = String(value);
-  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // A leading =, +, - or @ (after blanks: a tab or CR can lead one) would be a formula in a
+  // spreadsheet: quote it as text. A `;` or tab is a separator in some locales: the cell is
+  // quoted then, so a `;=...` inside it never starts a cell of its own.
+  const safe = /^\s*[=+\-@]/.test(s) || /^[\t\r]/.test(s) ? `'${s}` : s;
+  return /[",;\t\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Renders the gradebook (rows sorted by student) as CSV. */
@@ -182,7 +185,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Check | Students |`, `|---|---|`);
     for (const [name, n] of sorted.slice(0, 15)) {
-      out.push(`| ${name.replace(/\|/g, "\\|")} | ${n} |`);
+      out.push(`| ${mdText(name)} | ${n} |`);
     }
   }
   out.push(``, `## Task outcomes other than pass`, ``);
@@ -190,7 +193,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Status | Tasks |`, `|---|---|`);
     for (const [k, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1])) {
-      out.push(`| ${k} | ${n} |`);
+      out.push(`| ${mdText(k)} | ${n} |`);
     }
   }
   out.push(
@@ -202,7 +205,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   );
   for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
     out.push(
-      `| [${r.student}](${encodeURI(r.student)}/summary.md) | ${
+      `| [${mdText(r.student)}](${mdPath(r.student)}/summary.md) | ${
         TASK_NUMBERS.map((t) => `${r.points[t].toFixed(1)} (${r.error ? "error" : r.status[t]})`)
           .join(" | ")
       } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s |`,
