@@ -194,6 +194,33 @@ Deno.test("a module that statically imports a file from a forbidden folder is re
   assert(/forbidden-import: refused to run .*test_labels.json is inside a folder/.test(out), out);
 });
 
+Deno.test("forged protocol messages from train() get no test images and set nothing", async () => {
+  const outDir = await Deno.makeTempDir({ prefix: "grader-forge-" });
+  try {
+    const r = await runSandboxed({
+      module: fixture("forge_protocol"),
+      train: splits.train,
+      valid: splits.valid,
+      testImages: splits.test,
+      seed: 1,
+      outDir,
+      timeoutSeconds: 60,
+      trusted: false,
+      projectRoot: root,
+      backend: { force: "cpu" },
+    });
+    assertEquals(r.failure, undefined, r.logTail);
+    // No test image reached the module while it was training.
+    assertEquals(await Deno.readTextFile(join(outDir, "early_test_images.txt")), "0");
+    assertEquals(r.roles.main?.info.name, "nearest centroid");
+    // Backend and times are the main isolate's, not the module's word.
+    assertEquals(r.backend?.name, "cpu");
+    assert(r.trainSeconds !== undefined && r.trainSeconds >= 4 && r.trainSeconds < 60);
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
 Deno.test("runSandboxed reports a missing module without throwing", async () => {
   const r = await runSandboxed({
     module: fixture("does_not_exist"),
