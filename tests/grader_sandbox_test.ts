@@ -11,6 +11,7 @@ import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric/rubric.ts
 import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
 import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
 import { planSandbox } from "../grader/sandbox/plan.ts";
+import { webCachePath } from "../grader/sandbox/web_storage.ts";
 import { moduleUrl, NonLocalModuleError } from "../grader/sandbox/module_graph.ts";
 import { checkedErrorKind } from "../grader/sandbox/protocol.ts";
 import { describeError, errorKindOfText } from "../grader/sandbox/task_output.ts";
@@ -221,6 +222,41 @@ Deno.test("forged protocol messages from train() get no test images and set noth
   }
 });
 
+Deno.test("no persistent web store reaches from one run to the next", async () => {
+  type Outcome = { available: boolean; before?: string | null; error?: string };
+  const once = async (): Promise<Record<string, Outcome>> => {
+    const outDir = await Deno.makeTempDir({ prefix: "grader-storage-" });
+    try {
+      const r = await runSandboxed({
+        module: fixture("web_storage"),
+        train: splits.train,
+        valid: splits.valid,
+        testImages: splits.test,
+        seed: 1,
+        outDir,
+        timeoutSeconds: 60,
+        trusted: false,
+        projectRoot: root,
+      });
+      assertEquals(r.failure, undefined, r.logTail);
+      return JSON.parse(await Deno.readTextFile(join(outDir, "storage.json")));
+    } finally {
+      await Deno.remove(outDir, { recursive: true });
+    }
+  };
+  await once();
+  const second = await once();
+  // Every store is unavailable, or (BroadcastChannel: in-process only) holds nothing of a run before.
+  for (const [store, o] of Object.entries(second)) {
+    assert(!o.available || o.before === null, `${store}: ${JSON.stringify(o)}`);
+  }
+  // The Cache API, the one that persisted (outside every cap), is unavailable, nested Workers too.
+  assertEquals([second.caches.available, second.nestedCaches.available], [false, false]);
+  for (const s of ["localStorage", "sessionStorage", "kv", "indexedDB"]) {
+    assertEquals(second[s].available, false, s);
+  }
+});
+
 Deno.test("runSandboxed reports a missing module without throwing", async () => {
   const r = await runSandboxed({
     module: fixture("does_not_exist"),
@@ -399,6 +435,9 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
   assertEquals(p.header.token, "t0k");
   assertEquals(p.header.worker?.moduleFiles, planCtx.moduleFiles);
   assertEquals(p.predsDir, "/tmp/w/preds");
+  // A per-run origin: its Cache API store is the one the run blocks (web_storage.ts).
+  assert(p.args.includes("--location=http://t0k.run.invalid/"), p.args.join(" "));
+  assertEquals(p.webCache, webCachePath(planCtx.dirs.denoDir, "http://t0k.run.invalid"));
 });
 
 Deno.test("planSandbox: trusted modules run in the main isolate with FFI; without setsid deno runs directly", () => {
