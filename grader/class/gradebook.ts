@@ -16,14 +16,17 @@ import {
 } from "../rubric/rubric.ts";
 import { describeFingerprint } from "../../compute/numerics.ts";
 import { mdPath, mdText } from "../../utils/markdown.ts";
+import { printable } from "../../utils/printable.ts";
 
 /** Status of one task in the gradebook. */
 export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
 
 /** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
 export interface GradebookRow {
-  /** Student folder name. */
+  /** The student's safe name (the folder name, or one derived from it: `student_names.ts`). */
   student: string;
+  /** The student folder's raw name, when it differs from `student`. */
+  folder?: string;
   /** Points per task (0 for a missing task). */
   points: Record<TaskNumber, number>;
   /** Status per task. */
@@ -113,6 +116,7 @@ export const GRADEBOOK_COLUMNS: readonly string[] = [
   "backend",
   "numerics_fingerprint",
   "submission_sha256",
+  "folder",
 ];
 
 function csvCell(value: string | number): string {
@@ -139,6 +143,7 @@ export function gradebookCsv(rows: GradebookRow[]): string {
         r.backend,
         r.numericsFingerprint,
         r.submissionSha256,
+        r.folder === undefined ? "" : printable(r.folder),
       ].map(csvCell).join(","),
     );
   }
@@ -205,7 +210,9 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   );
   for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
     out.push(
-      `| [${mdText(r.student)}](${mdPath(r.student)}/summary.md) | ${
+      `| [${mdText(r.student)}](${mdPath(r.student)}/summary.md)${
+        r.folder === undefined ? "" : ` (folder "${mdText(printable(r.folder))}")`
+      } | ${
         TASK_NUMBERS.map((t) => `${r.points[t].toFixed(1)} (${r.error ? "error" : r.status[t]})`)
           .join(" | ")
       } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s |`,
