@@ -36,8 +36,9 @@ export function safeStudentName(folder: string): string {
 
 /** Thrown when two folders of a class get the same safe name. */
 export class StudentNameClashError extends Error {
-  /** The folders (raw names, escaped) that clash. */
+  /** The folders (raw names) that clash. */
   readonly folders: string[];
+  /** `folders` (raw names) would all be graded as `name`. */
   constructor(folders: string[], name: string) {
     super(
       `student folders ${
