@@ -234,14 +234,27 @@ async function listPictures(dir: string, reportDir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Folder of the grader's own files of task `task` inside the report folder:
+ * beside the tasks' output folders, never inside one (graded code writes only
+ * its `task<N>` folder, so nothing it leaves there can block these writes).
+ */
+export function graderTaskDir(reportDir: string, task: number): string {
+  return join(reportDir, "grader", `task${task}`);
+}
+
+/** Draws the grader's pictures of a task into `dir`; returns their paths. */
 async function drawPictures(
   dir: string,
   task: number,
   run: EvaluatedRun,
   models: TaskReport["models"],
-): Promise<void> {
+): Promise<string[]> {
+  const written: string[] = [];
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
   const main = run.evaluations.main;
   if (main) {
+    written.push(join(dir, "grader_confusion.svg"));
     await atomicWrite(
       join(dir, "grader_confusion.svg"),
       confusionMatrixSvg(
@@ -256,11 +269,13 @@ async function drawPictures(
     .filter(([, m]) => m.history.length > 0)
     .map(([role, m]) => ({ label: `${role}: ${m.name}`, history: m.history }));
   if (series.length > 0) {
+    written.push(join(dir, "grader_learning_curve.svg"));
     await atomicWrite(
       join(dir, "grader_learning_curve.svg"),
       learningCurveSvg(`Task ${task}: learning curves (from the task's history)`, series),
     );
   }
+  return written;
 }
 
 /**
@@ -353,7 +368,12 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
     const taskOut = join(reportDir, `task${spec.task}`);
-    await drawPictures(taskOut, spec.task, first, models);
+    const graderPictures = await drawPictures(
+      graderTaskDir(reportDir, spec.task),
+      spec.task,
+      first,
+      models,
+    );
     tasks.push({
       task: spec.task,
       title: r.title,
@@ -369,6 +389,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       confusion: first.evaluations.main?.confusion,
       perClass: first.evaluations.main?.perClass,
       pictures: await listPictures(taskOut, reportDir),
+      graderPictures: graderPictures.map((p) => relative(reportDir, p)),
       outDir: relative(reportDir, taskOut),
       logTail: failing.sandbox.logTail,
       tests,

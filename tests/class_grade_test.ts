@@ -4,10 +4,16 @@
  * archive, graded by the CLI, interrupted after the first student and resumed;
  * plus the gradebook's pure parts.
  */
-import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
-import { gradeClass } from "../grader/class/grade_class.ts";
-import { classMarkdown, gradebookCsv, type GradebookRow } from "../grader/class/gradebook.ts";
+import { gradeClass, STUDENT_NAME } from "../grader/class/grade_class.ts";
+import { StudentNameClashError } from "../grader/class/student_names.ts";
+import {
+  classMarkdown,
+  GRADEBOOK_COLUMNS,
+  gradebookCsv,
+  type GradebookRow,
+} from "../grader/class/gradebook.ts";
 import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";
@@ -123,9 +129,12 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     const second = await finish(cli([...common, "--jobs", "2"], tmp));
     assertEquals(second.code, 0, second.text);
     assert(/\] alice: .*unchanged: skipped/.test(second.text), second.text);
-    assert(/ignored bad name: folder names must match/.test(second.text), second.text);
+    // A folder whose name is not a safe one is graded under a safe name, never dropped.
+    assert(/folder "bad name" graded as bad_name-[0-9a-f]{8} /.test(second.text), second.text);
     const rows = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
-    assertEquals(rows.map((r) => r.student), ["alice", "bob", "carol", "dave", "erin"]);
+    const bad = rows.find((r) => r.folder === "bad name")?.student ?? "";
+    assert(/^bad_name-[0-9a-f]{8}$/.test(bad), bad);
+    assertEquals(rows.map((r) => r.student), ["alice", bad, "bob", "carol", "dave", "erin"]);
     const by = Object.fromEntries(rows.map((r) => [r.student, r]));
     assertEquals(
       [by.alice.task1_status, by.alice.task2_status, by.alice.task4_status],
@@ -154,7 +163,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
         assert((await Deno.stat(join(out, s, f))).size > 0, `${s}/${f}`);
       }
     }
-    assert((await Deno.stat(join(out, "alice", "task1", "grader_confusion.svg"))).isFile);
+    assert((await Deno.stat(join(out, "alice", "grader", "task1", "grader_confusion.svg"))).isFile);
     const md = await Deno.readTextFile(join(out, "class.md"));
     assert(md.includes("![score distribution](class_scores.svg)"), md);
     assert(md.includes("| Task 1: runs and returns valid predictions | 3 |"), md);
@@ -162,14 +171,14 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
 
     // Run 3: nothing changed, everyone skipped; then one edit regrades that student only.
     const third = await finish(cli([...common, "--jobs", "2"], tmp));
-    assert(third.text.includes("0 graded, 5 unchanged (skipped)"), third.text);
+    assert(third.text.includes("0 graded, 6 unchanged (skipped)"), third.text);
     await Deno.writeTextFile(
       join(classDir, "bob", "task1.ts"),
       CENTROID_TASK.replace("./centroid.ts", "./c.ts"),
     );
     await Deno.writeTextFile(join(classDir, "bob", "c.ts"), CENTROID_HELPER);
     const fourth = await finish(cli([...common, "--jobs", "2"], tmp));
-    assert(fourth.text.includes("1 graded, 4 unchanged (skipped)"), fourth.text);
+    assert(fourth.text.includes("1 graded, 5 unchanged (skipped)"), fourth.text);
     const after = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
     assertEquals(after.find((r) => r.student === "bob")?.task1_status, "pass");
   } finally {
@@ -286,13 +295,13 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
     csv[0],
     "student,task1_points,task2_points,task3_points,task4_points,total,max_total," +
       "task1_status,task2_status,task3_status,task4_status,wall_seconds,backend," +
-      "numerics_fingerprint,submission_sha256",
+      "numerics_fingerprint,submission_sha256,folder",
   );
   assertEquals(
     csv[1],
     `'=cmd,25.00,0.00,12.50,0.00,37.50,100,pass,failed: timeout,below threshold,missing,12.3,wasm,,${
       "ab".repeat(32)
-    }`,
+    },`,
   );
   const md = classMarkdown([row], "h.svg");
   assert(md.includes("| Task 3: test accuracy (main) | 1 |"));
@@ -319,4 +328,88 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
   const a = parseClassArgs(["c", "--jobs", "3"], "/tmp");
   assert(a !== "help");
   assertEquals([a.classDir, a.jobs, a.profile, a.out], ["/tmp/c", 3, "full", "/tmp/out/class"]);
+});
+
+Deno.test("gradebook CSV guards formulas after a tab or `;`, class.md escapes every cell", () => {
+  const base: GradebookRow = {
+    student: "alice",
+    points: { 1: 0, 2: 0, 3: 0, 4: 0 },
+    status: { 1: "pass", 2: "pass", 3: "pass", 4: "pass" },
+    total: 0,
+    maxTotal: 100,
+    wallSeconds: 1,
+    backend: '\t=HYPERLINK("http://e.invalid")',
+    numericsFingerprint: "x;=1+1",
+    submissionSha256: " =2+3",
+    rubricSha256: "r",
+    settingsSha256: "s",
+    dataSha256: "d",
+    failedChecks: ["<img src=x> [l](javascript:alert(1))\n# PASS"],
+    gradedAt: "2026-01-01T00:00:00Z",
+  };
+  const cells = csvCells(gradebookCsv([base]).trim().split("\n")[1]);
+  const byName = Object.fromEntries(cells.map((c, i) => [GRADEBOOK_COLUMNS[i], c]));
+  assertEquals(byName.backend, '\'\t=HYPERLINK("http://e.invalid")');
+  assertEquals(byName.submission_sha256, "' =2+3");
+  // Quoted, so a `;`-separated reading keeps it in one cell.
+  assert(gradebookCsv([base]).includes(`"x;=1+1"`));
+  const md = classMarkdown([base], "h.svg");
+  assert(!/<img|(?<!\\)\]\(javascript:|\n# PASS/.test(md), md);
+});
+
+Deno.test("every student folder gets a row: unsafe names graded under a safe name, escaped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-class-names-" });
+  try {
+    const data = join(dir, "data");
+    await writeToyArchive(data, 20);
+    const loaded = await loadGradeData({ dataDir: data, cacheDir: join(dir, "cache") });
+    const folders = ["Mary Smith", "josé", "red\u001b[31m\u202eevil", "alice"];
+    for (const f of folders) await Deno.mkdir(join(dir, "class", f), { recursive: true });
+    await Deno.writeTextFile(join(dir, "class", "notes\u001b[2J.txt"), "x");
+    const result = await gradeClass({
+      classDir: join(dir, "class"),
+      outDir: join(dir, "out"),
+      jobs: 2,
+      profile: "quick",
+      data: loaded.data,
+      dataSha256: loaded.dataSha256,
+      projectRoot: root,
+    });
+    assertEquals(result.rows.length, folders.length);
+    assertEquals(result.rows.map((r) => r.folder ?? r.student).sort(), [...folders].sort());
+    for (const r of result.rows) {
+      assert(STUDENT_NAME.test(r.student), r.student);
+      assert((await Deno.stat(join(dir, "out", r.student, "summary.md"))).isFile, r.student);
+    }
+    const mary = result.rows.find((r) => r.folder === "Mary Smith")!;
+    assert(/^Mary_Smith-[0-9a-f]{8}$/.test(mary.student), mary.student);
+    assert(/^jose-[0-9a-f]{8}$/.test(result.rows.find((r) => r.folder === "josé")!.student));
+    assertEquals(result.rows.find((r) => r.student === "alice")?.folder, undefined);
+    assertEquals(result.ignored, ["notes\\u{1b}[2J.txt: not a folder"]);
+    const csv = await Deno.readTextFile(join(dir, "out", "gradebook.csv"));
+    const md = await Deno.readTextFile(join(dir, "out", "class.md"));
+    for (const text of [csv, md]) {
+      assert(!text.includes("\u001b") && !text.includes("\u202e"), text);
+    }
+    assert(csv.includes(",red\\u{1b}[31m\\u{202e}evil\n"), csv);
+    assert(md.includes(`(folder "Mary Smith")`), md);
+    // Two folders that would share a safe name: the run refuses, naming both.
+    await Deno.mkdir(join(dir, "class", mary.student));
+    await assertRejects(
+      () =>
+        gradeClass({
+          classDir: join(dir, "class"),
+          outDir: join(dir, "out2"),
+          jobs: 1,
+          profile: "quick",
+          data: loaded.data,
+          dataSha256: loaded.dataSha256,
+          projectRoot: root,
+        }),
+      StudentNameClashError,
+      `"Mary Smith"`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

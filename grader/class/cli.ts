@@ -23,6 +23,7 @@ import { type ClassProgress, gradeClass } from "./grade_class.ts";
 import { TRUSTED_ENV_NAMES } from "../trusted_env.ts";
 import { loadGradeData } from "../grade_data.ts";
 import { TASK_NUMBERS } from "../rubric/rubric.ts";
+import { printable } from "../../utils/printable.ts";
 
 /**
  * The flags of `deno task grade-class`, declared once; the grading flags
@@ -211,6 +212,11 @@ export async function main(args: string[]): Promise<number> {
   });
   if (tty) console.error("");
   for (const i of result.ignored) console.error(`ignored ${i}`);
+  for (const r of result.renamed) {
+    console.error(
+      `folder "${printable(r.folder)}" graded as ${r.name} (its name is not a safe one)`,
+    );
+  }
   const errors = result.rows.filter((r) => r.error);
   console.log(
     `${result.rows.length} students: ${result.graded.length} graded, ${result.skipped.length} ` +

@@ -38,9 +38,10 @@ import {
 } from "../rubric/rubric.ts";
 import { scoreHistogramSvg } from "../../models/pictures.ts";
 import { classMarkdown, gradebookCsv, type GradebookRow, rowOf } from "./gradebook.ts";
+import { type StudentFolder, studentFolders } from "./student_names.ts";
+import { printable } from "../../utils/printable.ts";
 
-/** Names a student folder may have (they become folder names and CSV cells). */
-export const STUDENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+export { STUDENT_NAME } from "./student_names.ts";
 
 /** What the class run reports per student as it goes. */
 export interface ClassProgress {
@@ -110,8 +111,10 @@ export interface ClassResult {
   graded: string[];
   /** Students skipped as unchanged. */
   skipped: string[];
-  /** Folders that are not gradable students, with the reason. */
+  /** Entries of the class folder that are not folders, with the reason (names escaped). */
   ignored: string[];
+  /** Folders graded under a safe name other than their own (`student_names.ts`). */
+  renamed: StudentFolder[];
   /** Files written. */
   files: { gradebook: string; classReport: string; histogram: string };
 }
@@ -138,21 +141,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Lists the student folders of `classDir` (sorted) and the entries that are not students. */
+/**
+ * Lists the student folders of `classDir`, every one with its safe name
+ * (sorted by it; `student_names.ts`), and the entries that are not folders
+ * (names escaped).
+ */
 export async function listStudents(
   classDir: string,
-): Promise<{ students: string[]; ignored: string[] }> {
-  const students: string[] = [];
+): Promise<{ students: StudentFolder[]; ignored: string[] }> {
+  const folders: string[] = [];
   const ignored: string[] = [];
   for await (const e of Deno.readDir(classDir)) {
     if (e.name.startsWith(".")) continue;
-    if (!e.isDirectory) ignored.push(`${e.name}: not a folder`);
-    else if (!STUDENT_NAME.test(e.name)) {
-      ignored.push(`${e.name}: folder names must match ${STUDENT_NAME}`);
-    } else students.push(e.name);
+    if (!e.isDirectory) ignored.push(`${printable(e.name)}: not a folder`);
+    else folders.push(e.name);
   }
-  students.sort();
-  return { students, ignored: ignored.sort() };
+  return { students: studentFolders(folders), ignored: ignored.sort() };
 }
 
 /**
@@ -210,7 +214,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     return writing;
   };
 
-  const one = async (student: string): Promise<void> => {
+  const one = async ({ folder, name: student }: StudentFolder): Promise<void> => {
     const studentOut = join(outDir, student);
     const rowPath = join(studentOut, "gradebook_row.json");
     const t0 = performance.now();
@@ -218,7 +222,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     let row: GradebookRow;
     let wasSkipped = false;
     try {
-      const staged = await stageSubmission(join(classDir, student), stage);
+      const staged = await stageSubmission(join(classDir, folder), stage);
       const hashes = {
         submission: staged.sha256,
         rubric: rHash,
@@ -260,6 +264,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
         await writeReports(studentOut, report);
         await atomicWrite(join(studentOut, "grade.log"), logLines.join("\n") + "\n");
         row = rowOf(student, report, hashes, (performance.now() - t0) / 1000, rubric);
+        if (folder !== student) row.folder = folder;
       }
     } catch (err) {
       row = {
@@ -278,6 +283,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
         failedChecks: [],
         error: ((err as Error).message ?? String(err)).split("\n")[0],
         gradedAt: new Date().toISOString(),
+        ...(folder !== student ? { folder } : {}),
       };
     } finally {
       await Deno.remove(stage, { recursive: true }).catch(() => {});
@@ -308,10 +314,11 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
   );
   await publish();
   return {
-    rows: students.map((s) => rows.get(s)!),
+    rows: students.map((s) => rows.get(s.name)!),
     graded,
     skipped,
     ignored,
+    renamed: students.filter((s) => s.folder !== s.name),
     files,
   };
 }

@@ -15,14 +15,18 @@ import {
   taskRubric,
 } from "../rubric/rubric.ts";
 import { describeFingerprint } from "../../compute/numerics.ts";
+import { mdPath, mdText } from "../../utils/markdown.ts";
+import { printable } from "../../utils/printable.ts";
 
 /** Status of one task in the gradebook. */
 export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
 
 /** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
 export interface GradebookRow {
-  /** Student folder name. */
+  /** The student's safe name (the folder name, or one derived from it: `student_names.ts`). */
   student: string;
+  /** The student folder's raw name, when it differs from `student`. */
+  folder?: string;
   /** Points per task (0 for a missing task). */
   points: Record<TaskNumber, number>;
   /** Status per task. */
@@ -112,13 +116,16 @@ export const GRADEBOOK_COLUMNS: readonly string[] = [
   "backend",
   "numerics_fingerprint",
   "submission_sha256",
+  "folder",
 ];
 
 function csvCell(value: string | number): string {
   const s = String(value);
-  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // A leading =, +, - or @ (after blanks: a tab or CR can lead one) would be a formula in a
+  // spreadsheet: quote it as text. A `;` or tab is a separator in some locales: the cell is
+  // quoted then, so a `;=...` inside it never starts a cell of its own.
+  const safe = /^\s*[=+\-@]/.test(s) || /^[\t\r]/.test(s) ? `'${s}` : s;
+  return /[",;\t\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Renders the gradebook (rows sorted by student) as CSV. */
@@ -136,6 +143,7 @@ export function gradebookCsv(rows: GradebookRow[]): string {
         r.backend,
         r.numericsFingerprint,
         r.submissionSha256,
+        r.folder === undefined ? "" : printable(r.folder),
       ].map(csvCell).join(","),
     );
   }
@@ -182,7 +190,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Check | Students |`, `|---|---|`);
     for (const [name, n] of sorted.slice(0, 15)) {
-      out.push(`| ${name.replace(/\|/g, "\\|")} | ${n} |`);
+      out.push(`| ${mdText(name)} | ${n} |`);
     }
   }
   out.push(``, `## Task outcomes other than pass`, ``);
@@ -190,7 +198,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Status | Tasks |`, `|---|---|`);
     for (const [k, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1])) {
-      out.push(`| ${k} | ${n} |`);
+      out.push(`| ${mdText(k)} | ${n} |`);
     }
   }
   out.push(
@@ -202,7 +210,9 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   );
   for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
     out.push(
-      `| [${r.student}](${encodeURI(r.student)}/summary.md) | ${
+      `| [${mdText(r.student)}](${mdPath(r.student)}/summary.md)${
+        r.folder === undefined ? "" : ` (folder "${mdText(printable(r.folder))}")`
+      } | ${
         TASK_NUMBERS.map((t) => `${r.points[t].toFixed(1)} (${r.error ? "error" : r.status[t]})`)
           .join(" | ")
       } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s |`,

@@ -44,3 +44,9 @@ export {
   type TaskStatus,
 } from "./gradebook.ts";
 export { type StagedSubmission, stageSubmission, SUBMISSION_LIMITS } from "../intake/stage.ts";
+export {
+  safeStudentName,
+  type StudentFolder,
+  studentFolders,
+  StudentNameClashError,
+} from "./student_names.ts";

@@ -11,6 +11,7 @@ import type { GradeReport, TaskReport } from "./types.ts";
 import { budgetLimits, LAB_TARGET } from "../rubric/rubric.ts";
 import { pct } from "../../utils/format.ts";
 import { escapeXml } from "../../utils/xml.ts";
+import { mdCodeBlock, mdCodeSpan, mdPath, mdText } from "../../utils/markdown.ts";
 import { describeFingerprint, type NumericsFingerprint } from "../../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
@@ -176,9 +177,8 @@ export function toJUnit(report: GradeReport): string {
   return lines.join("\n") + "\n";
 }
 
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}
+/** A table cell or inline text from anywhere (a submission included): {@link mdText}. */
+const cell = mdText;
 
 function taskRow(t: TaskReport): string {
   const run = t.runs[0];
@@ -218,7 +218,7 @@ export function toMarkdown(report: GradeReport): string {
     out.push(
       `## Task ${t.task}: ${t.title}`,
       ``,
-      `Module \`${t.module}\` (${
+      `Module ${mdCodeSpan(t.module)} (${
         t.trusted ? "trusted: FFI allowed" : "sandboxed: permission-less Worker, no FFI in it"
       }); ` +
         `${t.budget.trainCount} training images, epochs ${t.budget.epochs ?? "task default"}, ` +
@@ -232,7 +232,9 @@ export function toMarkdown(report: GradeReport): string {
         `| Role | Model | Train | Valid | Test |`,
         `|---|---|---|---|---|`,
         ...roles.map(([role, m]) =>
-          `| ${role} | ${cell(m.name)} | ${pct(m.trainAccuracy)} | ${pct(m.validAccuracy)} | ` +
+          `| ${cell(role)} | ${cell(m.name)} | ${pct(m.trainAccuracy)} | ${
+            pct(m.validAccuracy)
+          } | ` +
           `${pct(m.testAccuracy)} |`
         ),
         ``,
@@ -257,12 +259,12 @@ export function toMarkdown(report: GradeReport): string {
     );
     const errors = t.runs.filter((r) => r.error);
     for (const r of errors) {
-      out.push(`Run ${r.run} failed:`, ``, "```", r.error ?? "", "```", ``);
+      out.push(`Run ${r.run} failed:`, ``, ...mdCodeBlock(r.error ?? ""), ``);
     }
     for (const r of t.runs) {
       for (const [role, e] of Object.entries(r.roleErrors)) {
         if (role !== "main" || !r.error) {
-          out.push(`- run ${r.run}, role \`${role}\`: ${cell(e.split("\n")[0])}`);
+          out.push(`- run ${r.run}, role ${cell(role)}: ${cell(e.split("\n")[0])}`);
         }
       }
     }
@@ -271,14 +273,25 @@ export function toMarkdown(report: GradeReport): string {
         ``,
         `Last output of the task:`,
         ``,
-        "```",
-        t.logTail.split("\n").slice(-15).join("\n"),
-        "```",
+        ...mdCodeBlock(t.logTail.split("\n").slice(-15).join("\n")),
+        ``,
+      );
+    }
+    if (t.graderPictures.length > 0) {
+      out.push(
+        `The grader's pictures:`,
+        ``,
+        ...t.graderPictures.map((p) => `![${cell(p)}](${mdPath(p)})`),
         ``,
       );
     }
     if (t.pictures.length > 0) {
-      out.push(...t.pictures.map((p) => `![${p}](${encodeURI(p)})`), ``);
+      out.push(
+        `Pictures the task wrote (its own files, not the grader's):`,
+        ``,
+        ...t.pictures.map((p) => `- [${cell(p)}](${mdPath(p)})`),
+        ``,
+      );
     }
   }
   const p = report.provenance;
@@ -286,7 +299,7 @@ export function toMarkdown(report: GradeReport): string {
     `## Reproducibility`,
     ``,
     `- seed: ${report.seed}; runs per task: ${report.repeat}`,
-    `- backends: ${report.backends.join(", ")}`,
+    `- backends: ${cell(report.backends.join(", "))}`,
     `- numerics: ${report.numerics.mode}; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
       `${report.numerics.cpuFeatures.length ? ` ${report.numerics.cpuFeatures.join(" ")}` : ""})` +
       (report.numerics.blas
@@ -311,7 +324,7 @@ export function toMarkdown(report: GradeReport): string {
     out.push(`- \`${f.name}\`: ${f.bytes} bytes, sha256 \`${f.sha256}\``);
   }
   const perms = report.tasks.map((t) =>
-    `task ${t.task}: \`${(t.runs[0]?.permissions ?? []).join(" ")}\``
+    `task ${t.task}: ${mdCodeSpan((t.runs[0]?.permissions ?? []).join(" "))}`
   );
   out.push(`- sandbox permissions: ${perms.join("; ")}`, ``);
   return out.join("\n");

@@ -11,6 +11,7 @@ import { type ChildHeader, workerPermissions } from "./protocol.ts";
 import { moduleUrl } from "./module_graph.ts";
 import type { SandboxRequest } from "./types.ts";
 import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
+import { runOrigin, webCachePath } from "./web_storage.ts";
 
 /** Locations of Deno's caches, from `deno info --json`. */
 export interface DenoDirs {
@@ -106,6 +107,8 @@ export interface SandboxPlan {
   env: Record<string, string>;
   /** The header written to the data folder. */
   header: ChildHeader;
+  /** The run's Cache API store, blocked before the run and removed after it (`web_storage.ts`). */
+  webCache: string;
 }
 
 /** What {@link planSandbox} needs besides the request: facts found by the session. */
@@ -210,8 +213,10 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
       ...(header.worker.blas ? ["--allow-ffi", `--allow-env=${BLAS_ENV_NAMES.join(",")}`] : []),
     ];
   }
+  const origin = runOrigin(ctx.token);
   const denoArgs = [
     "run",
+    `--location=${origin}/`,
     ...permissions,
     "--no-lock",
     "--config",
@@ -241,5 +246,6 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     args: ctx.setsid ? [ctx.execPath, ...denoArgs] : denoArgs,
     env,
     header,
+    webCache: webCachePath(dirs.denoDir, origin),
   };
 }

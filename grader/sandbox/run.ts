@@ -24,7 +24,10 @@
  * a cap on the output folder's size and a cap on the log it takes in. Each
  * ends the run with its own {@link FailureKind} and a plain message, kills
  * the process group and empties the output folder. Symbolic links and special
- * files are never left in the output folder.
+ * files are never left in the output folder. Each run has its own origin
+ * (`--location`) whose Cache API store is blocked for the run
+ * (`grader/sandbox/web_storage.ts`): no web store carries anything from one
+ * run (one student) to another.
  *
  * The work is split in a pure {@link planSandbox} (paths, permissions, argv,
  * environment; unit-tested) and a session (spawn, messages, limits, kill).
@@ -57,6 +60,7 @@ import {
 } from "./plan.ts";
 import { emptyFolder, LIMIT_KINDS, removeOdd } from "./limits.ts";
 import { type Done, hasSetsid, type Ready, runSession } from "./session.ts";
+import { blockWebCache, unblockWebCache } from "./web_storage.ts";
 import type { RolePredictions, SandboxRequest, SandboxResult } from "./types.ts";
 
 async function writeSet(dir: string, name: "train" | "valid", set: ImageSet): Promise<void> {
@@ -180,7 +184,13 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     result.permissions = plan.permissions;
   }
   await Deno.writeTextFile(join(plan.dataDir, FILES.header), JSON.stringify(plan.header));
-  const session = await runSession(plan, req, limits, useSetsid, logLines);
+  await blockWebCache(plan.webCache);
+  let session: Awaited<ReturnType<typeof runSession>>;
+  try {
+    session = await runSession(plan, req, limits, useSetsid, logLines);
+  } finally {
+    await unblockWebCache(plan.webCache);
+  }
   Object.assign(result, session.partial);
   if (session.failure) {
     // A run stopped at a cap leaves nothing behind; other failures keep the task's own output.
