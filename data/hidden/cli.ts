@@ -21,7 +21,7 @@ import {
 } from "../../deps/flags.ts";
 import { findArchive, resolveDataDir } from "../paths.ts";
 import { LETTERS } from "../types.ts";
-import { defaultFontDirs } from "./fonts.ts";
+import { defaultFontDirs, type SkipKind } from "./fonts.ts";
 import {
   DEFAULT_HIDDEN_COUNT,
   HiddenTestOptionError,
@@ -41,7 +41,7 @@ export const HIDDEN_CLI_FLAGS = {
   }),
   fonts: repeatedFlag({
     arg: "DIR",
-    help: "font folder to search (repeatable)",
+    help: "font folder to search",
     shownDefault: "the system font folders (/usr/share/fonts, ~/.fonts, /Library/Fonts, ...)",
     parse: (v) => v,
   }),
@@ -99,12 +99,9 @@ export async function main(args: string[]): Promise<number> {
   console.log(`\nwrote ${r.out}: ${r.images} images (${r.rendered} rendered)`);
   console.log(`  per letter: ${LETTERS.map((l) => `${l} ${r.perLetter[l]}`).join(", ")}`);
   console.log(`  fonts: ${r.fonts.length} used, ${r.skippedFonts.length} skipped`);
-  const reasons = new Map<string, number>();
-  for (const s of r.skippedFonts) {
-    const why = s.reason.replace(/\b[A-J]\b/g, "X");
-    reasons.set(why, (reasons.get(why) ?? 0) + 1);
-  }
-  for (const [why, n] of reasons) console.log(`    ${n} skipped: ${why}`);
+  const kinds = new Map<SkipKind, number>();
+  for (const s of r.skippedFonts) kinds.set(s.kind, (kinds.get(s.kind) ?? 0) + 1);
+  for (const [kind, n] of kinds) console.log(`    skipped, ${kind}: ${n}`);
   if (r.excluded) {
     console.log(
       `  dropped: ${r.droppedPublic} equal to one of the ${r.excluded.images} images of ` +

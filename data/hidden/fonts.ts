@@ -3,8 +3,10 @@
  * (the system font folders by default), parsed with the font seam, kept only
  * when they draw ten distinct letters A-J. Each kept font holds just the ten
  * flattened outlines, so memory stays small however many fonts there are.
- * Fonts are ordered by the SHA-256 of their file, so the order (and therefore
- * a seeded rendering) depends on the font files, not on where they sit.
+ * Fonts are identified and ordered by the SHA-256 of their ten outlines, so
+ * the order (and therefore a seeded rendering) depends on the letters the
+ * fonts draw, not on where the files sit, and a font whose A-J equal another's
+ * (Noto's script fonts share Noto Sans's Latin, for one) counts once.
  *
  * @module
  */
@@ -43,7 +45,7 @@ export const MAX_FONT_FILES = 20_000;
 
 /** A font that draws A-J: its ten outlines, flattened, in em units (y down). */
 export interface HiddenFont {
-  /** SHA-256 (hex) of the font file: its identity and sort key. */
+  /** SHA-256 (hex) of its A-J outlines ({@link outlineId}): its identity and sort key. */
   id: string;
   /** Family and style, e.g. "DejaVu Sans Bold". */
   name: string;
@@ -53,10 +55,15 @@ export interface HiddenFont {
   glyphs: Polygon[][];
 }
 
+/** Why a font file was not used: too big, over the file limit, unreadable, cannot draw A-J, or a twin. */
+export type SkipKind = "too big" | "over the limit" | "unreadable" | "not A-J" | "duplicate";
+
 /** A font file that was not used, and why. */
 export interface SkippedFont {
   /** The file. */
   path: string;
+  /** Why, in a word (for counting). */
+  kind: SkipKind;
   /** Why, e.g. `no glyph for C`. */
   reason: string;
 }
@@ -123,15 +130,28 @@ function sameOutline(a: Polygon[], b: Polygon[]): boolean {
   return a.length === b.length && a.every((p, i) => p.join(",") === b[i].join(","));
 }
 
+/** SHA-256 (hex) of the ten letters' outlines: equal for fonts that draw A-J alike. */
+export function outlineId(glyphs: readonly Polygon[][]): string {
+  const h = createHash("sha256");
+  for (const polys of glyphs) {
+    for (const p of polys) h.update(new Uint8Array(Float64Array.from(p).buffer)).update("|");
+    h.update("#");
+  }
+  return h.digest("hex");
+}
+
 /** Reads and checks one font file: the font, or why it was skipped. */
 async function readFont(path: string): Promise<HiddenFont | SkippedFont> {
   try {
     const { size } = await Deno.stat(path);
     if (size > MAX_FONT_BYTES) {
-      return { path, reason: `${size} bytes, over the ${MAX_FONT_BYTES}-byte limit` };
+      return {
+        path,
+        kind: "too big",
+        reason: `${size} bytes, over the ${MAX_FONT_BYTES}-byte limit`,
+      };
     }
     const bytes = await Deno.readFile(path);
-    const id = createHash("sha256").update(bytes).digest("hex");
     const parsed = parseFontOutlines(bytes, LETTERS, path);
     const glyphs = LETTERS.map((l) => {
       const g = parsed.glyphs.get(l);
@@ -139,13 +159,15 @@ async function readFont(path: string): Promise<HiddenFont | SkippedFont> {
     });
     const indices = LETTERS.map((l) => parsed.glyphs.get(l)?.index ?? 0);
     const reason = unusableReason(parsed.panoseFamily, glyphs, indices);
-    if (reason !== null) return { path, reason };
+    if (reason !== null) return { path, kind: "not A-J", reason };
     const name = `${parsed.family} ${parsed.style}`.trim() || path;
-    return { id, name, path, glyphs: glyphs as Polygon[][] };
+    return { id: outlineId(glyphs as Polygon[][]), name, path, glyphs: glyphs as Polygon[][] };
   } catch (err) {
-    if (err instanceof FontParseError) return { path, reason: "not a readable font" };
+    if (err instanceof FontParseError) {
+      return { path, kind: "unreadable", reason: "not a readable font" };
+    }
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
-      return { path, reason: `cannot read it (${(err as Error).name})` };
+      return { path, kind: "unreadable", reason: `cannot read it (${(err as Error).name})` };
     }
     throw err;
   }
@@ -162,14 +184,16 @@ export async function scanFonts(dirs: readonly string[]): Promise<FontScan> {
   files.sort();
   const skipped: SkippedFont[] = files.slice(MAX_FONT_FILES).map((path) => ({
     path,
+    kind: "over the limit",
     reason: `over the limit of ${MAX_FONT_FILES} font files`,
   }));
   const byId = new Map<string, HiddenFont>();
   for (const path of files.slice(0, MAX_FONT_FILES)) {
     const r = await readFont(path);
     if ("reason" in r) skipped.push(r);
-    else if (byId.has(r.id)) skipped.push({ path, reason: `same file as ${byId.get(r.id)!.path}` });
-    else byId.set(r.id, r);
+    else if (byId.has(r.id)) {
+      skipped.push({ path, kind: "duplicate", reason: `draws A-J like ${byId.get(r.id)!.path}` });
+    } else byId.set(r.id, r);
   }
   const fonts = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (fonts.length === 0) throw new NoUsableFontError(dirs, files.length);
