@@ -34,7 +34,7 @@ const FIXED_FONTS = [
  * SHA-256 of the archive of 60 images from {@link FIXED_FONTS} with the secret
  * "fixed secret", made with the pinned Deno (its gzip) and the font versions above.
  */
-const FIXED_SHA256 = "cad3574612d03d3f89c521400fdab0a3786cd74dabf50e5d5e618b4636bf2e93";
+const FIXED_SHA256 = "5087f5903a51d8e56c5b4ed8bde5c47d95ccdb183b36947cd64892219775b719";
 
 /** The error `fn` rejects with, which must be an instance of `cls`. */
 async function rejection<E extends Error>(

@@ -21,7 +21,7 @@ import {
 } from "../../deps/flags.ts";
 import { findArchive, resolveDataDir } from "../paths.ts";
 import { LETTERS } from "../types.ts";
-import { defaultFontDirs, type SkipKind } from "./fonts.ts";
+import { defaultFontDirs, scanFonts, type SkipKind } from "./fonts.ts";
 import {
   DEFAULT_HIDDEN_COUNT,
   HiddenTestOptionError,
@@ -56,6 +56,7 @@ export const HIDDEN_CLI_FLAGS = {
     help: `drop renderings equal to an image of this archive or folder ("${NO_EXCLUDE}": no check)`,
     shownDefault: "notMNIST_small in $NOTMNIST_DIR (else ~/.cache/notmnist-lab) when found",
   }),
+  "list-fonts": switchFlag("print the usable fonts and the skipped font files, write nothing"),
   help: switchFlag("this text", "h"),
 };
 
@@ -82,9 +83,16 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  const fontDirs = flags.fonts.length > 0 ? flags.fonts : defaultFontDirs();
+  if (flags.listFonts) {
+    const scan = await scanFonts(fontDirs);
+    for (const f of scan.fonts) console.log(`${f.name}\t${f.path}`);
+    for (const s of scan.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+    console.log(`${scan.fonts.length} usable fonts, ${scan.skipped.length} skipped font files`);
+    return 0;
+  }
   if (flags.out === undefined) throw new HiddenTestOptionError("--out", "missing (FILE.tar.gz)");
   if (flags.seed === undefined) throw new HiddenTestOptionError("--seed", "missing (a secret)");
-  const fontDirs = flags.fonts.length > 0 ? flags.fonts : defaultFontDirs();
   const exclude = await excludePath(flags.exclude);
   if (exclude === null) console.log("not compared with a public archive");
   const t0 = performance.now();

@@ -19,7 +19,7 @@ export const STYLE_LIMITS = {
   /** Largest horizontal shear either way (x += shear * y). */
   shear: 0.12,
   /** Largest empty margin on each side, in pixels. */
-  marginPx: 1.2,
+  marginPx: 0.5,
   /** Stroke change, in pixels: thinner (negative) to bolder (positive). */
   strokePx: [-0.35, 0.6] as const,
 } as const;
