@@ -1,13 +1,16 @@
 /**
  * The hidden-test renderer's pure parts: coverage rasterisation (exact areas,
  * winding rule), flattening, notMNIST-style placement, the duplicate filter
- * and the font checks. No font files needed.
+ * the font checks and the command line's option checks. No font files needed.
  */
+import { join } from "node:path";
 import { assert, assertEquals } from "../deps/assert.ts";
 import { bounds, coverage, flatten, type Polygon } from "../data/hidden/raster.ts";
 import { drawStyle, placeGlyph, renderGlyph, type Style } from "../data/hidden/style.ts";
 import { ImageDeduper } from "../data/hidden/dedup.ts";
 import { unusableReason } from "../data/hidden/fonts.ts";
+import { main } from "../data/hidden/cli.ts";
+import { HiddenTestOptionError, seedOfSecret } from "../data/hidden/make.ts";
 import { hashImages } from "../data/hash.ts";
 import { PIXELS } from "../data/types.ts";
 import { Rng } from "../utils/rng.ts";
@@ -114,4 +117,31 @@ Deno.test("fonts that cannot draw ten distinct letters are refused, with the rea
   assert(unusableReason(2, ok.map((x, k) => (k === 4 ? [] : x)), idx)!.startsWith("empty outline"));
   const same = ok.map((x, k) => (k === 9 ? ok[3] : x));
   assertEquals(unusableReason(2, same, idx), "D and J have the same glyph (not a letter font)");
+});
+
+Deno.test("make-hidden-test refuses bad options before reading any font, naming the flag", async () => {
+  const dir = await Deno.makeTempDir();
+  const cases: [string[], string][] = [
+    [["--seed", "s"], "--out"],
+    [["--out", join(dir, "h.tar.gz")], "--seed"],
+    [["--out", join(dir, "h.zip"), "--seed", "s"], "--out"],
+    [["--out", join(dir, "a b.tar.gz"), "--seed", "s"], "--out"],
+  ];
+  for (const [args, flag] of cases) {
+    let err: unknown = null;
+    try {
+      await main([...args, "--fonts", join(dir, "missing"), "--exclude", "none"]);
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof HiddenTestOptionError, `${args.join(" ")}: ${err}`);
+    assertEquals(err.flag, flag);
+  }
+  assertEquals([...Deno.readDirSync(dir)], []);
+});
+
+Deno.test("the seed is a hash of the whole secret", () => {
+  assertEquals(seedOfSecret("a"), seedOfSecret("a"));
+  assert(seedOfSecret("a") !== seedOfSecret("b"));
+  assert(seedOfSecret("secret1") !== seedOfSecret("secret2"));
 });

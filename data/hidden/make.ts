@@ -139,6 +139,13 @@ function checkOptions(o: HiddenTestOptions): number {
       `expected a file name ending in .tar.gz, got ${o.out}`,
     );
   }
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(archiveRoot(o.out))) {
+    throw new HiddenTestOptionError(
+      "--out",
+      `expected 1-64 letters, digits, ".", "_" or "-" before .tar.gz (the name of the ` +
+        `archive's root folder), got ${o.out}`,
+    );
+  }
   if (o.secret === "") throw new HiddenTestOptionError("--seed", "expected a non-empty secret");
   const count = o.count ?? DEFAULT_HIDDEN_COUNT;
   if (!Number.isInteger(count) || count < NUM_CLASSES || count > MAX_HIDDEN_COUNT) {
