@@ -8,7 +8,8 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { bounds, coverage, flatten, type Polygon } from "../data/hidden/raster.ts";
 import { drawStyle, placeGlyph, renderGlyph, type Style } from "../data/hidden/style.ts";
 import { ImageDeduper } from "../data/hidden/dedup.ts";
-import { unusableReason } from "../data/hidden/fonts.ts";
+import { MAX_FONT_FILES, scanFonts, unusableReason } from "../data/hidden/fonts.ts";
+import { FontFolderLimitError } from "../data/hidden/errors.ts";
 import { main } from "../data/hidden/cli.ts";
 import { HiddenTestOptionError, seedOfSecret } from "../data/hidden/make.ts";
 import { hashImages } from "../data/hash.ts";
@@ -144,4 +145,20 @@ Deno.test("the seed is a hash of the whole secret", () => {
   assertEquals(seedOfSecret("a"), seedOfSecret("a"));
   assert(seedOfSecret("a") !== seedOfSecret("b"));
   assert(seedOfSecret("secret1") !== seedOfSecret("secret2"));
+});
+
+Deno.test("a font folder with more files than the renderer reads is refused, naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "many-fonts-" });
+  const empty = new Uint8Array(0);
+  for (let i = 0; i <= MAX_FONT_FILES; i++) Deno.writeFileSync(join(dir, `f${i}.ttf`), empty);
+  let err: unknown = null;
+  try {
+    await scanFonts([dir]);
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof FontFolderLimitError, String(err));
+  assertEquals(err.dirs, [dir]);
+  assert(err.message.startsWith(`${dir}: over ${MAX_FONT_FILES} font files`), err.message);
+  await Deno.remove(dir, { recursive: true });
 });

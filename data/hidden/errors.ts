@@ -23,3 +23,22 @@ export class NoUsableFontError extends Error {
     this.fontFiles = fontFiles;
   }
 }
+
+/** The font folders hold more than the renderer reads (files or entries); pass narrower folders. */
+export class FontFolderLimitError extends Error {
+  /** What was found, e.g. `over 20000 font files`. */
+  readonly found: string;
+  /** The folders searched (empty while the walk is still under way). */
+  readonly dirs: readonly string[];
+
+  /** Names the folders, what was found and what to do. */
+  constructor(found: string, dirs: readonly string[] = []) {
+    super(
+      `${dirs.length > 0 ? dirs.join(", ") : "the font folders"}: ${found}; ` +
+        `pass narrower --fonts folders`,
+    );
+    this.name = "FontFolderLimitError";
+    this.found = found;
+    this.dirs = [...dirs];
+  }
+}

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { extname, join } from "node:path";
 import { FontParseError, parseFontOutlines } from "../../deps/fonts.ts";
 import { LETTERS } from "../types.ts";
-import { NoUsableFontError } from "./errors.ts";
+import { FontFolderLimitError, NoUsableFontError } from "./errors.ts";
 import { bounds, flatten, type Polygon } from "./raster.ts";
 
 /** The system font folders searched when no `--fonts` folder is given (missing ones are ignored). */
@@ -40,8 +40,11 @@ export const FONT_EXTENSIONS: readonly string[] = [".ttf", ".otf", ".woff"];
 /** Largest font file read: 16 MiB (larger files are skipped unread). */
 export const MAX_FONT_BYTES = 16 << 20;
 
-/** Most font files considered; further files are skipped unread. */
+/** Most font files read; more under the folders is refused ({@link FontFolderLimitError}). */
 export const MAX_FONT_FILES = 20_000;
+
+/** Most folder entries (of any kind) walked when looking for fonts. */
+export const MAX_WALKED_ENTRIES = 500_000;
 
 /** A font that draws A-J: its ten outlines, flattened, in em units (y down). */
 export interface HiddenFont {
@@ -55,8 +58,8 @@ export interface HiddenFont {
   glyphs: Polygon[][];
 }
 
-/** Why a font file was not used: too big, over the file limit, unreadable, cannot draw A-J, or a twin. */
-export type SkipKind = "too big" | "over the limit" | "unreadable" | "not A-J" | "duplicate";
+/** Why a font file was not used: too big, unreadable, cannot draw A-J, or a twin of a kept one. */
+export type SkipKind = "too big" | "unreadable" | "not A-J" | "duplicate";
 
 /** A font file that was not used, and why. */
 export interface SkippedFont {
@@ -96,8 +99,16 @@ async function walkFonts(dir: string, seen: Set<string>, out: string[]): Promise
     }
     if (seen.has(real)) continue;
     seen.add(real);
+    if (seen.size > MAX_WALKED_ENTRIES) {
+      throw new FontFolderLimitError(`over ${MAX_WALKED_ENTRIES} folder entries`);
+    }
     if (info.isDirectory) await walkFonts(path, seen, out);
-    else if (info.isFile && FONT_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(path);
+    else if (info.isFile && FONT_EXTENSIONS.includes(extname(e.name).toLowerCase())) {
+      out.push(path);
+      if (out.length > MAX_FONT_FILES) {
+        throw new FontFolderLimitError(`over ${MAX_FONT_FILES} font files`);
+      }
+    }
   }
 }
 
@@ -180,15 +191,16 @@ async function readFont(path: string): Promise<HiddenFont | SkippedFont> {
 export async function scanFonts(dirs: readonly string[]): Promise<FontScan> {
   const files: string[] = [];
   const seen = new Set<string>();
-  for (const dir of dirs) await walkFonts(dir, seen, files);
+  try {
+    for (const dir of dirs) await walkFonts(dir, seen, files);
+  } catch (err) {
+    if (err instanceof FontFolderLimitError) throw new FontFolderLimitError(err.found, dirs);
+    throw err;
+  }
   files.sort();
-  const skipped: SkippedFont[] = files.slice(MAX_FONT_FILES).map((path) => ({
-    path,
-    kind: "over the limit",
-    reason: `over the limit of ${MAX_FONT_FILES} font files`,
-  }));
+  const skipped: SkippedFont[] = [];
   const byId = new Map<string, HiddenFont>();
-  for (const path of files.slice(0, MAX_FONT_FILES)) {
+  for (const path of files) {
     const r = await readFont(path);
     if ("reason" in r) skipped.push(r);
     else if (byId.has(r.id)) {

@@ -19,7 +19,7 @@
  */
 export { type Letter, LETTERS } from "../types.ts";
 export type { Polygon } from "./raster.ts";
-export { NoUsableFontError } from "./errors.ts";
+export { FontFolderLimitError, NoUsableFontError } from "./errors.ts";
 export {
   defaultFontDirs,
   type FontScan,
