@@ -1,6 +1,7 @@
 /**
- * Tar writing goes through `modern-tar` (npm), built on Web Streams like
- * `@std/tar`; switching libraries means changing this file only. Also
+ * In-memory tar packing goes through `modern-tar` (npm), built on Web Streams like
+ * `@std/tar`; switching libraries means changing this file only (the streaming,
+ * reproducible `.tar.gz` writer is `deps/tar_gz_writer.ts`). Also
  * {@link tarHeader}: one raw ustar header, for tests that build archives an
  * extractor should distrust.
  *
@@ -9,7 +10,7 @@
 import { packTar as mtPackTar } from "modern-tar";
 import type { TarEntryType } from "./tar_header.ts";
 
-/** An entry to write with {@link packTar} or {@link TarGzWriter}. */
+/** An entry to write with {@link packTar}. */
 export interface TarInput {
   /** Path inside the archive; a trailing "/" with no bytes makes a directory. */
   name: string;
@@ -26,53 +27,6 @@ export function packTar(entries: TarInput[]): Promise<Uint8Array> {
         : { header: { name: e.name, size: e.bytes.byteLength }, body: e.bytes }
     ),
   );
-}
-
-/**
- * Streams a `.tar.gz` to a file, so archives with hundreds of thousands of
- * entries never sit in memory. Entries are packed by `modern-tar` in groups of
- * {@link TarGzWriter.GROUP} (its in-memory packer is much faster per entry than
- * its streaming one); each group's end-of-archive blocks are dropped and written
- * once by {@link TarGzWriter.close}.
- */
-export class TarGzWriter {
-  /** Entries packed together. */
-  static readonly GROUP = 4096;
-  #pending: TarInput[] = [];
-  #writer: WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
-  #done: Promise<void>;
-
-  /** Opens `path` for writing (truncating it). */
-  constructor(path: string) {
-    const gz = new CompressionStream("gzip");
-    this.#writer = gz.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
-    this.#done = (async () => {
-      const file = await Deno.open(path, { write: true, create: true, truncate: true });
-      await gz.readable.pipeTo(file.writable);
-    })();
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#pending.length === 0) return;
-    const tar = await packTar(this.#pending);
-    this.#pending = [];
-    // drop the two zero blocks that end an archive
-    await this.#writer.write(tar.subarray(0, tar.length - 1024) as Uint8Array<ArrayBuffer>);
-  }
-
-  /** Adds one file (or a directory when `bytes` is omitted). */
-  async add(entry: TarInput): Promise<void> {
-    this.#pending.push(entry);
-    if (this.#pending.length >= TarGzWriter.GROUP) await this.#flush();
-  }
-
-  /** Finishes the archive and waits until it is on disk. */
-  async close(): Promise<void> {
-    await this.#flush();
-    await this.#writer.write(new Uint8Array(1024));
-    await this.#writer.close();
-    await this.#done;
-  }
 }
 
 /** Header fields of one entry for {@link tarHeader}. */

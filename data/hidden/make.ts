@@ -19,7 +19,7 @@ import { deriveSeed, Rng } from "../../utils/rng.ts";
 import { ImageDeduper } from "./dedup.ts";
 import { type HiddenFont, scanFonts, type SkippedFont } from "./fonts.ts";
 import { drawStyle, renderGlyph } from "./style.ts";
-import { DeterministicTarGz } from "./tar_writer.ts";
+import { TarGzWriter } from "../../deps/tar_gz_writer.ts";
 
 /** Seed stream of the font order (one permutation of the fonts per pass over them). */
 export const FONT_ORDER_STREAM = 1;
@@ -176,7 +176,7 @@ export async function makeHiddenTest(o: HiddenTestOptions): Promise<HiddenTestRe
   const pick = fontPicker(seed, scan.fonts);
   const perLetter = Object.fromEntries(LETTERS.map((l) => [l, 0])) as Record<Letter, number>;
   let rendered = 0, droppedPublic = 0, droppedWithin = 0;
-  const tar = await DeterministicTarGz.create(o.out);
+  const tar = await TarGzWriter.create(o.out);
   try {
     await tar.addDirectory(`${root}/`);
     for (let c = 0; c < NUM_CLASSES; c++) {

@@ -1,5 +1,6 @@
 /**
- * A byte-for-byte reproducible `.tar.gz` writer: ustar headers from
+ * The streaming `.tar.gz` writer (archives with hundreds of thousands of entries never sit in
+ * memory), byte-for-byte reproducible: ustar headers from
  * `deps/tar_writer.ts`'s {@link tarHeader} (mtime 0, uid/gid 0, fixed modes), bodies
  * padded to 512 bytes, gzip by the platform's `CompressionStream` (no name,
  * mtime 0 in its header). Files stream to a temporary name beside the target,
@@ -9,13 +10,13 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { tarHeader } from "../../deps/tar_writer.ts";
+import { tarHeader } from "./tar_writer.ts";
 
 /** Bytes collected before one write to the compressor. */
 const CHUNK_BYTES = 1 << 16;
 
 /** Streams entries into a deterministic `.tar.gz` at `path`. */
-export class DeterministicTarGz {
+export class TarGzWriter {
   readonly #path: string;
   readonly #tmp: string;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array<ArrayBuffer>>;
@@ -32,13 +33,13 @@ export class DeterministicTarGz {
   }
 
   /** Opens a temporary file beside `path`; {@link close} renames it to `path`. */
-  static async create(path: string): Promise<DeterministicTarGz> {
+  static async create(path: string): Promise<TarGzWriter> {
     const dir = dirname(path);
     await Deno.mkdir(dir, { recursive: true });
     const rand = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
     const tmp = join(dir, `.${path.split("/").pop()}.${Deno.pid}.${rand}.tmp`);
     const file = await Deno.open(tmp, { write: true, createNew: true });
-    return new DeterministicTarGz(path, tmp, file);
+    return new TarGzWriter(path, tmp, file);
   }
 
   async #put(bytes: Uint8Array): Promise<void> {
