@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type ChildHeader, workerPermissions } from "./protocol.ts";
 import { moduleUrl } from "./module_graph.ts";
+import { CACHED_ONLY_FLAG, LOCKED_FLAGS, NO_REGISTRY_ENV } from "./no_registry.ts";
 import type { SandboxRequest } from "./types.ts";
 import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
 
@@ -152,6 +153,7 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     DENO_DIR: dirs.denoDir,
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
+    ...NO_REGISTRY_ENV,
     ...blasEnv,
   };
   const header: ChildHeader = {
@@ -213,7 +215,8 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
   const denoArgs = [
     "run",
     ...permissions,
-    "--no-lock",
+    ...LOCKED_FLAGS,
+    CACHED_ONLY_FLAG,
     "--config",
     join(projectRoot, "deno.json"),
     `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
