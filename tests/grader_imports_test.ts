@@ -172,7 +172,10 @@ Deno.test("planSandbox: the child resolves from the lockfile and the cache only,
     wasmFiles: {},
     childUrl: new URL("../grader/sandbox/child.ts", import.meta.url).href,
   });
-  assert(plan.args.includes("--frozen") && plan.args.includes("--cached-only"), plan.args.join(" "));
+  assert(
+    plan.args.includes("--frozen") && plan.args.includes("--cached-only"),
+    plan.args.join(" "),
+  );
   assert(!plan.args.includes("--no-lock"));
   assertEquals(plan.env.HTTPS_PROXY, "http://127.0.0.1:9");
 });
