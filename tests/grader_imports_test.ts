@@ -179,3 +179,35 @@ Deno.test("planSandbox: the child resolves from the lockfile and the cache only,
   assert(!plan.args.includes("--no-lock"));
   assertEquals(plan.env.HTTPS_PROXY, "http://127.0.0.1:9");
 });
+
+Deno.test("a deno.lock that lacks a package deno.json lists is the grader's setup error", async () => {
+  const project = await Deno.makeTempDir({ prefix: "grader-stale-lock-" });
+  try {
+    const config = JSON.parse(denoJson) as { imports: Record<string, string> };
+    config.imports["seedrandom"] = "npm:seedrandom@3.0.5";
+    await Deno.writeTextFile(join(project, "deno.json"), JSON.stringify(config));
+    await Deno.copyFile(join(root, "deno.lock"), join(project, "deno.lock"));
+    await Deno.writeTextFile(
+      join(project, "task1.ts"),
+      `import seedrandom from "seedrandom";\nexport const s = seedrandom;\n`,
+    );
+    const g = await checkModuleGraph({
+      entry: join(project, "task1.ts"),
+      name: join(project, "task1.ts"),
+      config: join(project, "deno.json"),
+      allowedRoots: [project],
+      forbiddenRoots: [],
+      allowed: allowedImports(await Deno.readTextFile(join(project, "deno.json"))),
+      denoDir: (await denoDirs()).denoDir,
+    });
+    assertEquals(g.failure?.kind, "setup", g.failure?.message);
+    assert(/deno\.lock lacks a package/.test(g.failure!.message), g.failure!.message);
+    // The project's own lockfile is left as it was.
+    assertEquals(
+      await Deno.readTextFile(join(project, "deno.lock")),
+      await Deno.readTextFile(join(root, "deno.lock")),
+    );
+  } finally {
+    await Deno.remove(project, { recursive: true });
+  }
+});

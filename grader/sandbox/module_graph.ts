@@ -102,16 +102,28 @@ export interface GraphOutcome {
   files: string[];
 }
 
-async function denoInfo(
-  check: GraphCheck,
-): Promise<{ timedOut: boolean; ok: boolean; stdout: string; stderr: string }> {
+interface InfoOutput {
+  timedOut: boolean;
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+  /** Whether `deno info` had to add to the lockfile (deno.json lists what deno.lock lacks). */
+  lockChanged: boolean;
+}
+
+async function denoInfo(check: GraphCheck): Promise<InfoOutput> {
   // A copy of the lockfile: an unlisted import must show up in the graph (and be refused by
   // name), not fail the whole check as a lockfile change would under --frozen.
   const lock = await Deno.makeTempFile({ prefix: "notmnist-graph-", suffix: ".lock" });
   try {
-    const hasLock = await Deno.copyFile(join(dirname(check.config), "deno.lock"), lock)
-      .then(() => true, () => false);
-    return await spawnInfo(check, hasLock ? [`--lock=${lock}`] : ["--no-lock"]);
+    const before = await Deno.readTextFile(join(dirname(check.config), "deno.lock"))
+      .catch(() => undefined);
+    if (before === undefined) {
+      return { ...await spawnInfo(check, ["--no-lock"]), lockChanged: false };
+    }
+    await Deno.writeTextFile(lock, before);
+    const out = await spawnInfo(check, [`--lock=${lock}`]);
+    return { ...out, lockChanged: (await Deno.readTextFile(lock)) !== before };
   } finally {
     await Deno.remove(lock).catch(() => {});
   }
@@ -120,7 +132,7 @@ async function denoInfo(
 async function spawnInfo(
   check: GraphCheck,
   lockArgs: string[],
-): Promise<{ timedOut: boolean; ok: boolean; stdout: string; stderr: string }> {
+): Promise<Omit<InfoOutput, "lockChanged">> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", ...lockArgs, "--config", check.config, check.entry],
     stdout: "piped",
@@ -191,8 +203,9 @@ function missingPackages(packages: Record<string, GraphNpmPackage>): string[] {
  * registry: {@link NO_REGISTRY_ENV}; killed at its time limit) and decides whether the module may run. In this
  * order: the check timed out (`import-timeout`); a student's file imports
  * something not on the lab's list (`unlisted-import`, naming each import);
- * an npm package of the graph is missing from Deno's cache (`setup`: the
- * grader's installation, not the student's file); a module does not load
+ * the lockfile lacks a listed package, or an npm package of the graph is
+ * missing from Deno's cache (`setup`: the grader's installation, not the
+ * student's file); a module does not load
  * (`import`); a module is remote, outside `allowedRoots` or inside
  * `forbiddenRoots` (`forbidden-import`).
  */
@@ -224,6 +237,17 @@ export async function checkModuleGraph(check: GraphCheck): Promise<GraphOutcome>
       failure: {
         kind: "unlisted-import",
         message: `refused to run ${check.name}: ${refused.join("; ")}`,
+      },
+    };
+  }
+  if (out.lockChanged) {
+    return {
+      files: [],
+      failure: {
+        kind: "setup",
+        message: `grader setup: the project's deno.lock lacks a package the lab's deno.json ` +
+          `lists (${check.config}). This is not the submission's fault: run \`deno install\` in ` +
+          `the lab's folder (online, once) and grade again`,
       },
     };
   }
