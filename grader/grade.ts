@@ -35,6 +35,7 @@ import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
+import { taskTimeShare } from "./rubric/time_share.ts";
 
 /** Which module to grade for one task. */
 export interface TaskSpec {
@@ -96,6 +97,13 @@ export interface GradeOptions {
   verbose?: boolean;
   /** Recorded in the report as-is. */
   provenance?: GradeProvenance;
+  /**
+   * `performance.now()` time (ms) by which every task must be done: each
+   * task's limit is then {@link taskTimeShare} of what is left.
+   */
+  deadlineMs?: number;
+  /** Called after each task with the report of the tasks graded so far. */
+  onTask?: (report: GradeReport) => Promise<void> | void;
 }
 
 /**
@@ -307,14 +315,22 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const reportDir = resolve(options.outDir);
   const { data, profile } = options;
   const tasks: TaskReport[] = [];
+  const hash = await rubricHash(rubric);
+  const ownLimits = options.tasks.map((spec) =>
+    taskRubric(spec.task, rubric).budget[profile].timeoutSeconds * (options.timeoutScale ?? 1)
+  );
 
-  for (const spec of options.tasks) {
+  for (const [index, spec] of options.tasks.entries()) {
     const r = taskRubric(spec.task, rubric);
     const thresholds = r.thresholds[data.protocol][profile];
     const budget = r.budget[profile];
     const trainSize = options.trainSize ?? budget.trainSize;
     const epochs = options.epochs ?? budget.epochs;
-    const timeoutSeconds = budget.timeoutSeconds * (options.timeoutScale ?? 1);
+    const timeoutSeconds = options.deadlineMs === undefined ? ownLimits[index] : taskTimeShare(
+      ownLimits[index],
+      ownLimits.slice(index).reduce((a, b) => a + b, 0),
+      (options.deadlineMs - performance.now()) / 1000 / repeat,
+    );
     const train = stratifiedSubset(data.train, trainSize, seed);
     const evaluated: EvaluatedRun[] = [];
     for (let run = 1; run <= repeat; run++) {
@@ -394,28 +410,32 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       logTail: failing.sandbox.logTail,
       tests,
     });
+    await options.onTask?.(reportOf(tasks.slice()));
   }
+  return reportOf(tasks);
 
-  const tests = tasks.flatMap((t) => t.tests);
-  const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
-  return {
-    version: 1,
-    startedAt,
-    protocol: data.protocol,
-    profile,
-    seed,
-    repeat,
-    rubricHash: await rubricHash(rubric),
-    rubricVersion: rubric.version,
-    splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
-    backends,
-    numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
-    provenance: options.provenance ?? {},
-    tasks,
-    tests,
-    score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
-    maxScore: tests.reduce((a, t) => a + t.maxScore, 0),
-    passed: tests.every((t) => t.passed || !t.required),
-    executionSeconds: (performance.now() - started) / 1000,
-  };
+  function reportOf(tasks: TaskReport[]): GradeReport {
+    const tests = tasks.flatMap((t) => t.tests);
+    const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
+    return {
+      version: 1,
+      startedAt,
+      protocol: data.protocol,
+      profile,
+      seed,
+      repeat,
+      rubricHash: hash,
+      rubricVersion: rubric.version,
+      splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
+      backends,
+      numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
+      provenance: options.provenance ?? {},
+      tasks,
+      tests,
+      score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
+      maxScore: tests.reduce((a, t) => a + t.maxScore, 0),
+      passed: tests.every((t) => t.passed || !t.required),
+      executionSeconds: (performance.now() - started) / 1000,
+    };
+  }
 }

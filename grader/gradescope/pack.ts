@@ -14,6 +14,7 @@ import { atomicWrite } from "../../utils/atomic_write.ts";
 import { findArchive, resolveDataDir } from "../../data/paths.ts";
 import { GRADE_FLAGS } from "../flags.ts";
 import { PROJECT_ROOT } from "../project.ts";
+import { AUTOGRADER_SPEC, DEFAULT_BUDGET_SECONDS } from "./autograder.ts";
 
 /** The Deno version `setup.sh` installs from npm. */
 export const DENO_VERSION = "2.9.6";
@@ -26,6 +27,8 @@ export interface BuildAutograderOptions {
   dataDir?: string;
   /** Profile `run_autograder` grades with (default full). */
   profile?: "quick" | "full";
+  /** Total budget of a run, seconds (default {@link DEFAULT_BUDGET_SECONDS}). */
+  budget?: number;
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -82,7 +85,8 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
     {
       path: "run_autograder",
       bytes: enc.encode(
-        (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full"),
+        (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full")
+          .replaceAll("@BUDGET@", String(opts.budget ?? DEFAULT_BUDGET_SECONDS)),
       ),
       mode: 0o755,
     },
@@ -109,6 +113,10 @@ export const PACK_SPEC = {
   out: stringFlag({ arg: "FILE", help: "the archive to write", default: "out/autograder.zip" }),
   "data-dir": GRADE_FLAGS["data-dir"],
   profile: { ...GRADE_FLAGS.profile, help: "the profile run_autograder grades with" },
+  budget: {
+    ...AUTOGRADER_SPEC.budget,
+    help: "the total seconds run_autograder grades for (below the assignment's Gradescope limit)",
+  },
   help: switchFlag("this text", "h"),
 };
 
@@ -132,7 +140,11 @@ if (import.meta.main) {
       Deno.exit(0);
     }
     const out = resolve(values.out);
-    const paths = await buildAutograder(out, { dataDir: values.dataDir, profile: values.profile });
+    const paths = await buildAutograder(out, {
+      dataDir: values.dataDir,
+      profile: values.profile,
+      budget: values.budget,
+    });
     const size = (await Deno.stat(out)).size;
     console.log(`wrote ${out}: ${paths.length} files, ${size} bytes`);
   } catch (err) {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type ChildHeader, workerPermissions } from "./protocol.ts";
 import { moduleUrl } from "./module_graph.ts";
+import { CACHED_ONLY_FLAG, LOCKED_FLAGS, NO_REGISTRY_ENV } from "./no_registry.ts";
 import type { SandboxRequest } from "./types.ts";
 import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
 import { runOrigin, webCachePath } from "./web_storage.ts";
@@ -155,6 +156,7 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     DENO_DIR: dirs.denoDir,
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
+    ...NO_REGISTRY_ENV,
     ...blasEnv,
   };
   const header: ChildHeader = {
@@ -218,7 +220,8 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     "run",
     `--location=${origin}/`,
     ...permissions,
-    "--no-lock",
+    ...LOCKED_FLAGS,
+    CACHED_ONLY_FLAG,
     "--config",
     join(projectRoot, "deno.json"),
     `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,

@@ -129,6 +129,8 @@ export type FailureKind =
   | "timeout"
   | "crash"
   | "forbidden-import"
+  | "unlisted-import"
+  | "import-timeout"
   | "setup"
   | "memory"
   | "output"
