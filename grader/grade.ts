@@ -34,6 +34,7 @@ import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
+import { taskCurveSeries } from "../tasks/curve_series.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 
 /** Which module to grade for one task. */
@@ -252,9 +253,7 @@ async function drawPictures(
       ),
     );
   }
-  const series = Object.entries(models)
-    .filter(([, m]) => m.history.length > 0)
-    .map(([role, m]) => ({ label: `${role}: ${m.name}`, history: m.history }));
+  const series = taskCurveSeries(task, models);
   if (series.length > 0) {
     await atomicWrite(
       join(dir, "grader_learning_curve.svg"),

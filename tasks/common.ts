@@ -31,6 +31,7 @@ import { pct } from "../utils/format.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { type FlagValues, parseFlags, usageLines } from "../deps/flags.ts";
 import { DEFAULT_SEED, TASK_FLAGS } from "./flags.ts";
+import { taskCurveSeries } from "./curve_series.ts";
 
 import type { EpochRecord, TaskInput, TaskOutput, TrainedModel } from "./types.ts";
 
@@ -336,10 +337,7 @@ export async function runTask(
   };
   await atomicWrite(
     files.learningCurves,
-    learningCurveSvg(
-      `Task ${def.id}: learning curves`,
-      roles.map((r) => ({ label: `${r}: ${models[r].name}`, history: models[r].history })),
-    ),
+    learningCurveSvg(`Task ${def.id}: learning curves`, taskCurveSeries(def.id, models)),
   );
   await atomicWrite(
     files.confusionMatrix,

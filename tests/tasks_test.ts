@@ -138,7 +138,8 @@ Deno.test("report pictures and tables", () => {
   }]);
   assert(curves.startsWith("<svg") && curves.trimEnd().endsWith("</svg>"));
   assert(curves.includes("t &lt;1&gt;"));
-  assertEquals(curves.match(/<polyline/g)?.length, 8);
+  // Per series: train and valid loss, train and valid accuracy, the rate (no momentum recorded).
+  assertEquals(curves.match(/<polyline/g)?.length, 10);
   const m = Array.from(
     { length: 10 },
     (_, i) => Array.from({ length: 10 }, (_, j) => i === j ? 9 : j === 0 ? 1 : 0),
