@@ -35,6 +35,7 @@ import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { taskCurveSeries } from "../tasks/curve_series.ts";
+import { oneLine } from "../utils/format.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 
 /** Which module to grade for one task. */
@@ -337,7 +338,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       log(
         `task ${spec.task}: ${
           ev.record.error
-            ? `FAILED (${ev.record.error.split("\n")[0]})`
+            ? `FAILED (${oneLine(ev.record.error)})`
             : `test accuracy ${main?.testAccuracy.toFixed(4)}`
         } in ${sandbox.wallSeconds.toFixed(1)} s${
           ev.record.backend ? ` on ${ev.record.backend}` : ""
