@@ -172,6 +172,9 @@ Deno.test({
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "nm-run-" });
     try {
+      // A previous run's folder, with a file this run does not write: it must not survive.
+      await Deno.writeTextFile(`${out}/result.json`, "{}");
+      await Deno.writeTextFile(`${out}/stale_curves.svg`, "<svg/>");
       const lines: string[] = [];
       const r = await task2.run({
         epochs: 1,
@@ -197,6 +200,14 @@ Deno.test({
       for (const f of ["learning_curves.svg", "confusion_matrix.svg", "model/model.json"]) {
         assert(Deno.statSync(`${out}/${f}`).size > 0, f);
       }
+      const left = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort();
+      assertEquals(left, ["confusion_matrix.svg", "learning_curves.svg", "model", "result.json"]);
+      assertEquals(r.files.result, `${out}/result.json`);
+      // Task 2's curves: main and mlp (one model) drawn once; the rate panel per series.
+      const curves = await Deno.readTextFile(`${out}/learning_curves.svg`);
+      assert(curves.includes("main = mlp: 784-512-256-10 relu"), "main = mlp in the legend");
+      assert(curves.includes("logreg: logistic regression (784-10)"), "logistic regression named");
+      assertEquals(curves.match(/class="learning-rate"/g)?.length, 2);
     } finally {
       await Deno.remove(out, { recursive: true });
     }
