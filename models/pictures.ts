@@ -59,6 +59,11 @@ interface Panel {
   left?: Partial<Axis>;
   /** A right axis (fixed range), for lines with `right`. */
   right?: Axis;
+  /**
+   * Earlier series drawn wider, so that series with equal values (two models at
+   * the same rate) show as nested lines instead of one hiding the other.
+   */
+  nested?: boolean;
 }
 
 const TRAIN_DASH = "";
@@ -129,6 +134,7 @@ function panelSvg(p: Panel, series: CurveSeries[]): string[] {
   );
   series.forEach((s, i) => {
     const colour = s.colour ?? COLOURS[i % COLOURS.length];
+    const width = p.nested ? 2 + 3 * (series.length - 1 - i) : 2;
     for (const line of p.lines) {
       const y = line.right && p.right ? syOf(p.right.range) : sy;
       const pts = s.history
@@ -138,7 +144,7 @@ function panelSvg(p: Panel, series: CurveSeries[]): string[] {
       out.push(
         `<polyline points="${
           pts.join(" ")
-        }" class="${line.name}" fill="none" stroke="${colour}" stroke-width="2"${line.dash}/>`,
+        }" class="${line.name}" fill="none" stroke="${colour}" stroke-width="${width}"${line.dash}/>`,
       );
     }
   });
@@ -216,6 +222,7 @@ export function learningCurveSvg(title: string, series: CurveSeries[]): string {
         right: true,
       }],
       left: rateAxis(series),
+      nested: true,
       right: { range: [0, 1], format: (v) => v.toFixed(2) },
     }, series),
   ];

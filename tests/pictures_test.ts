@@ -89,6 +89,11 @@ Deno.test("pictures: task 2's main and mlp are drawn once, logistic regression n
   assert(series[1].label.includes("logistic regression"), series[1].label);
   const svg = learningCurveSvg("Task 2", series);
   assertEquals(lines(svg, "train-loss").length, 2);
+  // Both at rate 0.1: the first is drawn wider, so the second does not hide it.
+  const widths = [...svg.matchAll(/class="learning-rate"[^>]*stroke-width="([\d.]+)"/g)]
+    .map((m) => Number(m[1]));
+  assertEquals(widths.length, 2);
+  assert(widths[0] > widths[1], `rate line widths ${widths}`);
   // A separately trained twin (other timings) is a model of its own.
   const twin = { ...net, history: net.history.map((r) => ({ ...r, seconds: 2 })) };
   assertEquals(taskCurveSeries(2, { main: net, mlp: twin }).length, 2);
