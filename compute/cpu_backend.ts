@@ -21,7 +21,7 @@ export const CPU_BACKEND = "cpu";
 const CPU_PRIORITY = 1;
 
 /** A cpu backend whose first tensor write prints nothing (`firstUse` is the banner's latch). */
-function quietCpuBackend(): MathBackendCPU {
+export function quietCpuBackend(): MathBackendCPU {
   const backend = new MathBackendCPU();
   (backend as unknown as { firstUse: boolean }).firstUse = false;
   return backend;
