@@ -32,7 +32,7 @@ import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { type FlagValues, parseFlags, usageLines } from "../deps/flags.ts";
 import { DEFAULT_SEED, TASK_FLAGS } from "./flags.ts";
 import { taskCurveSeries } from "./curve_series.ts";
-import { commitOutDir, discardOutDir, RESULT_FILE, stageOutDir } from "./out_dir.ts";
+import { commitOutDir, defaultOutDir, discardOutDir, RESULT_FILE, stageOutDir } from "./out_dir.ts";
 
 import type { EpochRecord, TaskInput, TaskOutput, TrainedModel } from "./types.ts";
 
@@ -240,7 +240,7 @@ export async function runTask(
 ): Promise<TaskResult> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => console.log(line));
-  const outDir = options.out ?? join("out", `task${def.id}`);
+  const outDir = options.out ?? defaultOutDir(def.id);
   const seed = options.seed ?? DEFAULT_SEED;
   // Everything is written into a fresh staging folder that replaces outDir at the end.
   const staging = await stageOutDir(outDir);
@@ -422,7 +422,7 @@ export function usage(def: TaskDefinition): string {
       epochs: `${def.defaults.epochs}` + (lab ? `; ${lab.epochs} under the lab protocol` : ""),
       "batch-size": `${def.defaults.batchSize}` +
         (lab ? `; ${lab.batchSize} under the lab protocol` : ""),
-      out: `out/task${def.id}`,
+      out: defaultOutDir(def.id),
     }),
   ].join("\n");
 }

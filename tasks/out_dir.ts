@@ -45,7 +45,8 @@ function sibling(outDir: string, what: string): string {
 
 /**
  * Checks `outDir` (throws {@link OutDirError} when it holds files but no
- * `result.json`) and creates the fresh staging folder the run writes into.
+ * `result.json`), removes killed runs' leftovers ({@link removeLeftovers})
+ * and creates the fresh staging folder the run writes into.
  */
 export async function stageOutDir(outDir: string): Promise<string> {
   const present = await entries(outDir);
@@ -56,6 +57,7 @@ export async function stageOutDir(outDir: string): Promise<string> {
         `folder: choose a new or empty folder (a task run replaces its folder whole)`,
     );
   }
+  await removeLeftovers(outDir);
   const staging = sibling(outDir, "partial");
   await Deno.mkdir(staging, { recursive: true });
   return staging;
@@ -72,6 +74,30 @@ export async function commitOutDir(staging: string, outDir: string): Promise<voi
     throw err;
   }
   if (old) await Deno.remove(old, { recursive: true });
+}
+
+/** The output folder of task `id` when `--out` is not given. */
+export function defaultOutDir(id: number): string {
+  return join("out", `task${id}`);
+}
+
+/**
+ * Removes what killed runs left beside `outDir`: their staging folders (a run
+ * killed mid-way, e.g. by Ctrl-C, which stops a training step at once rather
+ * than at the next epoch) and an old folder of a run killed while swapping.
+ * Two runs into the same `--out` at the same time are not supported (the
+ * later one removes the earlier one's staging folder, which then fails).
+ */
+export async function removeLeftovers(outDir: string): Promise<string[]> {
+  const parent = dirname(outDir);
+  const prefixes = ["partial", "old"].map((what) => `.${basename(outDir)}.${what}-`);
+  const removed: string[] = [];
+  for (const name of (await entries(parent)) ?? []) {
+    if (!prefixes.some((p) => name.startsWith(p))) continue;
+    await Deno.remove(join(parent, name), { recursive: true });
+    removed.push(join(parent, name));
+  }
+  return removed;
 }
 
 /** Removes an unfinished staging folder (a failed run leaves nothing half-written). */

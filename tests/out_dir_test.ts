@@ -65,3 +65,20 @@ Deno.test("out dir: a folder of other files or a file is refused, naming --out",
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("out dir: a killed run's staging and old folders are removed by the next run", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nm-outdir-" });
+  try {
+    const out = join(root, "task4");
+    for (const left of [".task4.partial-123-x", ".task4.old-123-y"]) {
+      await Deno.mkdir(join(root, left));
+      await Deno.writeTextFile(join(root, left, "result.json"), "{}");
+    }
+    await Deno.mkdir(join(root, ".task40.partial-1-z"));
+    await commitOutDir(await stageOutDir(out), out);
+    // Another folder's leftovers (task40) are not this one's.
+    assertEquals(await names(root), [".task40.partial-1-z", "task4"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
