@@ -86,8 +86,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     console.error(
       `error: could not load the notMNIST data: ${(err as Error).message}\n` +
-        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz, ` +
-        `or add --download to fetch the small archive (small protocol).`,
+        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz` +
+        (a.download ? "." : `, or add --download to fetch the small archive (small protocol).`),
     );
     return 2;
   }

@@ -34,6 +34,8 @@ import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
+import { taskCurveSeries } from "../tasks/curve_series.ts";
+import { oneLine } from "../utils/format.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 import { taskTimeShare } from "./rubric/time_share.ts";
 
@@ -273,9 +275,7 @@ async function drawPictures(
       ),
     );
   }
-  const series = Object.entries(models)
-    .filter(([, m]) => m.history.length > 0)
-    .map(([role, m]) => ({ label: `${role}: ${m.name}`, history: m.history }));
+  const series = taskCurveSeries(task, models);
   if (series.length > 0) {
     written.push(join(dir, "grader_learning_curve.svg"));
     await atomicWrite(
@@ -369,7 +369,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       log(
         `task ${spec.task}: ${
           ev.record.error
-            ? `FAILED (${ev.record.error.split("\n")[0]})`
+            ? `FAILED (${oneLine(ev.record.error)})`
             : `test accuracy ${main?.testAccuracy.toFixed(4)}`
         } in ${sandbox.wallSeconds.toFixed(1)} s${
           ev.record.backend ? ` on ${ev.record.backend}` : ""

@@ -188,6 +188,21 @@ Deno.test("results.json follows Gradescope's field list and adds up", async () =
   assert(results.output.includes("97.10%"));
   const failed = results.tests.filter((t) => t.status === "failed").map((t) => t.number);
   assertEquals(failed, ["3.1", "3.2", "3.3", "4.1", "4.2"]);
+  // The prediction digests of report.json, per task and run, for checks across machines.
+  const digests = results.extra_data?.digests ?? {};
+  assertEquals(Object.keys(digests), report.tasks.map((t) => `task${t.task}`));
+  for (const t of report.tasks) {
+    assertEquals(
+      digests[`task${t.task}`],
+      t.runs.map((r) => r.digests),
+    );
+  }
+  assert(
+    Object.values(digests).some((runs) =>
+      runs.some((r) => /^[0-9a-f]{64}(:[0-9a-f]{64}){2}$/.test(r.main ?? ""))
+    ),
+    "a main digest test:train:valid",
+  );
 });
 
 Deno.test("the Gradescope checker rejects a wrong field", () => {

@@ -57,8 +57,16 @@ export interface GradescopeResults {
   stdout_visibility: GradescopeVisibility;
   /** The tests. */
   tests: GradescopeTest[];
-  /** Extra data Gradescope keeps with the result: the numerics fingerprint. */
-  extra_data?: { numerics: NumericsFingerprint };
+  /**
+   * Extra data Gradescope keeps with the result: the numerics fingerprint and,
+   * per task (`task1` ..) and run, each role's prediction digest
+   * (`test:train:valid` SHA-256 of the float32 predictions, as report.json's
+   * `tasks[].runs[].digests`).
+   */
+  extra_data?: {
+    numerics: NumericsFingerprint;
+    digests: Record<string, Record<string, string>[]>;
+  };
 }
 
 /** Renders the Gradescope results object. */
@@ -75,7 +83,12 @@ export function toGradescope(report: GradeReport): GradescopeResults {
       protocolNote(report) + ` ${numericsNote(report.numerics)}`,
     visibility: "visible",
     stdout_visibility: "hidden",
-    extra_data: { numerics: report.numerics },
+    extra_data: {
+      numerics: report.numerics,
+      digests: Object.fromEntries(
+        report.tasks.map((t) => [`task${t.task}`, t.runs.map((r) => r.digests)]),
+      ),
+    },
     tests: report.tests.map((t) => {
       const n = (counters.get(t.task) ?? 0) + 1;
       counters.set(t.task, n);
