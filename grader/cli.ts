@@ -17,6 +17,8 @@ import { writeReports } from "./report/reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric/rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { pct } from "../utils/format.ts";
+import { pctExplaining } from "./rubric/shown_digits.ts";
+import { clearTaskFolders, writeAllTasks } from "./report/graded_so_far.ts";
 
 function envOrUndefined(name: string): string | undefined {
   try {
@@ -37,7 +39,11 @@ export function summaryTable(report: GradeReport): string[] {
     const main = t.runs[0]?.metrics.main;
     const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
     lines.push(
-      `${String(t.task).padEnd(6)}${(main ? pct(main.testAccuracy) : "—").padEnd(10)}` +
+      `${String(t.task).padEnd(6)}${
+        (main
+          ? pctExplaining(main.testAccuracy, [t.thresholds.pass, t.thresholds.fullCredit])
+          : "—").padEnd(10)
+      }` +
         `${pct(t.thresholds.pass).padEnd(9)}${pct(t.thresholds.fullCredit).padEnd(9)}` +
         `${pct(LAB_TARGET).padEnd(8)}${`${t.score.toFixed(2)} / ${t.maxScore}`.padEnd(14)}` +
         `${(t.passed ? "PASS" : "FAIL").padEnd(8)}${`${wall.toFixed(1)} s`.padEnd(10)}` +
@@ -49,7 +55,10 @@ export function summaryTable(report: GradeReport): string[] {
   }
   lines.push(
     `score ${report.score.toFixed(2)} / ${report.maxScore}: ${report.passed ? "PASS" : "FAIL"} ` +
-      `(${report.executionSeconds.toFixed(1)} s)`,
+      `(${report.executionSeconds.toFixed(1)} s)` +
+      ((report.missingTasks ?? []).length > 0
+        ? `; not graded: ${(report.missingTasks ?? []).map((t) => `task ${t}`).join(", ")}`
+        : ""),
   );
   return lines;
 }
@@ -112,6 +121,7 @@ export async function main(args: string[]): Promise<number> {
         ? " (sandboxed: a Worker without permissions, native BLAS served to it)"
         : ""),
   );
+  await clearTaskFolders(a.out, a.tasks.map((t) => t.task));
   const report = await grade({
     data: {
       protocol: splits.protocol,
@@ -143,10 +153,13 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   const written = await writeReports(a.out, report);
+  const allTasks = await writeAllTasks(a.out, report, RUBRIC);
   log("");
   for (const line of summaryTable(report)) log(line);
-  log(`reports: ${written.join(", ")}`);
-  return report.passed ? 0 : 1;
+  log(`reports: ${written.join(", ")}; every task graded so far: ${allTasks}`);
+  // The exit code covers the tasks graded in this run (a self-check of one task, one
+  // classroom test per task); the report's own result also counts the missing tasks.
+  return report.tasks.every((t) => t.passed) ? 0 : 1;
 }
 
 if (import.meta.main) {

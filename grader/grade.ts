@@ -29,6 +29,8 @@ import {
 } from "./rubric/rubric.ts";
 import { runSandboxed, type SandboxResult } from "./sandbox/mod.ts";
 import { scoreTask, type TaskOutcome } from "./rubric/score.ts";
+import { missingTaskNumbers, missingTaskTests } from "./rubric/missing_tasks.ts";
+import type { RoleRecord } from "./rubric/recipe_checks.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./report/types.ts";
 import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
@@ -183,6 +185,15 @@ function evaluateRun(
     testCount: data.test.count,
   };
   return { record, outcome, evaluations, sandbox };
+}
+
+/** What each role's run recorded (its history and config), for the recipe checks. */
+function rolesRecorded(sandbox: SandboxResult): Record<string, RoleRecord> {
+  const out: Record<string, RoleRecord> = {};
+  for (const [role, r] of Object.entries(sandbox.roles)) {
+    out[role] = { history: r.info.history, config: r.info.config };
+  }
+  return out;
 }
 
 function compareRuns(runs: RunRecord[]): { identical: boolean; detail: string } {
@@ -346,7 +357,11 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       );
     }
     const first = evaluated[0];
-    const outcome: TaskOutcome = { ...first.outcome };
+    const outcome: TaskOutcome = {
+      ...first.outcome,
+      records: rolesRecorded(first.sandbox),
+      epochs,
+    };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
     const tests = scoreTask(r, thresholds, outcome);
     const failing = evaluated.find((e) => e.record.error) ?? first;
@@ -375,7 +390,8 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     });
   }
 
-  const tests = tasks.flatMap((t) => t.tests);
+  const missingTasks = missingTaskNumbers(rubric, options.tasks);
+  const tests = [...tasks.flatMap((t) => t.tests), ...missingTaskTests(rubric, missingTasks)];
   const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
   return {
     version: 1,
@@ -391,6 +407,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
     provenance: options.provenance ?? {},
     tasks,
+    missingTasks,
     tests,
     score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
     maxScore: tests.reduce((a, t) => a + t.maxScore, 0),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pctExplaining } from "../rubric/shown_digits.ts";
 import { join } from "node:path";
 import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
 import { LETTERS } from "../../data/types.ts";
@@ -176,6 +177,17 @@ export function toJUnit(report: GradeReport): string {
   return lines.join("\n") + "\n";
 }
 
+/** The summary's line naming the tasks this run did not grade (none: no line). */
+export function missingTasksNote(report: GradeReport): string[] {
+  const missing = report.missingTasks ?? [];
+  if (missing.length === 0) return [];
+  return [
+    `**Not graded: ${missing.map((t) => `task ${t}`).join(", ")}** — 0 points each, so the ` +
+    `result cannot be PASS without them.`,
+    ``,
+  ];
+}
+
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
@@ -184,7 +196,9 @@ function taskRow(t: TaskReport): string {
   const run = t.runs[0];
   const main = run?.metrics.main;
   const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
-  return `| ${t.task} | ${cell(t.title)} | ${main ? pct(main.testAccuracy) : "—"} | ` +
+  const th = t.thresholds;
+  const acc = main ? pctExplaining(main.testAccuracy, [th.pass, th.fullCredit, th.floor]) : "—";
+  return `| ${t.task} | ${cell(t.title)} | ${acc} | ` +
     `${pct(t.thresholds.pass)} | ${pct(t.thresholds.fullCredit)} | ${pct(LAB_TARGET)} | ` +
     `${t.score.toFixed(2)} / ${t.maxScore} | ${t.passed ? "PASS" : "**FAIL**"} | ${
       wall.toFixed(1)
@@ -204,6 +218,7 @@ export function toMarkdown(report: GradeReport): string {
       `protocol \`${report.protocol}\`, profile \`${report.profile}\`, seed ${report.seed}` +
       (report.repeat > 1 ? `, ${report.repeat} runs per task` : "") + `.`,
     ``,
+    ...missingTasksNote(report),
     `> ${protocolNote(report)} Accuracy is measured by the grader on the held-out test split ` +
       `(${report.splits.test} images, sanitized); tasks never see its labels.`,
     ``,
