@@ -31,6 +31,7 @@ import { runSandboxed, type SandboxResult } from "./sandbox/mod.ts";
 import { scoreTask, type TaskOutcome } from "./rubric/score.ts";
 import { missingTaskNumbers, missingTaskTests } from "./rubric/missing_tasks.ts";
 import type { RoleRecord } from "./rubric/recipe_checks.ts";
+import { type IntakeFinding, intakeTests } from "./intake/findings.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./report/types.ts";
 import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
@@ -46,6 +47,8 @@ export interface TaskSpec {
   module: string;
   /** Trusted modules (the lab's own) may use FFI, env and sys info in their sandbox. */
   trusted: boolean;
+  /** What intake found in the module before it ran (grader/intake/findings.ts). */
+  findings?: IntakeFinding[];
 }
 
 /** The data to grade on. */
@@ -364,6 +367,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
     const tests = scoreTask(r, thresholds, outcome);
+    tests.push(...intakeTests(spec.findings ?? [], rubric.typeErrorsFail));
     const failing = evaluated.find((e) => e.record.error) ?? first;
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;

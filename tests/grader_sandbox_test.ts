@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
 import type { GradeReport } from "../grader/report/types.ts";
 import { toGradescope } from "../grader/report/reports.ts";
-import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric/rubric.ts";
+import { RUBRIC, type Rubric, type TaskNumber, taskPoints } from "../grader/rubric/rubric.ts";
 import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
 import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
 import { planSandbox } from "../grader/sandbox/plan.ts";
@@ -69,7 +69,7 @@ Deno.test("an honest student passes every task test, measured by the grader", as
   assert(t.passed, JSON.stringify(t.tests, null, 1));
   // tasks 1, 2 and 4 were not graded: named, 0 points, and the report is not a PASS
   assertEquals(report.missingTasks, [1, 2, 4]);
-  assertEquals(report.maxScore, 100);
+  assertEquals(report.maxScore, testRubric().tasks.reduce((s, x) => s + taskPoints(x), 0));
   assert(!report.passed);
   assertEquals(t.budget.trainCount, 150);
   const main = t.runs[0].metrics.main;

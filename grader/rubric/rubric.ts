@@ -140,6 +140,11 @@ export interface Rubric {
   tasks: TaskRubric[];
   /** Gradescope visibility and leaderboard (default: everything visible, no leaderboard). */
   gradescope?: GradescopePolicy;
+  /**
+   * Whether a submission's type errors (`deno check`) fail the task (a required
+   * test); by default they are a visible warning only.
+   */
+  typeErrorsFail?: boolean;
 }
 
 /**
