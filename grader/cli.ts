@@ -11,7 +11,8 @@ import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
 import { type GradeArgs, HELP, parseGradeArgs } from "./args.ts";
 import { PROJECT_ROOT } from "./project.ts";
 import { TRUSTED_ENV_NAMES } from "./trusted_env.ts";
-import { grade } from "./grade.ts";
+import { grade, type TaskSpec } from "./grade.ts";
+import { typecheckTask } from "./intake/typecheck.ts";
 import type { GradeReport } from "./report/types.ts";
 import { writeReports } from "./report/reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric/rubric.ts";
@@ -61,6 +62,18 @@ export function summaryTable(report: GradeReport): string[] {
         : ""),
   );
   return lines;
+}
+
+/** `tasks` with the type errors `deno check` finds in each module as intake findings. */
+async function withTypeErrors(tasks: TaskSpec[], log: (line: string) => void): Promise<TaskSpec[]> {
+  const out: TaskSpec[] = [];
+  for (const t of tasks) {
+    log(`task ${t.task}: deno check ${t.module}`);
+    const found = await typecheckTask(t.task, t.module, join(PROJECT_ROOT, "deno.json"));
+    if (found) log(`task ${t.task}: ${found.message.split("\n").slice(0, 4).join("\n  ")}`);
+    out.push(found ? { ...t, findings: [...(t.findings ?? []), found] } : t);
+  }
+  return out;
 }
 
 /** Runs the grader CLI with `args`; returns the exit code. */
@@ -122,6 +135,8 @@ export async function main(args: string[]): Promise<number> {
         : ""),
   );
   await clearTaskFolders(a.out, a.tasks.map((t) => t.task));
+  // A student's modules are type-checked first: type errors are shown, as the teacher sees them.
+  const tasks = a.studentMode ? await withTypeErrors(a.tasks, log) : a.tasks;
   const report = await grade({
     data: {
       protocol: splits.protocol,
@@ -129,7 +144,7 @@ export async function main(args: string[]): Promise<number> {
       valid: splits.valid,
       test: splits.test,
     },
-    tasks: a.tasks,
+    tasks,
     profile: a.profile,
     seed: a.seed,
     repeat: a.repeat,

@@ -133,7 +133,7 @@ if (import.meta.main) {
 /** A module-level comment and re-indentation of {@link CENTROID_TASK}: the same code. */
 export const CENTROID_TASK_REFORMATTED = "// my own work, honest\n" +
   CENTROID_TASK.replace("export function train", "/* the entry point */\nexport  function train")
-    .replace(/\n  /g, "\n    ");
+    .replace(/\n {2}/g, "\n    ");
 
 /**
  * A class for the teacher's flags (issue 22): alice (good), frank (alice's

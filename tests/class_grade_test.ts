@@ -130,7 +130,8 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     const by = Object.fromEntries(rows.map((r) => [r.student, r]));
     assertEquals(
       [by.alice.task1_status, by.alice.task2_status, by.alice.task4_status],
-      ["pass", "missing", "pass"],
+      // task 4 misses its recipe checks (a nearest-centroid model records no momentum or decay)
+      ["pass", "missing", "below threshold"],
     );
     // alice's task 4 is a nearest-centroid model: no optimizer or schedule for the recipe checks
     assertEquals(by.alice.total, "40.00");

@@ -18,7 +18,7 @@ import {
   readGradedTasks,
   writeAllTasks,
 } from "../grader/report/graded_so_far.ts";
-import { missingTasksNote } from "../grader/report/reports.ts";
+import { missingTasksNote, toJUnit } from "../grader/report/reports.ts";
 import type { GradeReport } from "../grader/report/types.ts";
 import type { EpochRecord } from "../tasks/types.ts";
 
@@ -183,4 +183,20 @@ Deno.test("self-checks share a report folder: stale task folders go, all_tasks.m
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("JUnit names the tasks not graded, so its failure count adds up", () => {
+  const tests = missingTaskTests(RUBRIC, [2]);
+  const xml = toJUnit(
+    {
+      tests,
+      tasks: [],
+      missingTasks: [2],
+      executionSeconds: 0,
+      startedAt: "t",
+    } as unknown as GradeReport,
+  );
+  assert(/<testsuites [^>]*tests="1" failures="1"/.test(xml), xml);
+  assertEquals((xml.match(/<testcase /g) ?? []).length, 1);
+  assert(xml.includes('type="NotGraded"'), xml);
 });

@@ -53,7 +53,9 @@ export async function foreignImports(
       const target = importTarget(file, spec);
       if (target !== ".." && !target.startsWith(`..${sep}`)) continue;
       const parts = target.split(sep);
-      const other = parts[0] === ".." && parts.length > 2 ? parts[1] : undefined;
+      const other = parts[0] === ".." && parts[1] !== ".." && parts.length > 2
+        ? parts[1]
+        : undefined;
       const where = other && other !== student
         ? `another student's folder (${other})`
         : "a path outside your submission folder";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { TaskNumber } from "../rubric/rubric.ts";
 import type { IntakeFinding } from "./findings.ts";
 
@@ -69,6 +69,25 @@ export async function typecheckModule(
   return { ok: out.success && !timedOut, timedOut, output: cleanDiagnostics(text, stagedDir) };
 }
 
+/** The finding for one task's module (`undefined` when it type-checks). */
+export async function typecheckTask(
+  task: TaskNumber,
+  module: string,
+  config: string,
+  baseDir: string = dirname(module),
+  timeoutSeconds = TYPECHECK_TIMEOUT_SECONDS,
+): Promise<IntakeFinding | undefined> {
+  const r = await typecheckModule(module, config, baseDir, timeoutSeconds);
+  if (r.ok) return undefined;
+  return {
+    task,
+    kind: "type-errors",
+    message: r.timedOut
+      ? `deno check of ${relative(baseDir, module)} did not finish in ${timeoutSeconds} s`
+      : `${relative(baseDir, module)} has type errors (deno check):\n${r.output}`,
+  };
+}
+
 /** Type-checks every submitted task module; one finding per module that does not check. */
 export async function typecheckSubmission(
   stagedDir: string,
@@ -79,15 +98,8 @@ export async function typecheckSubmission(
   const findings: IntakeFinding[] = [];
   for (const task of tasks) {
     const module = join(stagedDir, `task${task}.ts`);
-    const r = await typecheckModule(module, config, stagedDir, timeoutSeconds);
-    if (r.ok) continue;
-    findings.push({
-      task,
-      kind: "type-errors",
-      message: r.timedOut
-        ? `deno check of ${relative(stagedDir, module)} did not finish in ${timeoutSeconds} s`
-        : `${relative(stagedDir, module)} has type errors (deno check):\n${r.output}`,
-    });
+    const f = await typecheckTask(task, module, config, stagedDir, timeoutSeconds);
+    if (f) findings.push(f);
   }
   return findings;
 }

@@ -173,6 +173,20 @@ export function toJUnit(report: GradeReport): string {
     });
     lines.push(`  </testsuite>`);
   }
+  const missing = new Set<number>(report.missingTasks ?? []);
+  const notGraded = report.tests.filter((t) => missing.has(t.task));
+  if (notGraded.length > 0) {
+    lines.push(
+      `  <testsuite name="not graded" tests="${notGraded.length}" failures="${notGraded.length}" ` +
+        `errors="0" skipped="0" time="0.000" timestamp="${a(report.startedAt)}">`,
+      ...notGraded.flatMap((t) => [
+        `    <testcase classname="grade.task${t.task}" name="${a(t.name)}" time="0.000">`,
+        `      <failure message="${a(t.output)}" type="NotGraded">${a(t.output)}</failure>`,
+        `    </testcase>`,
+      ]),
+      `  </testsuite>`,
+    );
+  }
   lines.push(`</testsuites>`);
   return lines.join("\n") + "\n";
 }
