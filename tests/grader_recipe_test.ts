@@ -18,7 +18,9 @@ import {
   readGradedTasks,
   writeAllTasks,
 } from "../grader/report/graded_so_far.ts";
-import { missingTasksNote, toJUnit } from "../grader/report/reports.ts";
+import { missingTasksNote, toJUnit, toMarkdown } from "../grader/report/reports.ts";
+import { grade } from "../grader/grade.ts";
+import { toySplits } from "./toy_data.ts";
 import type { GradeReport } from "../grader/report/types.ts";
 import type { EpochRecord } from "../tasks/types.ts";
 
@@ -199,4 +201,24 @@ Deno.test("JUnit names the tasks not graded, so its failure count adds up", () =
   assert(/<testsuites [^>]*tests="1" failures="1"/.test(xml), xml);
   assertEquals((xml.match(/<testcase /g) ?? []).length, 1);
   assert(xml.includes('type="NotGraded"'), xml);
+});
+
+Deno.test("an empty submission is a FAIL out of 100, every task named", async () => {
+  const out = await Deno.makeTempDir({ prefix: "empty-grade-" });
+  try {
+    const report = await grade({
+      data: { protocol: "small", ...toySplits(2) },
+      tasks: [],
+      profile: "quick",
+      outDir: out,
+      projectRoot: new URL("..", import.meta.url).pathname,
+    });
+    assertEquals([report.score, report.maxScore, report.passed], [0, 100, false]);
+    assertEquals(report.missingTasks, [1, 2, 3, 4]);
+    const md = toMarkdown(report);
+    assertStringIncludes(md, "**Result: FAIL** — 0.00 / 100 points");
+    assertStringIncludes(md, "**Not graded: task 1, task 2, task 3, task 4**");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
