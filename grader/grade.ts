@@ -29,6 +29,9 @@ import {
 } from "./rubric/rubric.ts";
 import { runSandboxed, type SandboxResult } from "./sandbox/mod.ts";
 import { scoreTask, type TaskOutcome } from "./rubric/score.ts";
+import { missingTaskNumbers, missingTaskTests } from "./rubric/missing_tasks.ts";
+import type { RoleRecord } from "./rubric/recipe_checks.ts";
+import { type IntakeFinding, intakeTests } from "./intake/findings.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./report/types.ts";
 import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
@@ -47,6 +50,8 @@ export interface TaskSpec {
   module: string;
   /** Trusted modules (the lab's own) may use FFI, env and sys info in their sandbox. */
   trusted: boolean;
+  /** What intake found in the module before it ran (grader/intake/findings.ts). */
+  findings?: IntakeFinding[];
 }
 
 /** The data to grade on. */
@@ -195,6 +200,15 @@ function evaluateRun(
   return { record, outcome, evaluations, sandbox };
 }
 
+/** What each role's run recorded (its history and config), for the recipe checks. */
+function rolesRecorded(sandbox: SandboxResult): Record<string, RoleRecord> {
+  const out: Record<string, RoleRecord> = {};
+  for (const [role, r] of Object.entries(sandbox.roles)) {
+    out[role] = { history: r.info.history, config: r.info.config };
+  }
+  return out;
+}
+
 function compareRuns(runs: RunRecord[]): { identical: boolean; detail: string } {
   const [first, ...rest] = runs;
   const problems: string[] = [];
@@ -316,6 +330,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const { data, profile } = options;
   const tasks: TaskReport[] = [];
   const hash = await rubricHash(rubric);
+  const missingTasks = missingTaskNumbers(rubric, options.tasks);
   const ownLimits = options.tasks.map((spec) =>
     taskRubric(spec.task, rubric).budget[profile].timeoutSeconds * (options.timeoutScale ?? 1)
   );
@@ -377,9 +392,14 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       );
     }
     const first = evaluated[0];
-    const outcome: TaskOutcome = { ...first.outcome };
+    const outcome: TaskOutcome = {
+      ...first.outcome,
+      records: rolesRecorded(first.sandbox),
+      epochs,
+    };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
     const tests = scoreTask(r, thresholds, outcome);
+    tests.push(...intakeTests(spec.findings ?? [], rubric.typeErrorsFail));
     const failing = evaluated.find((e) => e.record.error) ?? first;
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
@@ -415,7 +435,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   return reportOf(tasks);
 
   function reportOf(tasks: TaskReport[]): GradeReport {
-    const tests = tasks.flatMap((t) => t.tests);
+    const tests = [...tasks.flatMap((t) => t.tests), ...missingTaskTests(rubric, missingTasks)];
     const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
     return {
       version: 1,
@@ -431,6 +451,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
       provenance: options.provenance ?? {},
       tasks,
+      missingTasks,
       tests,
       score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
       maxScore: tests.reduce((a, t) => a + t.maxScore, 0),

@@ -82,6 +82,15 @@ export {
   type PredictionFailureKind,
   validatePredictions,
 } from "./evaluate.ts";
+export {
+  DECAY_RATIO,
+  type RecipeCheck,
+  type RecipeCheckKind,
+  type RecipeVerdict,
+  type RoleRecord,
+  runRecipeCheck,
+} from "./rubric/recipe_checks.ts";
+export { type IntakeFinding, type IntakeFindingKind, intakeTests } from "./intake/findings.ts";
 export type { FailureKind, SandboxFailure, SandboxLimits } from "./sandbox/mod.ts";
 export type { FileRecord, Versions } from "./report/provenance.ts";
 export { type LoadedGradeData, loadGradeData, type LoadGradeDataOptions } from "./grade_data.ts";

@@ -40,6 +40,10 @@ import { scoreHistogramSvg } from "../../models/pictures.ts";
 import { classMarkdown, gradebookCsv, type GradebookRow, rowOf } from "./gradebook.ts";
 import { type StudentFolder, studentFolders } from "./student_names.ts";
 import { printable } from "../../utils/printable.ts";
+import { skeletonHashes, taskFingerprints } from "./similarity.ts";
+import { nondeterministicTasks } from "./repeat_flags.ts";
+import { foreignImports } from "../intake/foreign_imports.ts";
+import { typecheckSubmission } from "../intake/typecheck.ts";
 
 export { STUDENT_NAME } from "./student_names.ts";
 
@@ -99,6 +103,12 @@ export interface ClassGradeOptions {
   provenance?: GradeProvenance;
   /** Called after every student. */
   onProgress?: (p: ClassProgress) => void;
+  /** Runs per task (> 1: students whose predictions differ between runs are flagged). */
+  repeat?: number;
+  /** Whether to type-check every submission with `deno check` (default true). */
+  typecheck?: boolean;
+  /** Told when a staging folder is created (`true`) and removed (`false`), to clean up on a kill. */
+  onStaging?: (dir: string, active: boolean) => void;
   /** The grade function (tests inject failures); default {@link grade}. */
   gradeFn?: (options: GradeOptions) => Promise<GradeReport>;
 }
@@ -187,7 +197,10 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     backend: options.backend,
     // BLAS settings change the bits (e.g. the thread count), so they are part of the settings.
     blas: options.trustedEnv ?? {},
+    repeat: (options.repeat ?? 1) > 1 ? options.repeat : undefined,
+    typecheck: options.typecheck === false ? false : undefined,
   });
+  const skeletons = await skeletonHashes(options.projectRoot);
   const files = {
     gradebook: join(outDir, "gradebook.csv"),
     classReport: join(outDir, "class.md"),
@@ -209,7 +222,10 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
           `Class scores (${all.length} students, profile ${options.profile})`,
         ),
       );
-      await atomicWrite(files.classReport, classMarkdown(all, "class_scores.svg"));
+      await atomicWrite(
+        files.classReport,
+        classMarkdown(all, "class_scores.svg", students.length),
+      );
     });
     return writing;
   };
@@ -219,6 +235,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     const rowPath = join(studentOut, "gradebook_row.json");
     const t0 = performance.now();
     const stage = await Deno.makeTempDir({ prefix: `notmnist-class-${student}-` });
+    options.onStaging?.(stage, true);
     let row: GradebookRow;
     let wasSkipped = false;
     try {
@@ -240,13 +257,23 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
       } else {
         await Deno.remove(studentOut, { recursive: true }).catch(() => {});
         const logLines: string[] = staged.skipped.map((s) => `not copied: ${s}`);
+        const findings = [
+          ...await foreignImports(staged.dir, staged.files, staged.tasks, student),
+          ...(options.typecheck === false ? [] : await typecheckSubmission(
+            staged.dir,
+            staged.tasks,
+            join(options.projectRoot, "deno.json"),
+          )),
+        ];
         const report = await gradeFn({
           data: options.data,
           tasks: staged.tasks.map((task) => ({
             task,
             module: join(staged.dir, `task${task}.ts`),
             trusted: options.trusted ?? false,
+            findings: findings.filter((f) => f.task === task),
           })),
+          repeat: options.repeat,
           profile: options.profile,
           rubric,
           seed: options.seed,
@@ -265,6 +292,12 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
         await atomicWrite(join(studentOut, "grade.log"), logLines.join("\n") + "\n");
         row = rowOf(student, report, hashes, (performance.now() - t0) / 1000, rubric);
         if (folder !== student) row.folder = folder;
+        const prints = await taskFingerprints(staged.dir, staged.tasks);
+        for (const t of staged.tasks) {
+          if (skeletons.has(prints[t]?.normalizedSha256 ?? "")) delete prints[t];
+        }
+        row.files = prints;
+        row.nondeterministic = nondeterministicTasks(report);
       }
     } catch (err) {
       row = {
@@ -287,24 +320,29 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
       };
     } finally {
       await Deno.remove(stage, { recursive: true }).catch(() => {});
+      options.onStaging?.(stage, false);
     }
     if (!wasSkipped) {
       await atomicWriteJson(rowPath, row);
       graded.push(student);
     } else skipped.push(student);
     rows.set(student, row);
+    // counted now: another job may finish while this one publishes
+    const done = rows.size;
+    const gradedSoFar = graded.length;
     await publish();
     options.onProgress?.({
       student,
       row,
       skipped: wasSkipped,
-      done: rows.size,
+      done,
       total: students.length,
-      graded: graded.length,
+      graded: gradedSoFar,
       elapsedSeconds: (performance.now() - started) / 1000,
     });
   };
 
+  await publish(); // class.md exists from the start: a stopped run says who was not reached
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < students.length) await one(students[next++]);

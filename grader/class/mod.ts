@@ -40,6 +40,7 @@ export {
   gradebookCsv,
   gradebookNumerics,
   type GradebookRow,
+  numericsId,
   rowOf,
   type TaskStatus,
 } from "./gradebook.ts";
@@ -50,3 +51,10 @@ export {
   studentFolders,
   StudentNameClashError,
 } from "./student_names.ts";
+export {
+  type FileFingerprint,
+  normalizeSource,
+  type SimilarityGroup,
+  similarityGroups,
+} from "./similarity.ts";
+export { nondeterministicTasks } from "./repeat_flags.ts";

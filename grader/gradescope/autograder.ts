@@ -89,10 +89,12 @@ export function autograderResults(
 ): AutograderResults {
   const base = toGradescope(report);
   const policy = rubric.gradescope;
+  // the report's own tests for tasks it did not grade give way to the "submitted" tests below
+  const notGraded = new Set<number>(report.missingTasks ?? []);
   const tests: GradescopeTest[] = base.tests.map((t, i) => {
     const r = report.tests[i];
     return policy && revealsTestAccuracy(r) ? { ...t, visibility: policy.accuracyVisibility } : t;
-  });
+  }).filter((_, i) => !notGraded.has(report.tests[i].task));
   for (const task of TASK_NUMBERS) {
     if (!submitted.includes(task)) tests.push(missingTest(task, rubric));
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pctExplaining } from "../rubric/shown_digits.ts";
 import { join } from "node:path";
 import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
 import { LETTERS } from "../../data/types.ts";
@@ -186,8 +187,33 @@ export function toJUnit(report: GradeReport): string {
     });
     lines.push(`  </testsuite>`);
   }
+  const missing = new Set<number>(report.missingTasks ?? []);
+  const notGraded = report.tests.filter((t) => missing.has(t.task));
+  if (notGraded.length > 0) {
+    lines.push(
+      `  <testsuite name="not graded" tests="${notGraded.length}" failures="${notGraded.length}" ` +
+        `errors="0" skipped="0" time="0.000" timestamp="${a(report.startedAt)}">`,
+      ...notGraded.flatMap((t) => [
+        `    <testcase classname="grade.task${t.task}" name="${a(t.name)}" time="0.000">`,
+        `      <failure message="${a(t.output)}" type="NotGraded">${a(t.output)}</failure>`,
+        `    </testcase>`,
+      ]),
+      `  </testsuite>`,
+    );
+  }
   lines.push(`</testsuites>`);
   return lines.join("\n") + "\n";
+}
+
+/** The summary's line naming the tasks this run did not grade (none: no line). */
+export function missingTasksNote(report: GradeReport): string[] {
+  const missing = report.missingTasks ?? [];
+  if (missing.length === 0) return [];
+  return [
+    `**Not graded: ${missing.map((t) => `task ${t}`).join(", ")}** — 0 points each, so the ` +
+    `result cannot be PASS without them.`,
+    ``,
+  ];
 }
 
 /** A table cell or inline text from anywhere (a submission included): {@link mdText}. */
@@ -197,7 +223,9 @@ function taskRow(t: TaskReport): string {
   const run = t.runs[0];
   const main = run?.metrics.main;
   const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
-  return `| ${t.task} | ${cell(t.title)} | ${main ? pct(main.testAccuracy) : "—"} | ` +
+  const th = t.thresholds;
+  const acc = main ? pctExplaining(main.testAccuracy, [th.pass, th.fullCredit, th.floor]) : "—";
+  return `| ${t.task} | ${cell(t.title)} | ${acc} | ` +
     `${pct(t.thresholds.pass)} | ${pct(t.thresholds.fullCredit)} | ${pct(LAB_TARGET)} | ` +
     `${t.score.toFixed(2)} / ${t.maxScore} | ${t.passed ? "PASS" : "**FAIL**"} | ${
       wall.toFixed(1)
@@ -217,6 +245,7 @@ export function toMarkdown(report: GradeReport): string {
       `protocol \`${report.protocol}\`, profile \`${report.profile}\`, seed ${report.seed}` +
       (report.repeat > 1 ? `, ${report.repeat} runs per task` : "") + `.`,
     ``,
+    ...missingTasksNote(report),
     `> ${protocolNote(report)} Accuracy is measured by the grader on the held-out test split ` +
       `(${report.splits.test} images, sanitized); tasks never see its labels.`,
     ``,

@@ -125,6 +125,8 @@ export interface GradeReport {
   provenance: GradeProvenance;
   /** Per-task reports. */
   tasks: TaskReport[];
+  /** Rubric tasks this run did not grade (0 points each; the report cannot pass). */
+  missingTasks?: TaskNumber[];
   /** All tests, in task order. */
   tests: TestResult[];
   /** Points earned. */
