@@ -7,39 +7,11 @@
  * @module
  */
 
-/** Value types. */
-export const I32 = 0x7f;
-/** f32 value type. */
-export const F32 = 0x7d;
-/** v128 value type. */
-export const V128 = 0x7b;
+// The encoding primitives (value types, LEB128) have one home: the project's assembler.
+import { F32, I32, sleb, uleb, V128 } from "../wasm/assembler.ts";
+export { F32, I32, sleb, uleb, V128 };
 
-/** Unsigned LEB128 bytes of `n`. */
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 bytes of `n` (32-bit). */
-export function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
+/** The SIMD opcode prefix. */
 const SIMD = 0xfd;
 
 /** Instructions, each returning its bytes. */
