@@ -39,8 +39,10 @@ export {
   numericsFingerprint,
   type NumericsMode,
   parseNumericsMode,
-  REPRODUCIBLE_CORE_TYPE,
+  NATIVE_INSTALL_HINT,
+  PORTABLE_ENGINE,
 } from "./numerics.ts";
+export { type Engine, type EngineResult, openEngine } from "./engine.ts";
 export { coreTypeForFlags, parseCpuFlags, readCpuFlags } from "./cpu_features.ts";
 export {
   BLAS_ENV_NAMES,

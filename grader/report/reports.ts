@@ -99,13 +99,14 @@ export function toGradescope(report: GradeReport): GradescopeResults {
  */
 export function numericsNote(fp: NumericsFingerprint): string {
   const tail = fp.bitIdentical
-    ? "These numbers are the reference bits: any x86-64 CPU with AVX2 gives the same ones."
+    ? "These numbers are the reference bits because of the engine: any machine (x86-64 or " +
+      "ARM64, any OS, any thread count) running the portable core gives the same ones."
     : fp.mode === "fast"
     ? "Fast numerics: these numbers may differ from machine to machine" +
       (fp.tolerance === undefined
         ? "."
         : ` (by up to ${(fp.tolerance * 100).toFixed(1)} accuracy points).`)
-    : `This machine cannot reproduce the reference bits; the rubric allows accuracies to ` +
+    : `This run's engine does not give the reference bits; the rubric allows accuracies to ` +
       `differ from the reference machine's by up to ` +
       `${((fp.tolerance ?? 0) * 100).toFixed(1)} percentage points.`;
   return `Numerics: ${describeFingerprint(fp)}. ${tail}`;

@@ -11,7 +11,9 @@
  * Two ways to run the task:
  * - {@link runWorkerHost} (graded code): the task runs in a Worker with no
  *   permissions but read/write of its output folder. This isolate (our code
- *   only) holds FFI and serves the Worker native BLAS over a shared buffer
+ *   only) runs the numerics mode's engine (compute/engine.ts: the portable
+ *   core in `reproducible`, no FFI; the native BLAS in `fast`) and serves it
+ *   to the Worker over a shared buffer
  *   (`compute/blas/remote_blas.ts`), hands it the data by message, and
  *   copies and checks everything the Worker sends back before using it.
  * - {@link runChild} (the lab's own, trusted tasks): the task runs in this
@@ -24,7 +26,7 @@
 import { type ImageSet, PIXELS } from "../../data/types.ts";
 import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
 import type { BlasLibrary } from "../../compute/blas/library.ts";
-import { loadNumericsBlas } from "../../compute/wasm_blas/register.ts";
+import { openEngine } from "../../compute/engine.ts";
 import { DEFAULT_NUMERICS } from "../../compute/numerics.ts";
 import { type BlasChannel, createBlasChannel, serveBlas } from "../../compute/blas/remote_blas.ts";
 import {
@@ -266,13 +268,13 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let channel: BlasChannel | undefined;
   let blasSkipped = "";
   if (header.worker?.blas) {
-    // Served in the grader's numerics mode (reproducible: pinned kernel, fixed panels).
-    const load = loadNumericsBlas({ numerics: header.backend?.numerics ?? DEFAULT_NUMERICS });
-    if (load.ok) {
-      blas = load.blas;
+    // Served in the grader's numerics mode (reproducible: the portable core).
+    const open = await openEngine(header.backend?.numerics ?? DEFAULT_NUMERICS);
+    if (open.ok) {
+      blas = open.engine.blas;
       channel = createBlasChannel();
     } else {
-      blasSkipped = load.reason;
+      blasSkipped = open.reason;
     }
   }
   send({ type: "started" });

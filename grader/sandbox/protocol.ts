@@ -14,6 +14,7 @@
 import type { Protocol } from "../../data/types.ts";
 import type { EpochRecord } from "../../tasks/types.ts";
 import type { BackendRequest } from "../../compute/backend_request.ts";
+import type { BlasFamily } from "../../compute/blas/library.ts";
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag), then the run's token. */
 export const MESSAGE_MARK = "\u001egrader:";
@@ -173,7 +174,7 @@ export interface WorkerStart {
   blas?: {
     buffer: SharedArrayBuffer;
     library: string;
-    family: "openblas" | "blis" | "cblas";
+    family: BlasFamily;
     coreType?: string;
     threads?: number;
   };
