@@ -34,12 +34,12 @@ export {
   DEFAULT_NUMERICS,
   describeFingerprint,
   type FingerprintOptions,
+  NATIVE_INSTALL_HINT,
   NUMERICS_MODES,
   type NumericsFingerprint,
   numericsFingerprint,
   type NumericsMode,
   parseNumericsMode,
-  NATIVE_INSTALL_HINT,
   PORTABLE_ENGINE,
 } from "./numerics.ts";
 export { type Engine, type EngineResult, openEngine } from "./engine.ts";

@@ -5,8 +5,8 @@ import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import {
   CROSS_MACHINE_TOLERANCE,
   describeFingerprint,
-  numericsFingerprint,
   NATIVE_INSTALL_HINT,
+  numericsFingerprint,
   parseCpuModel,
   parseNumericsMode,
   PORTABLE_ENGINE,

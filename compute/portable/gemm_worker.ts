@@ -19,7 +19,6 @@ export interface WorkerInit {
   index: number;
 }
 
-
 function serve({ module, memory, ctrl, index }: WorkerInit): void {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   const ints = new Int32Array(ctrl);
