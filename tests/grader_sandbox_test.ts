@@ -420,16 +420,26 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
     "/tmp/w/preds",
   ]);
   assert(p.permissions.includes("--unstable-worker-options"));
-  assert(p.permissions.includes("--allow-ffi"));
+  // Reproducible (the default): the portable core, no FFI, only the engine's thread count.
+  assert(!p.permissions.includes("--allow-ffi"), p.permissions.join(" "));
   assert(!p.permissions.some((f) => /^--allow-(net|run|sys|all)|^-A$|^--allow-env$/.test(f)));
-  assert(p.permissions.some((f) => f.startsWith("--allow-env=NOTMNIST_BLAS_THREADS,")));
+  assert(p.permissions.includes("--allow-env=NOTMNIST_BLAS_THREADS"), p.permissions.join(" "));
+  assert(
+    p.permissions.some((f) => f.startsWith("--allow-read=") && f.includes("compute/portable")),
+  );
   assertEquals(
     p.permissions.find((f) => f.startsWith("--allow-write=")),
     "--allow-write=/tmp/out/task1,/tmp/w/preds",
   );
-  // Only BLAS settings reach the environment.
+  // Only the engine's settings reach the environment.
   assertEquals(p.env.HOME, undefined);
+  assertEquals(p.env.OPENBLAS_CORETYPE, undefined);
   assertEquals(p.env.NOTMNIST_BLAS_THREADS, "2");
+  // Fast numerics: the native BLAS, with FFI and every BLAS setting.
+  const fast = planSandbox({ ...planReq, trusted: false, backend: { numerics: "fast" } }, planCtx);
+  assert(fast.permissions.includes("--allow-ffi"));
+  assert(fast.permissions.some((f) => f.startsWith("--allow-env=NOTMNIST_BLAS_THREADS,")));
+  assertEquals(fast.env.OPENBLAS_CORETYPE, "Haswell");
   assertEquals(p.graphEntry, "/tmp/w/worker_entry.ts");
   assert(p.files["/tmp/w/worker_entry.ts"].includes('import("file:///home/t/student/task1.ts")'));
   assertEquals(p.header.token, "t0k");
@@ -440,7 +450,7 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
   assertEquals(p.webCache, webCachePath(planCtx.dirs.denoDir, "http://t0k.run.invalid"));
 });
 
-Deno.test("planSandbox: trusted modules run in the main isolate with FFI; without setsid deno runs directly", () => {
+Deno.test("planSandbox: trusted modules run in the main isolate, FFI only for fast; without setsid deno runs directly", () => {
   const p = planSandbox({ ...planReq, trusted: true, backend: { force: "wasm" } }, {
     ...planCtx,
     setsid: false,
@@ -448,7 +458,9 @@ Deno.test("planSandbox: trusted modules run in the main isolate with FFI; withou
   assertEquals(p.workerPermissions, undefined);
   assertEquals(p.command, "/bin/deno");
   assertEquals(p.args[0], "run");
-  assert(p.permissions.includes("--allow-ffi") && p.permissions.includes("--allow-env"));
+  assert(!p.permissions.includes("--allow-ffi") && p.permissions.includes("--allow-env"));
+  const fast = planSandbox({ ...planReq, trusted: true, backend: { numerics: "fast" } }, planCtx);
+  assert(fast.permissions.includes("--allow-ffi"));
   assert(!p.permissions.includes("--unstable-worker-options"));
   assert(p.files["/tmp/w/entry.ts"].includes("selectChildBackend(h.backend)"));
   assertEquals(p.header.worker, undefined);
