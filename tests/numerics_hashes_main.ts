@@ -82,7 +82,7 @@ if (import.meta.main) {
   const config = { ...GOLDEN_CONFIG, epochs };
   const choice = await selectBackend({ force: flags.backend, numerics });
   // Harder than separable: narrow bright bands over a bright background.
-  const train = toySet(flags["train-size"], 101, 200, 150, 100);
+  const train = toySet(flags.trainSize, 101, 200, 150, 100);
   const valid = toySet(256, 102, 200, 150, 100);
   const test = toySet(1000, 103, 200, 150, 100);
   const result = await trainMlp(train, valid, config, { progress: false });

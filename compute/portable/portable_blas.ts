@@ -107,6 +107,16 @@ export class PortableBlas {
     return this.#mem.alloc(n);
   }
 
+  /**
+   * Reserves `bytes` of the engine's shared memory for a caller's own wasm
+   * module (e.g. the fused step's SIMD arena): arrays there pass to sgemm
+   * without copies.
+   */
+  region(bytes: number): { memory: WebAssembly.Memory; byteOffset: number; byteLength: number } {
+    const byteOffset = this.#mem.reserve(bytes);
+    return { memory: this.#mem.memory, byteOffset, byteLength: Math.ceil(bytes / 16) * 16 };
+  }
+
   /** Uses `threads` threads (at most the number it was created with); returns whether it could. */
   setThreads(threads: number): boolean {
     if (!Number.isInteger(threads) || threads < 1 || threads > this.#workers.length + 1) {
@@ -318,12 +328,15 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 1; i < threads; i++) {
-    // node:worker_threads, not a web Worker: unref'd, an idle engine never keeps the process alive.
+    // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
+    // process alive (calls are synchronous: they need no event loop).
     const w = new Worker(new URL("./gemm_worker.ts", import.meta.url));
-    w.unref();
     ready.push(
       new Promise((resolve, reject) => {
-        w.once("message", () => resolve());
+        w.once("message", () => {
+          w.unref();
+          resolve();
+        });
         w.once("error", (e: Error) => {
           reject(new PortableBlasError(`portable BLAS: worker ${i} failed: ${e.message}`));
         });
