@@ -42,7 +42,7 @@ export {
   parseNumericsMode,
   PORTABLE_ENGINE,
 } from "./numerics.ts";
-export { type Engine, type EngineResult, openEngine } from "./engine.ts";
+export { type Engine, type EngineOptions, type EngineResult, openEngine } from "./engine.ts";
 export { coreTypeForFlags, parseCpuFlags, readCpuFlags } from "./cpu_features.ts";
 export {
   BLAS_ENV_NAMES,

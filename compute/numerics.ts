@@ -33,7 +33,7 @@ export const DEFAULT_NUMERICS: NumericsMode = "reproducible";
 export const PORTABLE_ENGINE = "portable-wasm-simd";
 
 /** How to get the faster native library `fast` mode uses, said when it is missing. */
-export const NATIVE_INSTALL_HINT =
+export const NATIVE_INSTALL_HINT: string =
   "install OpenBLAS for the faster native engine: apt-get install libopenblas0-pthread " +
   "(Debian/Ubuntu), brew install openblas (macOS)";
 
