@@ -301,14 +301,15 @@ export function toMarkdown(report: GradeReport): string {
     ``,
     `- seed: ${report.seed}; runs per task: ${report.repeat}`,
     `- backends: ${cell(report.backends.join(", "))}`,
-    `- numerics: ${report.numerics.mode}; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
+    `- numerics: ${report.numerics.mode}; engine ${report.numerics.engine}` +
+      (report.numerics.blas?.threads === undefined
+        ? ""
+        : `, ${report.numerics.blas.threads} threads`) +
+      `; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
       `${report.numerics.cpuFeatures.length ? ` ${report.numerics.cpuFeatures.join(" ")}` : ""})` +
-      (report.numerics.blas
-        ? `; BLAS ${report.numerics.blas.library}, kernel ${
-          report.numerics.blas.coreType ?? "unknown"
-        }, ${report.numerics.blas.threads ?? "?"} threads`
-        : "") +
-      `; bit-identical to the reference: ${report.numerics.bitIdentical ? "yes" : "no"}`,
+      `; bit-identical to the reference: ${
+        report.numerics.bitIdentical ? "yes, because of the engine" : "no"
+      }`,
     `- rubric: version ${report.rubricVersion}, sha256 \`${report.rubricHash}\``,
     `- splits: train ${report.splits.train}, valid ${report.splits.valid}, test ${report.splits.test} ` +
       `(train subset per task above)`,
