@@ -41,7 +41,5 @@ function serve({ module, memory, ctrl, index }: WorkerInit): void {
 }
 
 // A node:worker_threads Worker (it can be unref'd: idle engines never keep a process alive).
-parentPort?.once("message", (init: WorkerInit) => {
-  serve(init);
-  parentPort?.close();
-});
+// After the stop flag the thread ends with nothing left to do (the caller also terminates it).
+parentPort?.once("message", (init: WorkerInit) => serve(init));
