@@ -27,6 +27,16 @@ import { type ImageSet, PIXELS } from "../../data/types.ts";
 import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
 import type { BlasLibrary } from "../../compute/blas/library.ts";
 import { openEngine } from "../../compute/engine.ts";
+import { defaultBlasThreads } from "../../compute/blas/library.ts";
+
+/** The engine's threads for graded code's Worker (which cannot read the environment). */
+function engineThreads(): number {
+  try {
+    return defaultBlasThreads();
+  } catch {
+    return 1;
+  }
+}
 import { DEFAULT_NUMERICS } from "../../compute/numerics.ts";
 import { type BlasChannel, createBlasChannel, serveBlas } from "../../compute/blas/remote_blas.ts";
 import {
@@ -267,9 +277,14 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let blas: BlasLibrary | undefined;
   let channel: BlasChannel | undefined;
   let blasSkipped = "";
-  if (header.worker?.blas) {
+  let engine: { threads: number } | undefined;
+  const numerics = header.backend?.numerics ?? DEFAULT_NUMERICS;
+  if (header.worker?.blas && numerics === "reproducible") {
+    // The Worker runs the portable core itself (measured faster than serving it: no copies).
+    engine = { threads: engineThreads() };
+  } else if (header.worker?.blas) {
     // Served in the grader's numerics mode (reproducible: the portable core).
-    const open = await openEngine(header.backend?.numerics ?? DEFAULT_NUMERICS);
+    const open = await openEngine(numerics);
     if (open.ok) {
       blas = open.engine.blas;
       channel = createBlasChannel();
@@ -429,6 +444,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     wasm,
     backend: header.backend ?? null,
     port: workerPort,
+    ...(engine ? { engine } : {}),
     blas: blas && channel
       ? {
         buffer: channel.buffer,
