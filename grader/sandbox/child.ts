@@ -11,10 +11,10 @@
  * Two ways to run the task:
  * - {@link runWorkerHost} (graded code): the task runs in a Worker with no
  *   permissions but read/write of its output folder. This isolate (our code
- *   only) runs the numerics mode's engine (compute/engine.ts: the portable
- *   core in `reproducible`, no FFI; the native BLAS in `fast`) and serves it
- *   to the Worker over a shared buffer
- *   (`compute/blas/remote_blas.ts`), hands it the data by message, and
+ *   only) hands it the data by message; in `reproducible` numerics the Worker
+ *   runs the portable core itself (no FFI anywhere), in `fast` this isolate
+ *   holds FFI and serves it the native BLAS over a shared buffer
+ *   (`compute/blas/remote_blas.ts`); it
  *   copies and checks everything the Worker sends back before using it.
  * - {@link runChild} (the lab's own, trusted tasks): the task runs in this
  *   isolate.
