@@ -173,7 +173,7 @@ export function numericsFingerprint(
       bitIdentical: false,
       note: (missing
         ? `fast numerics asked, but no native library runs here (${missing}): ` +
-          `the products ran on ${engine} instead; ${NATIVE_INSTALL_HINT}; `
+          `the products ran on ${engine} instead; `
         : `fast numerics on ${engine}: `) +
         "numbers may differ from machine to machine",
       tolerance: CROSS_MACHINE_TOLERANCE,

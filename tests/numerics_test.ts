@@ -12,6 +12,8 @@ import {
   PORTABLE_ENGINE,
 } from "../compute/numerics.ts";
 import { readCpuFlags, readFileViaLibc } from "../compute/cpu_features.ts";
+import { nativeMissingLine } from "../compute/backend.ts";
+import { numericsNote } from "../grader/report/reports.ts";
 
 Deno.test("--numerics accepts reproducible and fast, and names the flag otherwise", () => {
   assertEquals(parseNumericsMode("reproducible"), "reproducible");
@@ -77,9 +79,15 @@ Deno.test("the fingerprint names the engine and says the bits are the reference'
     blas: portable,
     nativeMissing: "NOTMNIST_BLAS_LIB=none: no native library is used",
   });
-  assert(fallback.note.includes(NATIVE_INSTALL_HINT), fallback.note);
-  assert(fallback.note.includes("apt-get install libopenblas0-pthread"), fallback.note);
-  assert(fallback.note.includes("brew install openblas"), fallback.note);
+  assert(fallback.note.includes(`ran on ${PORTABLE_ENGINE}`), fallback.note);
+  assert(fallback.note.includes("NOTMNIST_BLAS_LIB=none"), fallback.note);
+  // The run says it once, with how to install the native library (selectBackend's log).
+  const said = nativeMissingLine("NOTMNIST_BLAS_LIB=none: no native library is used");
+  assert(said.includes(NATIVE_INSTALL_HINT), said);
+  assert(said.includes("apt-get install libopenblas0-pthread"), said);
+  assert(said.includes("brew install openblas"), said);
+  // And a fast report on the portable core says how to get the native one.
+  assert(numericsNote(fallback).includes(NATIVE_INSTALL_HINT), numericsNote(fallback));
 });
 
 Deno.test("the CPU model comes from /proc/cpuinfo's model name line", () => {

@@ -12,7 +12,12 @@ import { budgetLimits, LAB_TARGET } from "../rubric/rubric.ts";
 import { pct } from "../../utils/format.ts";
 import { escapeXml } from "../../utils/xml.ts";
 import { mdCodeBlock, mdCodeSpan, mdPath, mdText } from "../../utils/markdown.ts";
-import { describeFingerprint, type NumericsFingerprint } from "../../compute/numerics.ts";
+import {
+  describeFingerprint,
+  isPortableEngine,
+  NATIVE_INSTALL_HINT,
+  type NumericsFingerprint,
+} from "../../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
 function capsLine(t: TaskReport): string {
@@ -102,7 +107,8 @@ export function numericsNote(fp: NumericsFingerprint): string {
     ? "These numbers are the reference bits because of the engine: any machine (x86-64 or " +
       "ARM64, any OS, any thread count) running the portable core gives the same ones."
     : fp.mode === "fast"
-    ? "Fast numerics: these numbers may differ from machine to machine" +
+    ? (isPortableEngine(fp.blas) ? `No native library ran: ${NATIVE_INSTALL_HINT}. ` : "") +
+      "Fast numerics: these numbers may differ from machine to machine" +
       (fp.tolerance === undefined
         ? "."
         : ` (by up to ${(fp.tolerance * 100).toFixed(1)} accuracy points).`)
