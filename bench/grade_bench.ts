@@ -1,9 +1,12 @@
 /**
- * Sandboxed versus trusted grading: runs `deno task grade --profile quick` on
- * the lab's own modules for tasks 1 and 4, once trusted (`--only N`) and once
- * graded as a student's (`--task N=./tasks/taskN.ts`: the permission-less
- * Worker with remote BLAS), interleaved over `--rounds` rounds (the order
- * alternates each round), and prints per task
+ * Sandboxed versus trusted grading, and no native library versus OpenBLAS:
+ * runs `deno task grade --profile quick` on the lab's own modules for tasks 1
+ * and 4, trusted (`--only N`, reproducible, `NOTMNIST_BLAS_LIB=none`: no
+ * native library), graded as a student's (`--task N=./tasks/taskN.ts`: the
+ * permission-less Worker, engine served by its host) and trusted with
+ * `--numerics fast` (native OpenBLAS), interleaved over `--rounds` rounds (the
+ * order alternates each round), and prints per task
+ * `ratio no_native_vs_openblas_fast task=N value=W` (trusted / fast) and
  * `ratio sandboxed_vs_trusted task=N value=X` (the median over rounds
  * of each round's sandboxed / trusted task wall-clock, from each report's
  * `wallSeconds`: the two runs of a round ran back to back under about the
@@ -43,8 +46,12 @@ const GRADE_FLAGS = [
 export interface GradeRun {
   /** Task number. */
   task: number;
-  /** Trusted (the lab's own, FFI in the task's isolate) or sandboxed (graded Worker). */
-  mode: "trusted" | "sandboxed";
+  /**
+   * `trusted` (the lab's own module in the task's isolate, reproducible, with
+   * `NOTMNIST_BLAS_LIB=none`: no native library), `sandboxed` (graded Worker,
+   * reproducible) or `fast` (trusted, `--numerics fast`: native OpenBLAS).
+   */
+  mode: "trusted" | "sandboxed" | "fast";
   /** The task's wall-clock seconds, as the grader measured its subprocess. */
   wallSeconds: number;
   /** Test accuracy of `main`. */
@@ -82,12 +89,13 @@ async function cpuModel(): Promise<string> {
 async function gradeOnce(task: number, mode: GradeRun["mode"]): Promise<GradeRun> {
   const out = await Deno.makeTempDir({ prefix: "grade-bench-" });
   try {
-    const which = mode === "trusted"
-      ? ["--only", String(task)]
-      : ["--task", `${task}=./tasks/task${task}.ts`];
+    const which = mode === "sandboxed"
+      ? ["--task", `${task}=./tasks/task${task}.ts`]
+      : ["--only", String(task), ...(mode === "fast" ? ["--numerics", "fast"] : [])];
     const cmd = new Deno.Command(Deno.execPath(), {
       args: ["run", ...GRADE_FLAGS, "grader/cli.ts", "--profile", "quick", ...which, "--out", out],
       cwd: ROOT,
+      env: mode === "trusted" ? { NOTMNIST_BLAS_LIB: "none" } : {},
       stdout: "piped",
       stderr: "piped",
     });
@@ -154,8 +162,8 @@ if (import.meta.main) {
   for (let round = 1; round <= rounds; round++) {
     for (const task of tasks) {
       const order: GradeRun["mode"][] = round % 2 === 1
-        ? ["trusted", "sandboxed"]
-        : ["sandboxed", "trusted"];
+        ? ["trusted", "sandboxed", "fast"]
+        : ["fast", "sandboxed", "trusted"];
       for (const mode of order) {
         const before = await loadAverage();
         const r = await gradeOnce(task, mode);
@@ -177,6 +185,9 @@ if (import.meta.main) {
     const ratio = median(paired);
     const best = Math.min(...sandboxed.map((r) => r.wallSeconds)) /
       Math.min(...trusted.map((r) => r.wallSeconds));
+    const fast = of("fast");
+    const noNative = median(trusted.map((t, i) => t.wallSeconds / fast[i].wallSeconds));
+    console.log(`ratio no_native_vs_openblas_fast task=${task} value=${noNative.toFixed(3)}`);
     const digests = new Set([...trusted, ...sandboxed].map((r) => r.digest));
     const accs = new Set([...trusted, ...sandboxed].map((r) => r.testAccuracy));
     console.log(`ratio sandboxed_vs_trusted task=${task} value=${ratio.toFixed(3)}`);

@@ -81,13 +81,21 @@ export async function recipeData(): Promise<
 
 const EMPTY: ImageSet = { images: new Uint8Array(0), labels: new Uint8Array(0), count: 0 };
 
-/** Samples/s of `trainMlp` on `config` (no validation set), fused step on or off. */
+/**
+ * Samples/s of `trainMlp` on `config` (no validation set), fused step on or
+ * off; `blas` is the fused step's engine (default: the active backend's).
+ */
 export async function timeRecipe(
   train: ImageSet,
   config: TrainConfig,
   fusedStep: boolean,
+  blas?: BlasLibrary,
 ): Promise<number> {
-  const r = await trainMlp(train, EMPTY, config, { fusedStep, progress: false });
+  const r = await trainMlp(train, EMPTY, config, {
+    fusedStep,
+    progress: false,
+    ...(blas ? { blas } : {}),
+  });
   r.model.dispose();
   return (train.count * config.epochs) / r.seconds;
 }

@@ -38,6 +38,7 @@ import {
 } from "../deps/flags.ts";
 import { Rng } from "../utils/rng.ts";
 import { registerWasmBlasBackend, WASM_BLAS, wasmBlasLibrary } from "../compute/wasm_blas/mod.ts";
+import { createPortableBlas } from "../compute/portable/mod.ts";
 import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
 import {
   benchRecipe,
@@ -638,11 +639,16 @@ async function main(args: string[]): Promise<void> {
     });
     await tf.setBackend(WASM_BLAS);
     const request = torchRecipeRequest(config, data.path, data.train.count);
+    // The reproducible engine (the portable core) side by side with the fast one (native BLAS).
+    const portable = await createPortableBlas({ threads: Math.max(...blasThreads) });
     for (let r = 0; r < rounds; r++) {
       for (const th of blasThreads) {
         blas.setThreads(th);
         const sps = await timeRecipe(data.train, config, true);
-        keepBest(rows, row("fused", sps, `trainMlp, BLAS threads=${th}`));
+        keepBest(rows, row("fused", sps, `trainMlp, ${blas.library} threads=${th}`));
+        portable.setThreads(th);
+        const psps = await timeRecipe(data.train, config, true, portable);
+        keepBest(rows, row("portable", psps, `trainMlp, ${portable.library} threads=${th}`));
       }
       blas.setThreads(probe.threads ?? cores);
       if (backends.includes(WASM_BLAS)) {
@@ -656,6 +662,7 @@ async function main(args: string[]): Promise<void> {
         }
       }
     }
+    portable.close();
     await Deno.remove(data.path).catch(() => {});
   } else {
     console.log(`# recipe: skipped (${data.ok ? "no BLAS" : data.reason})`);
@@ -724,6 +731,19 @@ async function main(args: string[]): Promise<void> {
       goals.set(key, Math.min(goals.get(key) ?? Infinity, r.samplesPerS / p.samplesPerS));
     }
     for (const [key, x] of goals) console.log(`ratio ${key} vs_pytorch=${x.toFixed(2)}`);
+  }
+  // Issue 23's goals: the reproducible engine against PyTorch (Y) and against the fast engine (Z).
+  const bestOf = (backend: string) =>
+    rows.filter((r) => r.model === "recipe" && r.backend === backend)
+      .reduce((m, r) => Math.max(m, r.samplesPerS), 0);
+  const [portableSps, fastSps, torchSps] = ["portable", "fused", "pytorch"].map(bestOf);
+  if (portableSps > 0 && torchSps > 0) {
+    console.log(
+      `ratio portable_vs_pytorch model=recipe value=${(portableSps / torchSps).toFixed(2)}`,
+    );
+  }
+  if (portableSps > 0 && fastSps > 0) {
+    console.log(`ratio portable_vs_fast model=recipe value=${(portableSps / fastSps).toFixed(2)}`);
   }
   const jsonPath = flags.json;
   if (jsonPath) {

@@ -2,9 +2,10 @@
  * Backend selection: tries, in order, tfjs-node-gpu, tfjs-node, the native-BLAS
  * CPU backend ("wasm-blas"), wasm, then pure JS cpu; `--backend NAME` forces one.
  * The run logs the backend in use and, for each skipped one, why. The
- * numerics mode (compute/numerics.ts, default `reproducible`) pins what can
- * change a run's bits: the OpenBLAS kernel and threading of `wasm-blas`, the
- * wasm binary; tfjs-node is not used unless forced or in `fast` mode.
+ * numerics mode (compute/numerics.ts, default `reproducible`) picks the
+ * engine of `wasm-blas` (compute/engine.ts: the portable core, or the native
+ * BLAS in `fast`) and pins the wasm binary; tfjs-node is not used unless
+ * forced or in `fast` mode.
  *
  * ```ts
  * import { selectBackend } from "./compute/backend.ts";
@@ -30,9 +31,11 @@ import type { BackendRequest } from "./backend_request.ts";
 import { BACKEND_ORDER, type BackendName, parseBackendName } from "./backend_names.ts";
 import {
   DEFAULT_NUMERICS,
+  NATIVE_INSTALL_HINT,
   type NumericsFingerprint,
   numericsFingerprint,
   type NumericsMode,
+  PORTABLE_ENGINE,
 } from "./numerics.ts";
 
 export { BACKEND_ORDER, type BackendName, type BackendRequest, parseBackendName };
@@ -55,8 +58,10 @@ export type BackendStartResult =
     ok: true;
     tfName: string;
     detail?: string;
-    /** The native BLAS behind the backend, for the numerics fingerprint. */
+    /** The engine behind the backend's products, for the numerics fingerprint. */
     blas?: { library: string; coreType?: string; threads?: number };
+    /** In `fast` mode: why no native library runs (said once, with how to install one). */
+    nativeMissing?: string;
     /** Why the backend cannot give reproducible bits, if it cannot. */
     numericsProblem?: string;
   }
@@ -122,21 +127,20 @@ async function startWasmBlas(numerics: NumericsMode): Promise<BackendStartResult
     return {
       ok: false,
       reason: `already registered with ${r.numerics} numerics in this process ` +
-        `(OpenBLAS is pinned when loaded: one mode per process)`,
+        `(one engine per process)`,
     };
   }
   const facts = [
     r.library,
     r.threads === undefined ? undefined : `${r.threads} threads`,
     r.coreType,
-    numerics === "reproducible" ? "fixed-order" : undefined,
-    r.coreTypeOverridden ? `OPENBLAS_CORETYPE=${r.coreTypeOverridden} overridden` : undefined,
   ].filter((f) => f !== undefined);
   return {
     ok: true,
     tfName: "wasm-blas",
     detail: facts.join(", ") || undefined,
     blas: { library: r.library ?? "unknown", coreType: r.coreType, threads: r.threads },
+    ...(r.nativeMissing ? { nativeMissing: r.nativeMissing } : {}),
   };
 }
 
@@ -198,7 +202,14 @@ function fingerprintOf(
     backend: name,
     blas: started?.blas,
     problem: started?.numericsProblem,
+    nativeMissing: started?.nativeMissing,
   });
+}
+
+/** The one line a `fast` run without a native library prints. */
+export function nativeMissingLine(why: string): string {
+  return `note: --numerics fast found no native BLAS (${why}); running on the portable ` +
+    `WebAssembly core (${PORTABLE_ENGINE}) instead; ${NATIVE_INSTALL_HINT}`;
 }
 
 function clip(text: string, max: number): string {
@@ -258,6 +269,7 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
     const r = await start(name);
     if (!r.ok) throw new Error(`--backend ${name}: cannot start: ${r.reason}`);
     log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);
+    if (r.nativeMissing) log(nativeMissingLine(r.nativeMissing));
     return { name, skipped: [], detail: r.detail, numerics: fingerprintOf(numerics, name, r) };
   }
   const skipped: { name: BackendName; reason: string }[] = [];
@@ -274,6 +286,7 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
     if (r.ok) {
       for (const s of skipped) log(`skipped ${s.name}: ${s.reason}`);
       log(`backend: ${name}${r.detail ? ` (${r.detail})` : ""}`);
+      if (r.nativeMissing) log(nativeMissingLine(r.nativeMissing));
       return { name, skipped, detail: r.detail, numerics: fingerprintOf(numerics, name, r) };
     }
     skipped.push({ name, reason: r.reason });

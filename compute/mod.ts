@@ -34,13 +34,15 @@ export {
   DEFAULT_NUMERICS,
   describeFingerprint,
   type FingerprintOptions,
+  NATIVE_INSTALL_HINT,
   NUMERICS_MODES,
   type NumericsFingerprint,
   numericsFingerprint,
   type NumericsMode,
   parseNumericsMode,
-  REPRODUCIBLE_CORE_TYPE,
+  PORTABLE_ENGINE,
 } from "./numerics.ts";
+export { type Engine, type EngineOptions, type EngineResult, openEngine } from "./engine.ts";
 export { coreTypeForFlags, parseCpuFlags, readCpuFlags } from "./cpu_features.ts";
 export {
   BLAS_ENV_NAMES,

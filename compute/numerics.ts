@@ -1,20 +1,19 @@
 /**
  * Numerics modes: `reproducible` (the same seed, data and config give
- * bit-identical weights and predictions on every x86-64 CPU with AVX2, for any
- * BLAS thread count and whatever `OPENBLAS_CORETYPE` / `OPENBLAS_L2_SIZE` the
- * environment sets) and `fast` (the fastest kernels this machine has; numbers
- * may differ from machine to machine). What was measured and why each piece is
- * pinned the way it is: docs/numerics.md.
- *
- * The mode is chosen per process: OpenBLAS reads its kernel choice once, when
- * it is loaded, so a process that loaded it in one mode cannot switch.
+ * bit-identical weights and predictions on every machine: x86-64 or ARM64,
+ * any OS, any thread count, with or without a native BLAS, because every
+ * matrix product runs on the portable WebAssembly SIMD core of
+ * compute/portable/ and everything else on tfjs's single-threaded wasm SIMD
+ * binary) and `fast` (the fastest kernels this machine has: OpenBLAS, or
+ * Accelerate on macOS; numbers may differ from machine to machine). What was
+ * measured: docs/portable.md, docs/numerics.md.
  *
  * ```ts
  * import { describeFingerprint, numericsFingerprint, parseNumericsMode } from "./numerics.ts";
  *
  * const mode = parseNumericsMode("reproducible");
  * const fp = numericsFingerprint(mode);
- * console.log(describeFingerprint(fp)); // e.g. "numerics reproducible; CPU Intel(R) Xeon(R) ..."
+ * console.log(describeFingerprint(fp)); // e.g. "numerics reproducible; engine ...; CPU ..."
  * ```
  *
  * @module
@@ -30,12 +29,13 @@ export type NumericsMode = typeof NUMERICS_MODES[number];
 /** The mode used when none is given (grading, the task CLIs, the library). */
 export const DEFAULT_NUMERICS: NumericsMode = "reproducible";
 
-/**
- * The OpenBLAS kernel every AVX2 CPU runs in reproducible mode. `SkylakeX`
- * (AVX-512) is faster but exists only on some CPUs and gives other sums; the
- * `Haswell` kernels run on every x86-64 CPU with AVX2 and FMA, Intel or AMD.
- */
-export const REPRODUCIBLE_CORE_TYPE = "Haswell";
+/** The name the portable WebAssembly SIMD core (compute/portable/) reports as its library. */
+export const PORTABLE_ENGINE = "portable-wasm-simd";
+
+/** How to get the faster native library `fast` mode uses, said when it is missing. */
+export const NATIVE_INSTALL_HINT: string =
+  "install OpenBLAS for the faster native engine: apt-get install libopenblas0-pthread " +
+  "(Debian/Ubuntu), brew install openblas (macOS)";
 
 /**
  * How far a test accuracy measured on a machine that cannot reproduce the
@@ -59,9 +59,9 @@ export function parseNumericsMode(s: string, flag = "--numerics"): NumericsMode 
 
 /** What the BLAS of a process reports about itself, for the fingerprint. */
 export interface BlasFacts {
-  /** Library name or path. */
+  /** Library name or path ({@link PORTABLE_ENGINE} for the portable core). */
   library: string;
-  /** OpenBLAS core type in use (kernel family), when known. */
+  /** OpenBLAS core type in use (kernel family), when known (native only). */
   coreType?: string;
   /** Threads actually computing a product. */
   threads?: number;
@@ -71,20 +71,22 @@ export interface BlasFacts {
 export interface NumericsFingerprint {
   /** The mode the run used. */
   mode: NumericsMode;
+  /** The engine that produced the products ({@link engineName}). */
+  engine: string;
   /** CPU model name (`/proc/cpuinfo`), or the architecture when unknown. */
   cpuModel: string;
   /** `Deno.build.arch`. */
   arch: string;
-  /** Vector extensions that matter here: `avx2`, `fma`, `avx512f` (those present). */
+  /** Vector extensions of the CPU (`avx2`, `fma`, `avx512f`, `asimd`: those present). */
   cpuFeatures: string[];
   /** The tfjs backend, when known. */
   backend?: string;
   /** The native BLAS, when the backend uses one. */
   blas?: BlasFacts;
   /**
-   * Whether this run's numbers equal the reference machine's bit for bit:
-   * true only in reproducible mode on x86-64 with AVX2+FMA and, with a native
-   * BLAS, OpenBLAS running the {@link REPRODUCIBLE_CORE_TYPE} kernel.
+   * Whether this run's numbers are the reference bits: true only in
+   * reproducible mode with every product on the portable core
+   * ({@link PORTABLE_ENGINE}) and no unpinned backend.
    */
   bitIdentical: boolean;
   /** One line for people: why or why not. */
@@ -105,39 +107,11 @@ export function cpuModel(path = "/proc/cpuinfo"): string | undefined {
   return text === undefined ? undefined : parseCpuModel(text);
 }
 
-/**
- * Whether a CPU with `flags` (undefined: unknown) on `arch` runs the pinned
- * reproducible path; the reason when it does not.
- */
-export function reproducibleCpu(
-  flags: Set<string> | undefined,
-  arch: string = Deno.build.arch,
-): { ok: true } | { ok: false; reason: string } {
-  if (arch !== "x86_64") {
-    return {
-      ok: false,
-      reason: `${arch} CPU: the reference bits come from x86-64 kernels (AVX2); ` +
-        `this machine cannot reproduce them`,
-    };
-  }
-  if (flags === undefined) {
-    return { ok: false, reason: "CPU features unknown (cannot read /proc/cpuinfo)" };
-  }
-  if (!flags.has("avx2") || !flags.has("fma")) {
-    return {
-      ok: false,
-      reason: "x86-64 CPU without AVX2/FMA: the pinned Haswell kernels cannot run here; " +
-        "this machine cannot reproduce the reference bits",
-    };
-  }
-  return { ok: true };
-}
-
 /** Options of {@link numericsFingerprint}. */
 export interface FingerprintOptions {
   /** The tfjs backend in use (e.g. `wasm-blas`). */
   backend?: string;
-  /** The native BLAS in use, if any. */
+  /** The engine behind the backend's products (the portable core or a native BLAS), if any. */
   blas?: BlasFacts;
   /** CPU flags (default: read from `/proc/cpuinfo`). */
   flags?: Set<string>;
@@ -147,6 +121,29 @@ export interface FingerprintOptions {
   arch?: string;
   /** An extra reason the run is not reproducible (e.g. a backend that cannot be pinned). */
   problem?: string;
+  /** In `fast` mode: why no native library runs (the portable core then does). */
+  nativeMissing?: string;
+}
+
+/** Whether `blas` is the portable WebAssembly SIMD core. */
+export function isPortableEngine(blas: BlasFacts | undefined): boolean {
+  return blas?.library === PORTABLE_ENGINE;
+}
+
+/** The engine that produced a run's products, for people. */
+export function engineName(backend: string | undefined, blas: BlasFacts | undefined): string {
+  if (blas !== undefined) {
+    return isPortableEngine(blas)
+      ? `${PORTABLE_ENGINE} (the portable core)`
+      : `native BLAS ${blas.library}${blas.coreType ? ` kernel ${blas.coreType}` : ""}`;
+  }
+  if (backend === undefined) return "unknown";
+  const name = backend.split(/[ ,]/)[0];
+  return name === "wasm"
+    ? "stock tfjs wasm (XNNPACK)"
+    : name === "cpu"
+    ? "stock tfjs cpu (JavaScript)"
+    : `tfjs backend ${name}`;
 }
 
 /** Builds the fingerprint of a run in `mode` on this machine. */
@@ -157,9 +154,11 @@ export function numericsFingerprint(
   const arch = opts.arch ?? Deno.build.arch;
   const flags = opts.flags ?? readCpuFlags();
   const model = opts.cpuModel ?? cpuModel() ?? `unknown ${arch} CPU`;
-  const features = ["avx2", "fma", "avx512f"].filter((f) => flags?.has(f));
+  const features = ["avx2", "fma", "avx512f", "asimd"].filter((f) => flags?.has(f));
+  const engine = engineName(opts.backend, opts.blas);
   const base = {
     mode,
+    engine,
     cpuModel: model,
     arch,
     cpuFeatures: features,
@@ -167,30 +166,31 @@ export function numericsFingerprint(
     ...(opts.blas === undefined ? {} : { blas: opts.blas }),
   };
   if (mode === "fast") {
+    const missing = opts.nativeMissing ??
+      (isPortableEngine(opts.blas) ? "none was loaded" : undefined);
     return {
       ...base,
       bitIdentical: false,
-      note: "fast numerics: the fastest kernels of this machine; numbers may differ from " +
-        "machine to machine",
+      note: (missing
+        ? `fast numerics asked, but no native library runs here (${missing}): ` +
+          `the products ran on ${engine} instead; `
+        : `fast numerics on ${engine}: `) +
+        "numbers may differ from machine to machine",
       tolerance: CROSS_MACHINE_TOLERANCE,
     };
   }
-  const cpu = reproducibleCpu(flags, arch);
   const problems = [
-    ...(cpu.ok ? [] : [cpu.reason]),
     ...(opts.problem ? [opts.problem] : []),
-    ...(opts.blas && opts.blas.coreType !== REPRODUCIBLE_CORE_TYPE
-      ? [
-        `BLAS ${opts.blas.library} runs ${opts.blas.coreType ?? "an unknown"} kernel, ` +
-        `not OpenBLAS ${REPRODUCIBLE_CORE_TYPE}`,
-      ]
-      : []),
+    ...(isPortableEngine(opts.blas) ? [] : [
+      `the products ran on ${engine}, not on the portable core (${PORTABLE_ENGINE}) that ` +
+      `defines the reference bits`,
+    ]),
   ];
   if (problems.length > 0) {
     return {
       ...base,
       bitIdentical: false,
-      note: `${problems.join("; ")}. Accuracies may differ from the reference machine's by up ` +
+      note: `${problems.join("; ")}. Accuracies may differ from the reference bits' by up ` +
         `to ${(CROSS_MACHINE_TOLERANCE * 100).toFixed(1)} percentage points`,
       tolerance: CROSS_MACHINE_TOLERANCE,
     };
@@ -198,20 +198,18 @@ export function numericsFingerprint(
   return {
     ...base,
     bitIdentical: true,
-    note: "reproducible numerics: the same bits on every x86-64 CPU with AVX2 " +
-      "(OpenBLAS Haswell kernel in fixed single-threaded panels, fixed-order reductions, " +
-      "the wasm SIMD binary without threads)",
+    note: `the reference bits because of the engine: every product ran on ${PORTABLE_ENGINE} ` +
+      "(plain f32x4 multiply and add, a summation order fixed by the shapes, threads that " +
+      "split the output) and the rest on tfjs's single-threaded wasm SIMD binary: the same " +
+      "bits on x86-64 and ARM64, any OS, any thread count",
   };
 }
 
-/** One line: mode, CPU, BLAS + kernel + threads, and whether the bits are the reference's. */
+/** One line: mode, engine, CPU, backend, threads, and whether the bits are the reference's. */
 export function describeFingerprint(fp: NumericsFingerprint): string {
-  const blas = fp.blas
-    ? `; BLAS ${fp.blas.library}${fp.blas.coreType ? ` kernel ${fp.blas.coreType}` : ""}` +
-      (fp.blas.threads === undefined ? "" : `, ${fp.blas.threads} threads`)
-    : "";
-  return `numerics ${fp.mode}; CPU ${fp.cpuModel} (${fp.arch}` +
+  const threads = fp.blas?.threads === undefined ? "" : `, ${fp.blas.threads} threads`;
+  return `numerics ${fp.mode}; engine ${fp.engine}${threads}; CPU ${fp.cpuModel} (${fp.arch}` +
     (fp.cpuFeatures.length ? ` ${fp.cpuFeatures.join(" ")}` : "") + `)` +
-    (fp.backend ? `; backend ${fp.backend}` : "") + blas +
+    (fp.backend ? `; backend ${fp.backend}` : "") +
     `; bit-identical to the reference: ${fp.bitIdentical ? "yes" : "NO"} (${fp.note})`;
 }

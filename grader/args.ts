@@ -43,8 +43,8 @@ export const SPEC = {
   backend: GRADE_FLAGS.backend,
   numerics: {
     ...TASK_FLAGS.numerics,
-    help: "numerics of every task: reproducible (the same bits on every x86-64 AVX2 " +
-      "machine) or fast (fastest kernels; numbers differ by machine)",
+    help: "numerics of every task: reproducible (the portable core: the same bits on every " +
+      "machine) or fast (native OpenBLAS; numbers differ by machine)",
   },
   "train-size": GRADE_FLAGS["train-size"],
   epochs: GRADE_FLAGS.epochs,

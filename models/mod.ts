@@ -74,8 +74,6 @@ export {
   /** @deprecated Import from `@notmnist/lab/compute`. */
   registerWasmBlasBackend,
   /** @deprecated Import from `@notmnist/lab/compute`. */
-  REPRODUCIBLE_CORE_TYPE,
-  /** @deprecated Import from `@notmnist/lab/compute`. */
   selectBackend,
   /** @deprecated Import from `@notmnist/lab/compute`. */
   type SelectBackendOptions,

@@ -60,8 +60,8 @@ export const TASK_FLAGS: TaskFlags = {
   numerics: choiceFlag({
     choices: NUMERICS_MODES,
     default: DEFAULT_NUMERICS,
-    help: "reproducible: the grader's bits on any x86-64 AVX2 CPU; " +
-      "fast: the fastest kernels, numbers may differ by machine (docs/numerics.md)",
+    help: "reproducible: the portable WebAssembly core, the grader's bits on any machine " +
+      "(x86-64, ARM64); fast: native OpenBLAS, numbers may differ by machine (docs/numerics.md)",
   }),
   out: stringFlag({ arg: "DIR", help: "output folder", shownDefault: "out/taskN" }),
   protocol: DATA_FLAGS.protocol,

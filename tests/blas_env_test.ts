@@ -11,7 +11,10 @@ import { toySplits } from "./toy_data.ts";
 const splits = toySplits(7);
 
 /** The environment a trusted task process is planned with, given the teacher's environment. */
-function trustedProcessEnv(teacher: Record<string, string>): Record<string, string> {
+function trustedProcessEnv(
+  teacher: Record<string, string>,
+  numerics: "reproducible" | "fast" = "fast",
+): Record<string, string> {
   // what grader/cli.ts forwards: the trusted names the teacher has set
   const trustedEnv: Record<string, string> = {};
   for (const name of TRUSTED_ENV_NAMES) {
@@ -27,6 +30,7 @@ function trustedProcessEnv(teacher: Record<string, string>): Record<string, stri
     timeoutSeconds: 10,
     projectRoot: "/home/lab",
     trusted: true,
+    backend: { numerics },
     trustedEnv,
   }, {
     work: "/tmp/w",
@@ -41,16 +45,21 @@ function trustedProcessEnv(teacher: Record<string, string>): Record<string, stri
   return plan.env;
 }
 
-Deno.test("blas env: a trusted task process receives NOTMNIST_BLAS_LIB (the name the loader reads)", () => {
+Deno.test("blas env: a fast trusted task process receives NOTMNIST_BLAS_LIB (the name the loader reads)", () => {
   assertEquals(BLAS_LIB_ENV, "NOTMNIST_BLAS_LIB");
-  const env = trustedProcessEnv({
+  const teacher = {
     [BLAS_LIB_ENV]: "/opt/blas/libcustom.so",
     [BLAS_THREADS_ENV]: "3",
     HOME: "/root",
-  });
+  };
+  const env = trustedProcessEnv(teacher);
   assertEquals(env[BLAS_LIB_ENV], "/opt/blas/libcustom.so");
   assertEquals(env[BLAS_THREADS_ENV], "3");
   assertEquals(env.HOME, undefined);
+  // Reproducible: the portable core loads no native library; only its thread count goes through.
+  const repro = trustedProcessEnv(teacher, "reproducible");
+  assertEquals(repro[BLAS_LIB_ENV], undefined);
+  assertEquals(repro[BLAS_THREADS_ENV], "3");
 });
 
 Deno.test("blas env: the grader forwards exactly the one list, and nothing names a variable no one reads", () => {

@@ -13,7 +13,8 @@ import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
 import { planSandbox } from "../grader/sandbox/plan.ts";
 import { webCachePath } from "../grader/sandbox/web_storage.ts";
 import { moduleUrl, NonLocalModuleError } from "../grader/sandbox/module_graph.ts";
-import { checkedErrorKind } from "../grader/sandbox/protocol.ts";
+import { checkedErrorKind, PORTABLE_DIR } from "../grader/sandbox/protocol.ts";
+import type { BackendRequest } from "../compute/backend_request.ts";
 import { describeError, errorKindOfText } from "../grader/sandbox/task_output.ts";
 import { loadBlas } from "../compute/blas/library.ts";
 import { toySplits } from "./toy_data.ts";
@@ -295,6 +296,7 @@ async function fenced(
   name: string,
   limits: { memoryMb?: number; outputMb?: number; logMb?: number } = {},
   timeoutSeconds = 60,
+  backend: BackendRequest = {},
 ): Promise<{ r: SandboxResult; left: string[] }> {
   const outDir = await Deno.makeTempDir({ prefix: "grader-fence-" });
   try {
@@ -307,7 +309,7 @@ async function fenced(
       outDir,
       timeoutSeconds,
       trusted: false,
-      backend: {},
+      backend,
       projectRoot: root,
       limits,
     });
@@ -362,7 +364,8 @@ Deno.test({
   }`,
   ignore: !blasLoads.ok,
   fn: async () => {
-    const { r } = await fenced("hostile_blas");
+    // Fast numerics: the engine is served over the channel (reproducible runs it in the Worker).
+    const { r } = await fenced("hostile_blas", {}, 60, { numerics: "fast" });
     assertEquals(r.failure?.kind, "exception", r.failure?.message);
     assert(/hostile requests: 10 of 10 refused/.test(r.failure!.message), r.failure!.message);
     assert(/an operand has 4 values, the call reads/.test(r.failure!.message), r.failure!.message);
@@ -408,7 +411,7 @@ const planCtx = {
 Deno.test("planSandbox: graded code gets a Worker with read/write of its folder and its own modules only", () => {
   const p = planSandbox({ ...planReq, trusted: false }, planCtx);
   assertEquals(p.workerPermissions, {
-    read: ["/tmp/out/task1", "/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
+    read: ["/tmp/out/task1", PORTABLE_DIR, "/home/t/student/task1.ts", "/home/lab/models/mlp.ts"],
     write: ["/tmp/out/task1"],
     env: false,
     ffi: false,
@@ -426,16 +429,26 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
     "/tmp/w/preds",
   ]);
   assert(p.permissions.includes("--unstable-worker-options"));
-  assert(p.permissions.includes("--allow-ffi"));
+  // Reproducible (the default): the portable core, no FFI, only the engine's thread count.
+  assert(!p.permissions.includes("--allow-ffi"), p.permissions.join(" "));
   assert(!p.permissions.some((f) => /^--allow-(net|run|sys|all)|^-A$|^--allow-env$/.test(f)));
-  assert(p.permissions.some((f) => f.startsWith("--allow-env=NOTMNIST_BLAS_THREADS,")));
+  assert(p.permissions.includes("--allow-env=NOTMNIST_BLAS_THREADS"), p.permissions.join(" "));
+  assert(
+    p.permissions.some((f) => f.startsWith("--allow-read=") && f.includes("compute/portable")),
+  );
   assertEquals(
     p.permissions.find((f) => f.startsWith("--allow-write=")),
     "--allow-write=/tmp/out/task1,/tmp/w/preds",
   );
-  // Only BLAS settings reach the environment.
+  // Only the engine's settings reach the environment.
   assertEquals(p.env.HOME, undefined);
+  assertEquals(p.env.OPENBLAS_CORETYPE, undefined);
   assertEquals(p.env.NOTMNIST_BLAS_THREADS, "2");
+  // Fast numerics: the native BLAS, with FFI and every BLAS setting.
+  const fast = planSandbox({ ...planReq, trusted: false, backend: { numerics: "fast" } }, planCtx);
+  assert(fast.permissions.includes("--allow-ffi"));
+  assert(fast.permissions.some((f) => f.startsWith("--allow-env=NOTMNIST_BLAS_THREADS,")));
+  assertEquals(fast.env.OPENBLAS_CORETYPE, "Haswell");
   assertEquals(p.graphEntry, "/tmp/w/worker_entry.ts");
   assert(p.files["/tmp/w/worker_entry.ts"].includes('import("file:///home/t/student/task1.ts")'));
   assertEquals(p.header.token, "t0k");
@@ -446,7 +459,7 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
   assertEquals(p.webCache, webCachePath(planCtx.dirs.denoDir, "http://t0k.run.invalid"));
 });
 
-Deno.test("planSandbox: trusted modules run in the main isolate with FFI; without setsid deno runs directly", () => {
+Deno.test("planSandbox: trusted modules run in the main isolate, FFI only for fast; without setsid deno runs directly", () => {
   const p = planSandbox({ ...planReq, trusted: true, backend: { force: "wasm" } }, {
     ...planCtx,
     setsid: false,
@@ -454,7 +467,9 @@ Deno.test("planSandbox: trusted modules run in the main isolate with FFI; withou
   assertEquals(p.workerPermissions, undefined);
   assertEquals(p.command, "/bin/deno");
   assertEquals(p.args[0], "run");
-  assert(p.permissions.includes("--allow-ffi") && p.permissions.includes("--allow-env"));
+  assert(!p.permissions.includes("--allow-ffi") && p.permissions.includes("--allow-env"));
+  const fast = planSandbox({ ...planReq, trusted: true, backend: { numerics: "fast" } }, planCtx);
+  assert(fast.permissions.includes("--allow-ffi"));
   assert(!p.permissions.includes("--unstable-worker-options"));
   assert(p.files["/tmp/w/entry.ts"].includes("selectChildBackend(h.backend)"));
   assertEquals(p.header.worker, undefined);
@@ -468,10 +483,7 @@ Deno.test("parseVmRss reads the resident set from a /proc status line", () => {
 
 Deno.test({
   name:
-    `graded code on the served BLAS predicts the same bits as the trusted run of the same module${
-      blasLoads.ok ? "" : " (SKIPPED: no BLAS)"
-    }`,
-  ignore: !blasLoads.ok,
+    "graded code on the portable core (in its Worker) predicts the same bits as the trusted run",
   fn: async () => {
     const outputs: { backend?: string; bytes: Uint8Array[] }[] = [];
     for (const trusted of [true, false]) {
@@ -502,7 +514,7 @@ Deno.test({
         await Deno.remove(outDir, { recursive: true });
       }
     }
-    assert(outputs[1].backend?.includes("served to a worker"), outputs[1].backend);
+    for (const o of outputs) assert(o.backend?.includes("portable-wasm-simd"), o.backend);
     assertEquals(outputs[1].bytes, outputs[0].bytes);
   },
 });

@@ -1,26 +1,19 @@
 /**
- * Numerics modes: flag parsing, the fingerprint's verdict per machine kind,
- * and the fixed-order BLAS face (panel cuts at every transpose, SGEMV/SAXPY
- * against float32 references, bit for bit).
+ * Numerics modes: flag parsing and the fingerprint's verdict per engine.
  */
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import {
   CROSS_MACHINE_TOLERANCE,
   describeFingerprint,
+  NATIVE_INSTALL_HINT,
   numericsFingerprint,
   parseCpuModel,
   parseNumericsMode,
+  PORTABLE_ENGINE,
 } from "../compute/numerics.ts";
-import {
-  fixedOrderSaxpy,
-  fixedOrderSgemv,
-  PANEL,
-  panelPlan,
-  reproducibleBlas,
-} from "../compute/blas/fixed_order.ts";
-import type { BlasLibrary } from "../compute/blas/library.ts";
 import { readCpuFlags, readFileViaLibc } from "../compute/cpu_features.ts";
-import { Rng } from "../utils/rng.ts";
+import { nativeMissingLine } from "../compute/backend.ts";
+import { numericsNote } from "../grader/report/reports.ts";
 
 Deno.test("--numerics accepts reproducible and fast, and names the flag otherwise", () => {
   assertEquals(parseNumericsMode("reproducible"), "reproducible");
@@ -32,39 +25,69 @@ Deno.test("--numerics accepts reproducible and fast, and names the flag otherwis
   );
 });
 
-Deno.test("the fingerprint says which machines give the reference bits", () => {
+Deno.test("the fingerprint names the engine and says the bits are the reference's because of it", () => {
   const avx2 = new Set(["avx2", "fma", "avx"]);
-  const haswell = { library: "libopenblas.so.0", coreType: "Haswell", threads: 1 };
+  const portable = { library: PORTABLE_ENGINE, threads: 2 };
   const ok = numericsFingerprint("reproducible", {
     flags: avx2,
     arch: "x86_64",
     cpuModel: "AMD EPYC 7B13",
     backend: "wasm-blas",
-    blas: haswell,
+    blas: portable,
   });
   assertEquals(ok.bitIdentical, true);
   assertEquals(ok.tolerance, undefined);
   assertEquals(ok.cpuFeatures, ["avx2", "fma"]);
-  assert(describeFingerprint(ok).includes("kernel Haswell, 1 threads"), describeFingerprint(ok));
+  const line = describeFingerprint(ok);
+  assert(line.includes(`engine ${PORTABLE_ENGINE} (the portable core), 2 threads`), line);
+  assert(ok.note.includes("because of the engine"), ok.note);
+  // ARM64 runs the same engine: the same verdict.
   const arm = numericsFingerprint("reproducible", {
-    flags: new Set(["neon"]),
+    flags: new Set(["asimd"]),
     arch: "aarch64",
     cpuModel: "Apple M2",
+    backend: "wasm-blas",
+    blas: portable,
   });
-  assertEquals(arm.bitIdentical, false);
-  assertEquals(arm.tolerance, CROSS_MACHINE_TOLERANCE);
-  assert(arm.note.includes("cannot reproduce"), arm.note);
-  assert(arm.note.includes("0.5 percentage points"), arm.note);
-  const old = numericsFingerprint("reproducible", { flags: new Set(["avx"]), arch: "x86_64" });
-  assert(!old.bitIdentical && old.note.includes("without AVX2"), old.note);
-  const skx = numericsFingerprint("reproducible", {
+  assertEquals(arm.bitIdentical, true);
+  // No engine of ours (stock wasm, or no BLAS at all): never "yes".
+  for (const backend of ["wasm", "cpu", undefined]) {
+    const none = numericsFingerprint("reproducible", { flags: avx2, arch: "x86_64", backend });
+    assertEquals(none.bitIdentical, false, `backend ${backend}`);
+    assertEquals(none.tolerance, CROSS_MACHINE_TOLERANCE);
+    assert(none.note.includes("not on the portable core"), none.note);
+    assert(none.note.includes("0.5 percentage points"), none.note);
+  }
+  const native = numericsFingerprint("reproducible", {
     flags: avx2,
     arch: "x86_64",
-    blas: { ...haswell, coreType: "SkylakeX" },
+    backend: "wasm-blas",
+    blas: { library: "libopenblas.so.0", coreType: "SkylakeX", threads: 2 },
   });
-  assert(!skx.bitIdentical && skx.note.includes("SkylakeX"), skx.note);
-  const fast = numericsFingerprint("fast", { flags: avx2, arch: "x86_64" });
+  assert(!native.bitIdentical && native.engine.includes("SkylakeX"), native.engine);
+  const fast = numericsFingerprint("fast", {
+    flags: avx2,
+    arch: "x86_64",
+    blas: { library: "libopenblas.so.0", coreType: "SkylakeX" },
+  });
   assert(!fast.bitIdentical && fast.note.includes("may differ from machine to machine"));
+  assert(!fast.note.includes(NATIVE_INSTALL_HINT), fast.note);
+  // Fast asked, no native library: said plainly, with how to install one.
+  const fallback = numericsFingerprint("fast", {
+    flags: avx2,
+    arch: "x86_64",
+    blas: portable,
+    nativeMissing: "NOTMNIST_BLAS_LIB=none: no native library is used",
+  });
+  assert(fallback.note.includes(`ran on ${PORTABLE_ENGINE}`), fallback.note);
+  assert(fallback.note.includes("NOTMNIST_BLAS_LIB=none"), fallback.note);
+  // The run says it once, with how to install the native library (selectBackend's log).
+  const said = nativeMissingLine("NOTMNIST_BLAS_LIB=none: no native library is used");
+  assert(said.includes(NATIVE_INSTALL_HINT), said);
+  assert(said.includes("apt-get install libopenblas0-pthread"), said);
+  assert(said.includes("brew install openblas"), said);
+  // And a fast report on the portable core says how to get the native one.
+  assert(numericsNote(fallback).includes(NATIVE_INSTALL_HINT), numericsNote(fallback));
 });
 
 Deno.test("the CPU model comes from /proc/cpuinfo's model name line", () => {
@@ -73,99 +96,6 @@ Deno.test("the CPU model comes from /proc/cpuinfo's model name line", () => {
     "AMD EPYC 7B13 64-Core Processor",
   );
   assertEquals(parseCpuModel("processor : 0\n"), undefined);
-});
-
-Deno.test("panels depend on the shape alone: along the larger side, PANEL at a time", () => {
-  assertEquals(panelPlan(512, 256), { rows: true, starts: [0, 256], size: 512 });
-  assertEquals(panelPlan(128, 1000), { rows: false, starts: [0, 256, 512, 768], size: 1000 });
-  assertEquals(panelPlan(10, 10).starts, [0]);
-  assertEquals(PANEL, 256);
-});
-
-function seeded(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.next() * 2 - 1;
-  return a;
-}
-
-/** A plain JS row-major SGEMM (float32 multiply, then add, in k order) standing in for a BLAS. */
-function jsBlas(calls: number[][]): BlasLibrary {
-  const f = Math.fround;
-  return {
-    library: "js",
-    family: "openblas",
-    coreType: "Haswell",
-    threads: 1,
-    timing: { enabled: false, ms: 0, calls: 0 },
-    sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-      calls.push([m, n, k]);
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) {
-            const av = tA ? a[p * lda + i] : a[i * lda + p];
-            const bv = tB ? b[j * ldb + p] : b[p * ldb + j];
-            s = f(s + f(av * bv));
-          }
-          const o = i * ldc + j;
-          c[o] = beta === 0 ? f(alpha * s) : f(f(alpha * s) + f(beta * c[o]));
-        }
-      }
-    },
-    sgemv() {},
-    saxpy() {},
-    setThreads: () => true,
-    close() {},
-  };
-}
-
-Deno.test("reproducible SGEMM cuts into panels that give the whole product, every transpose", () => {
-  for (const [m, n, k] of [[300, 40, 7], [40, 600, 9], [513, 513, 3]]) {
-    for (const tA of [false, true]) {
-      for (const tB of [false, true]) {
-        const a = seeded(m * k, 1);
-        const b = seeded(k * n, 2);
-        const whole = seeded(m * n, 3);
-        const cut = whole.slice();
-        const calls: number[][] = [];
-        const lda = tA ? m : k;
-        const ldb = tB ? k : n;
-        jsBlas([]).sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 1, whole, n);
-        reproducibleBlas(jsBlas(calls)).sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 1, cut, n);
-        assertEquals(cut, whole, `${m}x${n}x${k} tA=${tA} tB=${tB}`);
-        assertEquals(calls.length, panelPlan(m, n).starts.length);
-      }
-    }
-  }
-});
-
-Deno.test("fixed-order SGEMV and SAXPY equal float32 loops bit for bit", () => {
-  const f = Math.fround;
-  const [m, n] = [37, 19];
-  const a = seeded(m * n, 4);
-  for (const trans of [false, true]) {
-    const x = seeded(trans ? m : n, 5);
-    const y0 = seeded(trans ? n : m, 6);
-    for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.25]]) {
-      const y = y0.slice();
-      fixedOrderSgemv(trans, m, n, alpha, a, n, x, beta, y);
-      const ref = new Float32Array(y0.length);
-      for (let o = 0; o < ref.length; o++) {
-        let s = 0;
-        const len = trans ? m : n;
-        for (let p = 0; p < len; p++) s = f(s + f((trans ? a[p * n + o] : a[o * n + p]) * x[p]));
-        const scaled = f(alpha * s);
-        ref[o] = beta === 0 ? scaled : f(scaled + f(beta * y0[o]));
-      }
-      assertEquals(y, ref, `trans=${trans} alpha=${alpha} beta=${beta}`);
-    }
-  }
-  const x = seeded(100, 7);
-  const y = seeded(100, 8);
-  const ref = y.map((v, i) => f(v + f(0.3 * x[i])));
-  fixedOrderSaxpy(100, 0.3, x, y);
-  assertEquals(y, ref);
 });
 
 Deno.test({

@@ -12,6 +12,7 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { Rng } from "../utils/rng.ts";
 import { registerWasmBlasBackend, WASM_BLAS } from "../compute/wasm_blas/mod.ts";
 import { loadBlas } from "../compute/blas/library.ts";
+import { PORTABLE_ENGINE } from "../compute/numerics.ts";
 import { planMatMul } from "../compute/wasm_blas/matmul_plan.ts";
 import { coreTypeForFlags, parseCpuFlags } from "../compute/cpu_features.ts";
 import { LAZY_MIN_SIZE, pendingCount } from "../compute/wasm_blas/lazy_scale.ts";
@@ -712,6 +713,8 @@ async function runProbe(permissions: string[], env: Record<string, string>): Pro
   ok: boolean;
   reason?: string;
   check?: number;
+  library?: string;
+  nativeMissing?: string;
 }> {
   const script = new URL("../compute/wasm_blas/probe_main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
@@ -725,18 +728,27 @@ async function runProbe(permissions: string[], env: Record<string, string>): Pro
   return JSON.parse(text.split("\n").at(-1) ?? "{}");
 }
 
-Deno.test("registerWasmBlasBackend: bogus NOTMNIST_BLAS_LIB gives ok:false, no throw", async () => {
+Deno.test("fast registerWasmBlasBackend: bogus NOTMNIST_BLAS_LIB runs the portable core and says why", async () => {
   const r = await runProbe(["--allow-read", "--allow-env", "--allow-ffi"], {
     NOTMNIST_BLAS_LIB: "/nonexistent/libbogus.so",
   });
-  assertEquals(r.ok, false);
-  assert(r.reason?.includes("NOTMNIST_BLAS_LIB") && r.reason.includes("libbogus"), r.reason);
+  assertEquals(r.ok, true);
+  assertEquals(r.library, PORTABLE_ENGINE);
+  const why = r.nativeMissing;
+  assert(why?.includes("NOTMNIST_BLAS_LIB") && why.includes("libbogus"), why);
+  assertEquals(r.check, 11);
 });
 
-Deno.test("registerWasmBlasBackend: without --allow-ffi gives ok:false naming the flag", async () => {
+Deno.test("fast registerWasmBlasBackend: without --allow-ffi runs the portable core, naming the flag", async () => {
   const r = await runProbe(["--allow-read", "--allow-env"], {});
-  assertEquals(r.ok, false);
-  assert(r.reason?.includes("--allow-ffi"), r.reason);
+  assertEquals(r.ok, true);
+  assertEquals(r.library, PORTABLE_ENGINE);
+  assert(r.nativeMissing?.includes("--allow-ffi"), r.nativeMissing);
+});
+
+Deno.test("NOTMNIST_BLAS_LIB=none means: load no native library", () => {
+  const r = loadBlas({ library: "none" });
+  assert(!r.ok && r.reason.includes("no native library"), r.ok ? "loaded" : r.reason);
 });
 
 Deno.test({

@@ -7,10 +7,12 @@
  * @module
  */
 import { coreTypeForFlags, readCpuFlags } from "../cpu_features.ts";
-import { type NumericsMode, REPRODUCIBLE_CORE_TYPE, reproducibleCpu } from "../numerics.ts";
 import { BLAS_LIB_ENV, BLAS_THREADS_ENV, OPENBLAS_CORETYPE_ENV } from "../blas_env.ts";
 
 export { BLAS_LIB_ENV, BLAS_THREADS_ENV } from "../blas_env.ts";
+
+/** The {@link BLAS_LIB_ENV} value (or `library` option) that means: load no native library. */
+export const NO_NATIVE_BLAS = "none";
 
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
@@ -74,9 +76,12 @@ export interface BlasTiming {
 }
 
 /** Which family a loaded BLAS belongs to (decides how threads are set). */
-export type BlasFamily = "openblas" | "blis" | "cblas";
+export type BlasFamily = "openblas" | "blis" | "cblas" | "portable";
 
-/** A loaded native BLAS with the routines the backend uses (row-major CBLAS). */
+/**
+ * A BLAS with the routines the backend uses (row-major CBLAS): a native one
+ * loaded here, or the portable core (compute/portable/, family `portable`).
+ */
 export interface BlasLibrary {
   /** The name or path it was loaded from. */
   readonly library: string;
@@ -133,8 +138,6 @@ export type BlasLoadResult =
     ok: true;
     blas: BlasLibrary;
     coreTypeSetByUs: boolean;
-    /** The user's `OPENBLAS_CORETYPE` that reproducible mode replaced, if any. */
-    coreTypeOverridden?: string;
   }
   | { ok: false; reason: string };
 
@@ -144,13 +147,6 @@ export interface LoadBlasOptions {
   library?: string;
   /** BLAS thread count; default `NOTMNIST_BLAS_THREADS`, else the number of cores. */
   threads?: number;
-  /**
-   * `reproducible` pins OpenBLAS to the {@link REPRODUCIBLE_CORE_TYPE} kernel
-   * on AVX2 CPUs (overriding `OPENBLAS_CORETYPE`); `fast` (default here) keeps
-   * the fastest kernel. (The fixed-order wrapper is fixed_order.ts'
-   * `reproducibleBlas`, applied by the backend's registration.)
-   */
-  numerics?: NumericsMode;
 }
 
 /** The library names tried in order when no override is given, for the current OS. */
@@ -193,28 +189,6 @@ export function defaultBlasThreads(): number {
     throw new Error(`${BLAS_THREADS_ENV} expects an integer in [1, 1024], got "${raw}"`);
   }
   return Math.max(1, navigator.hardwareConcurrency || 1);
-}
-
-/**
- * Pins `OPENBLAS_CORETYPE` to {@link REPRODUCIBLE_CORE_TYPE} on an x86-64 CPU
- * with AVX2 and FMA, whatever the environment says (it must happen before the
- * library is loaded). Returns the value it set and the user's value it
- * replaced; `set` is undefined when the CPU cannot run the pinned kernel.
- */
-export function pinOpenBlasCoreType(
-  flags: Set<string> | undefined = readCpuFlags(),
-): { set?: string; replaced?: string } {
-  if (!reproducibleCpu(flags).ok) return {};
-  const before = envGet(OPENBLAS_CORETYPE_ENV);
-  try {
-    Deno.env.set(OPENBLAS_CORETYPE_ENV, REPRODUCIBLE_CORE_TYPE);
-  } catch {
-    return {};
-  }
-  return {
-    set: REPRODUCIBLE_CORE_TYPE,
-    replaced: before && before !== REPRODUCIBLE_CORE_TYPE ? before : undefined,
-  };
 }
 
 /**
@@ -268,10 +242,12 @@ export function loadBlas(opts: LoadBlasOptions = {}): BlasLoadResult {
     return { ok: false, reason: `BLAS threads must be a positive integer, got ${threads}` };
   }
   const override = opts.library ?? envGet(BLAS_LIB_ENV);
+  if (override?.trim().toLowerCase() === NO_NATIVE_BLAS) {
+    const source = opts.library ? "library option" : BLAS_LIB_ENV;
+    return { ok: false, reason: `${source}=${NO_NATIVE_BLAS}: no native library is used` };
+  }
   const candidates = override ? [override] : defaultBlasCandidates();
-  const reproducible = opts.numerics === "reproducible";
-  const pinned = reproducible ? pinOpenBlasCoreType() : {};
-  const coreSet = pinned.set ?? chooseOpenBlasCoreType();
+  const coreSet = chooseOpenBlasCoreType();
   const failures: string[] = [];
   for (const name of candidates) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -282,12 +258,7 @@ export function loadBlas(opts: LoadBlasOptions = {}): BlasLoadResult {
       continue;
     }
     const blas = wrap(name, lib, threads);
-    return {
-      ok: true,
-      blas,
-      coreTypeSetByUs: coreSet !== undefined,
-      ...(pinned.replaced ? { coreTypeOverridden: pinned.replaced } : {}),
-    };
+    return { ok: true, blas, coreTypeSetByUs: coreSet !== undefined };
   }
   if (override) {
     const source = opts.library ? "library option" : BLAS_LIB_ENV;

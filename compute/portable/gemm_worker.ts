@@ -1,5 +1,5 @@
 /**
- * A portable-GEMM Worker: instantiates the GEMM module on the engine's shared
+ * A portable-GEMM Worker (node:worker_threads): instantiates the GEMM module on the engine's shared
  * memory, then waits on the control block's generation counter and computes
  * its part of each call (see gemm_control.ts).
  *
@@ -8,6 +8,7 @@
 import type { GemmExports } from "./gemm_module.ts";
 import { runRange } from "./gemm_plan.ts";
 import { readWork, SLOT } from "./gemm_control.ts";
+import { parentPort } from "node:worker_threads";
 
 /** The first message: what to run on. */
 export interface WorkerInit {
@@ -18,18 +19,11 @@ export interface WorkerInit {
   index: number;
 }
 
-/** The Worker global's messaging, typed here (the default lib types `self` as a Window). */
-const scope = globalThis as unknown as {
-  postMessage(message: unknown): void;
-  onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
-  close(): void;
-};
-
 function serve({ module, memory, ctrl, index }: WorkerInit): void {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   const ints = new Int32Array(ctrl);
   let seen = Atomics.load(ints, SLOT.gen);
-  scope.postMessage("ready");
+  parentPort?.postMessage("ready");
   for (;;) {
     Atomics.wait(ints, SLOT.gen, seen);
     seen = Atomics.load(ints, SLOT.gen);
@@ -46,7 +40,6 @@ function serve({ module, memory, ctrl, index }: WorkerInit): void {
   }
 }
 
-scope.onmessage = (e) => {
-  serve(e.data);
-  scope.close();
-};
+// A node:worker_threads Worker (it can be unref'd: idle engines never keep a process alive).
+// After the stop flag the thread ends with nothing left to do (the caller also terminates it).
+parentPort?.once("message", (init: WorkerInit) => serve(init));

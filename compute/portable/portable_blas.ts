@@ -35,7 +35,9 @@ import {
   transposedCall,
 } from "./gemm_plan.ts";
 import { splitOutput } from "./gemm_split.ts";
+import { PORTABLE_ENGINE } from "../numerics.ts";
 import type { WorkerInit } from "./gemm_worker.ts";
+import { Worker } from "node:worker_threads";
 
 /** Time spent inside calls while `enabled` (the `BlasTiming` of the native library). */
 export interface PortableTiming {
@@ -73,7 +75,9 @@ function extent(rows: number, cols: number, ld: number): number {
 /** The portable engine. Create it with {@link createPortableBlas}. */
 export class PortableBlas {
   /** What the reports name as the engine. */
-  readonly library = "portable-wasm-simd";
+  readonly library: string = PORTABLE_ENGINE;
+  /** The `BlasLibrary` family. */
+  readonly family = "portable";
   /** Call timing. */
   readonly timing: PortableTiming = { enabled: false, ms: 0, calls: 0 };
   readonly #mem: GemmMemory;
@@ -101,6 +105,16 @@ export class PortableBlas {
   /** A zeroed `n`-float array in the engine's memory: sgemm on it copies nothing. */
   alloc(n: number): Float32Array {
     return this.#mem.alloc(n);
+  }
+
+  /**
+   * Reserves `bytes` of the engine's shared memory for a caller's own wasm
+   * module (e.g. the fused step's SIMD arena): arrays there pass to sgemm
+   * without copies.
+   */
+  region(bytes: number): { memory: WebAssembly.Memory; byteOffset: number; byteLength: number } {
+    const byteOffset = this.#mem.reserve(bytes);
+    return { memory: this.#mem.memory, byteOffset, byteLength: Math.ceil(bytes / 16) * 16 };
   }
 
   /** Uses `threads` threads (at most the number it was created with); returns whether it could. */
@@ -314,14 +328,18 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 1; i < threads; i++) {
-    const w = new Worker(new URL("./gemm_worker.ts", import.meta.url).href, { type: "module" });
+    // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
+    // process alive (calls are synchronous: they need no event loop).
+    const w = new Worker(new URL("./gemm_worker.ts", import.meta.url));
     ready.push(
       new Promise((resolve, reject) => {
-        w.onmessage = () => resolve();
-        w.onerror = (e) => {
-          e.preventDefault();
+        w.once("message", () => {
+          w.unref();
+          resolve();
+        });
+        w.once("error", (e: Error) => {
           reject(new PortableBlasError(`portable BLAS: worker ${i} failed: ${e.message}`));
-        };
+        });
       }),
     );
     const init: WorkerInit = { module: mem.module, memory: mem.memory, ctrl, index: i - 1 };

@@ -1,17 +1,18 @@
 /**
  * Registration of the `wasm-blas` tfjs backend: a stock `BackendWasm` (its own
  * wasm module instance) whose kernels are copies of the stock wasm kernels,
- * with the heavy ones replaced by native BLAS calls. Stock `wasm` stays
- * registered and usable in the same process.
+ * with the heavy ones replaced by calls of the numerics mode's engine
+ * (compute/engine.ts: the portable core in `reproducible`, the native BLAS in
+ * `fast`). Stock `wasm` stays registered and usable in the same process.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { type BlasLibrary, type BlasLoadResult, loadBlas } from "../blas/library.ts";
-import { reproducibleBlas } from "../blas/fixed_order.ts";
+import type { BlasLibrary } from "../blas/library.ts";
 import type { NumericsMode } from "../numerics.ts";
+import { openEngine } from "../engine.ts";
 import { isSharedBlas } from "../blas/remote_blas.ts";
 import { batchMatMulKernel, fusedMatMulKernel, type KernelRunner } from "./matmul_kernels.ts";
 import { castKernel, identityKernel, sumKernel } from "./aux_kernels.ts";
@@ -30,7 +31,7 @@ export const WASM_BLAS = "wasm-blas";
 export interface BlasProbe {
   /** Whether the backend is registered and usable. */
   ok: boolean;
-  /** The BLAS library loaded (name or path as given to the loader). */
+  /** The engine's library (`portable-wasm-simd`, or the native name or path as given to the loader). */
   library?: string;
   /** Why the backend is not available (one line), when `ok` is false. */
   reason?: string;
@@ -40,33 +41,22 @@ export interface BlasProbe {
   coreType?: string;
   /** The numerics mode the backend was registered in (one per process), when known. */
   numerics?: NumericsMode;
-  /** The user's `OPENBLAS_CORETYPE` that reproducible mode replaced, if any. */
-  coreTypeOverridden?: string;
+  /** In `fast` mode: why no native library runs (the portable core then does). */
+  nativeMissing?: string;
 }
 
 /** Options of {@link registerWasmBlasBackend}. */
 export interface WasmBlasOptions {
-  /** BLAS library name or path (default: `NOTMNIST_BLAS_LIB`, then the usual system names). */
+  /** Native library name or path, `fast` only (default: `NOTMNIST_BLAS_LIB`, then the usual system names). */
   library?: string;
-  /** BLAS threads (default: `NOTMNIST_BLAS_THREADS`, then the number of cores). */
+  /** Engine threads (default: `NOTMNIST_BLAS_THREADS`, then the number of cores). */
   threads?: number;
   /**
    * Numerics mode (default `fast` here; the task CLIs and the grader default
-   * to `reproducible`): `reproducible` pins the OpenBLAS kernel and makes
-   * every BLAS call thread-count independent (fixed_order.ts).
+   * to `reproducible`): `reproducible` runs the portable core, `fast` the
+   * native BLAS (compute/engine.ts).
    */
   numerics?: NumericsMode;
-}
-
-/**
- * Loads the native BLAS for `opts.numerics`: in `reproducible` mode with the
- * pinned kernel and wrapped in the fixed-order face of fixed_order.ts (what
- * the backend registers, and what the grader serves to graded code).
- */
-export function loadNumericsBlas(opts: WasmBlasOptions = {}): BlasLoadResult {
-  const load = loadBlas(opts);
-  if (!load.ok || opts.numerics !== "reproducible") return load;
-  return { ...load, blas: reproducibleBlas(load.blas) };
 }
 
 let registration: Promise<BlasProbe> | undefined;
@@ -79,15 +69,15 @@ export function wasmBlasLibrary(): BlasLibrary | undefined {
 
 /**
  * Registers the tfjs backend `"wasm-blas"` (tfjs-backend-wasm with heavy
- * kernels on native BLAS via Deno FFI). Never throws for a missing library or
- * a missing `--allow-ffi`: returns `{ok: false, reason}` (one clear line).
+ * kernels on the engine of `opts.numerics`). Never throws: returns
+ * `{ok: false, reason}` (one clear line) when no engine can start.
  * Later calls return the first call's result (the options of later calls are
  * ignored: a process has one BLAS).
  */
 export function registerWasmBlasBackend(opts: WasmBlasOptions = {}): Promise<BlasProbe> {
-  registration ??= Promise.resolve().then(() => {
+  registration ??= Promise.resolve().then(async () => {
     try {
-      return register(opts);
+      return await register(opts);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       return { ok: false, reason: `wasm-blas registration failed: ${msg.split("\n")[0]}` };
@@ -134,27 +124,24 @@ function sgemmWorks(blas: BlasLibrary): boolean {
   return c[0] === 58 && c[1] === 64 && c[2] === 139 && c[3] === 154;
 }
 
-function register(opts: WasmBlasOptions): BlasProbe {
+async function register(opts: WasmBlasOptions): Promise<BlasProbe> {
   const numerics = opts.numerics ?? "fast";
-  const load = loadNumericsBlas({ ...opts, numerics });
-  if (!load.ok) return { ok: false, reason: load.reason };
-  const probe = registerLibrary(load.blas);
+  const open = await openEngine(numerics, opts);
+  if (!open.ok) return { ok: false, reason: open.reason };
+  const probe = registerLibrary(open.engine.blas);
   if (!probe.ok) return probe;
-  return {
-    ...probe,
-    numerics,
-    ...(load.coreTypeOverridden ? { coreTypeOverridden: load.coreTypeOverridden } : {}),
-  };
+  const missing = open.engine.nativeMissing;
+  return { ...probe, numerics, ...(missing ? { nativeMissing: missing } : {}) };
 }
 
 function registerLibrary(blas: BlasLibrary): BlasProbe {
   try {
     if (!sgemmWorks(blas)) {
       blas.close();
-      return { ok: false, reason: `cblas_sgemm in ${blas.library} returned wrong results` };
+      return { ok: false, reason: `sgemm of ${blas.library} returned wrong results` };
     }
   } catch (err) {
-    return { ok: false, reason: `cblas_sgemm in ${blas.library} failed: ${String(err)}` };
+    return { ok: false, reason: `sgemm of ${blas.library} failed: ${String(err)}` };
   }
   const wasmFactory = tf.findBackendFactory("wasm");
   if (wasmFactory == null) {

@@ -176,24 +176,25 @@ function wasmSimd(): boolean {
 /**
  * The run's numerics fingerprint, from the mode the tasks ran in, this
  * machine's CPU, and the backends the tasks reported (`unknown` when a task
- * reported none). Bit-identical to the reference only when every backend is
- * pinned: `wasm-blas` on OpenBLAS Haswell, `wasm` (SIMD build) or `cpu`.
+ * reported none). The reference bits only when every task ran `wasm-blas` on
+ * the portable core (`wasm-blas (portable-wasm-simd, ...)`) with wasm SIMD.
  */
 export function numericsRecord(mode: NumericsMode, backends: string[]): NumericsFingerprint {
   const problems: string[] = [];
   let blas: BlasFacts | undefined;
+  const others: string[] = [];
   for (const b of backends) {
     const facts = blasFactsOf(b);
     if (facts) {
+      if (blas !== undefined && facts.library !== blas.library) others.push(b);
       blas ??= facts;
-      continue;
+    } else {
+      others.push(b);
     }
-    const name = b.split(" ")[0];
-    if (name === "wasm") {
-      if (!wasmSimd()) problems.push("this runtime has no wasm SIMD");
-    } else if (name !== "cpu") {
-      problems.push(`backend ${b} is not pinned`);
-    }
+  }
+  if (!wasmSimd()) problems.push("this runtime has no wasm SIMD");
+  if (blas !== undefined && others.length > 0) {
+    problems.push(`some tasks ran on ${others.join(", ")}, not on ${blas.library}`);
   }
   return numericsFingerprint(mode, {
     backend: backends.join(", "),

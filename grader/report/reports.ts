@@ -13,7 +13,12 @@ import { budgetLimits, LAB_TARGET } from "../rubric/rubric.ts";
 import { pct } from "../../utils/format.ts";
 import { escapeXml } from "../../utils/xml.ts";
 import { mdCodeBlock, mdCodeSpan, mdPath, mdText } from "../../utils/markdown.ts";
-import { describeFingerprint, type NumericsFingerprint } from "../../compute/numerics.ts";
+import {
+  describeFingerprint,
+  isPortableEngine,
+  NATIVE_INSTALL_HINT,
+  type NumericsFingerprint,
+} from "../../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
 function capsLine(t: TaskReport): string {
@@ -113,13 +118,15 @@ export function toGradescope(report: GradeReport): GradescopeResults {
  */
 export function numericsNote(fp: NumericsFingerprint): string {
   const tail = fp.bitIdentical
-    ? "These numbers are the reference bits: any x86-64 CPU with AVX2 gives the same ones."
+    ? "These numbers are the reference bits because of the engine: any machine (x86-64 or " +
+      "ARM64, any OS, any thread count) running the portable core gives the same ones."
     : fp.mode === "fast"
-    ? "Fast numerics: these numbers may differ from machine to machine" +
+    ? (isPortableEngine(fp.blas) ? `No native library ran: ${NATIVE_INSTALL_HINT}. ` : "") +
+      "Fast numerics: these numbers may differ from machine to machine" +
       (fp.tolerance === undefined
         ? "."
         : ` (by up to ${(fp.tolerance * 100).toFixed(1)} accuracy points).`)
-    : `This machine cannot reproduce the reference bits; the rubric allows accuracies to ` +
+    : `This run's engine does not give the reference bits; the rubric allows accuracies to ` +
       `differ from the reference machine's by up to ` +
       `${((fp.tolerance ?? 0) * 100).toFixed(1)} percentage points.`;
   return `Numerics: ${describeFingerprint(fp)}. ${tail}`;
@@ -342,14 +349,15 @@ export function toMarkdown(report: GradeReport): string {
     ``,
     `- seed: ${report.seed}; runs per task: ${report.repeat}`,
     `- backends: ${cell(report.backends.join(", "))}`,
-    `- numerics: ${report.numerics.mode}; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
+    `- numerics: ${report.numerics.mode}; engine ${report.numerics.engine}` +
+      (report.numerics.blas?.threads === undefined
+        ? ""
+        : `, ${report.numerics.blas.threads} threads`) +
+      `; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
       `${report.numerics.cpuFeatures.length ? ` ${report.numerics.cpuFeatures.join(" ")}` : ""})` +
-      (report.numerics.blas
-        ? `; BLAS ${report.numerics.blas.library}, kernel ${
-          report.numerics.blas.coreType ?? "unknown"
-        }, ${report.numerics.blas.threads ?? "?"} threads`
-        : "") +
-      `; bit-identical to the reference: ${report.numerics.bitIdentical ? "yes" : "no"}`,
+      `; bit-identical to the reference: ${
+        report.numerics.bitIdentical ? "yes, because of the engine" : "no"
+      }`,
     `- rubric: version ${report.rubricVersion}, sha256 \`${report.rubricHash}\``,
     `- splits: train ${report.splits.train}, valid ${report.splits.valid}, test ${report.splits.test} ` +
       `(train subset per task above)`,

@@ -11,8 +11,10 @@
  * Two ways to run the task:
  * - {@link runWorkerHost} (graded code): the task runs in a Worker with no
  *   permissions but read/write of its output folder. This isolate (our code
- *   only) holds FFI and serves the Worker native BLAS over a shared buffer
- *   (`compute/blas/remote_blas.ts`), hands it the data by message, and
+ *   only) hands it the data by message; in `reproducible` numerics the Worker
+ *   runs the portable core itself (no FFI anywhere), in `fast` this isolate
+ *   holds FFI and serves it the native BLAS over a shared buffer
+ *   (`compute/blas/remote_blas.ts`); it
  *   copies and checks everything the Worker sends back before using it.
  * - {@link runChild} (the lab's own, trusted tasks): the task runs in this
  *   isolate.
@@ -24,7 +26,17 @@
 import { type ImageSet, PIXELS } from "../../data/types.ts";
 import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
 import type { BlasLibrary } from "../../compute/blas/library.ts";
-import { loadNumericsBlas } from "../../compute/wasm_blas/register.ts";
+import { openEngine } from "../../compute/engine.ts";
+import { defaultBlasThreads } from "../../compute/blas/library.ts";
+
+/** The engine's threads for graded code's Worker (which cannot read the environment). */
+function engineThreads(): number {
+  try {
+    return defaultBlasThreads();
+  } catch {
+    return 1;
+  }
+}
 import { DEFAULT_NUMERICS } from "../../compute/numerics.ts";
 import { type BlasChannel, createBlasChannel, serveBlas } from "../../compute/blas/remote_blas.ts";
 import {
@@ -265,14 +277,19 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let blas: BlasLibrary | undefined;
   let channel: BlasChannel | undefined;
   let blasSkipped = "";
-  if (header.worker?.blas) {
-    // Served in the grader's numerics mode (reproducible: pinned kernel, fixed panels).
-    const load = loadNumericsBlas({ numerics: header.backend?.numerics ?? DEFAULT_NUMERICS });
-    if (load.ok) {
-      blas = load.blas;
+  let engine: { threads: number } | undefined;
+  const numerics = header.backend?.numerics ?? DEFAULT_NUMERICS;
+  if (header.worker?.blas && numerics === "reproducible") {
+    // The Worker runs the portable core itself (measured faster than serving it: no copies).
+    engine = { threads: engineThreads() };
+  } else if (header.worker?.blas) {
+    // Served in the grader's numerics mode (reproducible: the portable core).
+    const open = await openEngine(numerics);
+    if (open.ok) {
+      blas = open.engine.blas;
       channel = createBlasChannel();
     } else {
-      blasSkipped = load.reason;
+      blasSkipped = open.reason;
     }
   }
   send({ type: "started" });
@@ -427,6 +444,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     wasm,
     backend: header.backend ?? null,
     port: workerPort,
+    ...(engine ? { engine } : {}),
     blas: blas && channel
       ? {
         buffer: channel.buffer,

@@ -17,6 +17,7 @@ import type { ImageSet } from "../../data/types.ts";
 import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
 import { registerWasmBlasBackendWith } from "../../compute/wasm_blas/register.ts";
 import { remoteBlasLibrary } from "../../compute/blas/remote_blas.ts";
+import { createPortableBlas } from "../../compute/portable/mod.ts";
 import { shareWasmMemory } from "../../compute/blas/shared_heap.ts";
 import type { ErrorStage, MainToWorker, RoleInfo, WorkerStart, WorkerToMain } from "./protocol.ts";
 import { selectChildBackend } from "./child_backend.ts";
@@ -77,7 +78,12 @@ async function trainTask(
   load: () => Promise<unknown>,
 ): Promise<{ models: Record<string, TrainedModel>; roles: Record<string, RoleInfo> }> {
   useWasmBinaries(start.wasm, start.blas !== undefined);
-  if (start.blas) {
+  if (start.engine) {
+    // Reproducible: the portable core in this Worker. If it cannot start, wasm-blas registers
+    // nothing, backend selection moves on (stock wasm) and the numerics line says "NO" and why.
+    const blas = await createPortableBlas({ threads: start.engine.threads }).catch(() => undefined);
+    if (blas) await registerWasmBlasBackendWith(blas, { numerics: start.backend?.numerics });
+  } else if (start.blas) {
     const { buffer, ...info } = start.blas;
     const onHeap = (memory: WebAssembly.Memory): void => post({ type: "heap", memory });
     await registerWasmBlasBackendWith(remoteBlasLibrary(buffer, info, { onHeap }), {

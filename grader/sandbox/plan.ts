@@ -11,7 +11,8 @@ import { type ChildHeader, workerPermissions } from "./protocol.ts";
 import { moduleUrl } from "./module_graph.ts";
 import { CACHED_ONLY_FLAG, LOCKED_FLAGS, NO_REGISTRY_ENV } from "./no_registry.ts";
 import type { SandboxRequest } from "./types.ts";
-import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
+import { BLAS_ENV_NAMES, BLAS_THREADS_ENV } from "../../compute/blas_env.ts";
+import { DEFAULT_NUMERICS } from "../../compute/numerics.ts";
 import { runOrigin, webCachePath } from "./web_storage.ts";
 
 /** Locations of Deno's caches, from `deno info --json`. */
@@ -136,6 +137,25 @@ export interface PlanContext {
   moduleFiles?: string[];
 }
 
+/**
+ * Whether the child needs FFI: only `fast` numerics (the native BLAS) or a
+ * forced tfjs-node backend; `reproducible` runs the portable core, in
+ * WebAssembly.
+ */
+export function childNeedsFfi(req: Pick<SandboxRequest, "backend">): boolean {
+  const force = req.backend?.force ?? "";
+  return (req.backend?.numerics ?? DEFAULT_NUMERICS) === "fast" || force.startsWith("tfjs-node");
+}
+
+/**
+ * The environment names the child's main isolate may read: every BLAS
+ * setting with FFI, else only the engine's thread count (the portable core's
+ * threads; they never change a bit).
+ */
+export function childEnvNames(ffi: boolean): readonly string[] {
+  return ffi ? BLAS_ENV_NAMES : [BLAS_THREADS_ENV];
+}
+
 /** Plans a run: paths, entry files, permissions, argv and environment. Pure. */
 export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan {
   const projectRoot = resolve(req.projectRoot);
@@ -148,9 +168,13 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
   const sibling = (name: string): string => new URL(`./${name}`, ctx.childUrl).href;
   const files: Record<string, string> = {};
   const dirs = ctx.dirs;
+  const ffi = childNeedsFfi(req);
+  const envNames = childEnvNames(ffi);
+  // The portable core's Workers (compute/portable/gemm_worker.ts and its imports) must be readable.
+  const portableDir = fromFileUrl(new URL("../../compute/portable/", ctx.childUrl));
   const blasEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.trustedEnv ?? {})) {
-    if (BLAS_ENV_NAMES.includes(k)) blasEnv[k] = v;
+    if (envNames.includes(k)) blasEnv[k] = v;
   }
   const env: Record<string, string> = {
     DENO_DIR: dirs.denoDir,
@@ -181,9 +205,9 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
       });\n`;
     permissions = [
       "--no-prompt",
-      `--allow-read=${[dataDir, outDir, dirs.npmCache, "/proc/cpuinfo"].join(",")}`,
+      `--allow-read=${[dataDir, outDir, dirs.npmCache, "/proc/cpuinfo", portableDir].join(",")}`,
       `--allow-write=${[outDir, predsDir].join(",")}`,
-      "--allow-ffi",
+      ...(ffi ? ["--allow-ffi"] : []),
       "--allow-env",
       "--allow-sys",
     ];
@@ -208,11 +232,14 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
           workerEntry,
           ...Object.values(ctx.wasmFiles),
           "/proc/cpuinfo",
+          portableDir,
           ...moduleFiles,
         ].join(",")
       }`,
       `--allow-write=${[outDir, predsDir].join(",")}`,
-      ...(header.worker.blas ? ["--allow-ffi", `--allow-env=${BLAS_ENV_NAMES.join(",")}`] : []),
+      ...(header.worker.blas
+        ? [...(ffi ? ["--allow-ffi"] : []), `--allow-env=${envNames.join(",")}`]
+        : []),
     ];
   }
   const origin = runOrigin(ctx.token);

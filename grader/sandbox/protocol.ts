@@ -14,6 +14,13 @@
 import type { Protocol } from "../../data/types.ts";
 import type { EpochRecord } from "../../tasks/types.ts";
 import type { BackendRequest } from "../../compute/backend_request.ts";
+import type { BlasFamily } from "../../compute/blas/library.ts";
+import { fileURLToPath } from "node:url";
+
+/** The portable core's folder (graded code's Worker may read it: its threads load from there). */
+export const PORTABLE_DIR: string = fileURLToPath(
+  new URL("../../compute/portable/", import.meta.url),
+);
 
 /** Prefix of a protocol line on the child's stdout (ASCII record separator + tag), then the run's token. */
 export const MESSAGE_MARK = "\u001egrader:";
@@ -171,11 +178,16 @@ export interface WorkerStart {
    * over it, never over the Worker's global channel, which graded code can use.
    */
   port: MessagePort;
+  /**
+   * Reproducible numerics: the Worker runs the portable core itself, with
+   * these threads (its arrays then live in the engine's memory: no copies).
+   */
+  engine?: { threads: number };
   /** Remote BLAS channel and the served library's description, when one is served. */
   blas?: {
     buffer: SharedArrayBuffer;
     library: string;
-    family: "openblas" | "blis" | "cblas";
+    family: BlasFamily;
     coreType?: string;
     threads?: number;
   };
@@ -232,7 +244,8 @@ export function workerPermissions(
   moduleFiles: string[] = [],
 ): Deno.PermissionOptionsObject {
   return {
-    read: [outDir, ...moduleFiles],
+    // The portable core's thread Workers load compute/portable/gemm_worker.ts and its imports.
+    read: [outDir, PORTABLE_DIR, ...moduleFiles],
     write: [outDir],
     env: false,
     ffi: false,

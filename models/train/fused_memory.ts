@@ -57,6 +57,29 @@ export function carve(sizes: number[], alloc: (n: number) => Float32Array): Floa
   return sizes.map((s, i) => buf.subarray(offsets[i], offsets[i] + s));
 }
 
+/** A BLAS that lends regions of its own shared memory (the portable core, compute/portable/). */
+interface RegionLender {
+  region(bytes: number): { memory: WebAssembly.Memory; byteOffset: number; byteLength: number };
+}
+
+function lendsRegions(blas: BlasLibrary): blas is BlasLibrary & RegionLender {
+  return typeof (blas as Partial<RegionLender>).region === "function";
+}
+
+/**
+ * A {@link SimdArena} of `floats` values in the engine's own memory when
+ * `blas` lends regions (the portable core: its products then copy nothing),
+ * else `undefined`.
+ */
+export function engineArena(blas: BlasLibrary, floats: number): SimdArena | undefined {
+  if (!lendsRegions(blas)) return undefined;
+  try {
+    return new SimdArena(floats, blas.region(floats * 4 + 64));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The wasm heap's allocator of the active tfjs wasm backend (emscripten's). */
 interface HeapAllocator {
   _malloc(bytes: number): number;

@@ -62,7 +62,7 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { SimdArena } from "./fused_simd.ts";
-import { carve, carvedSize, heapArena } from "./fused_memory.ts";
+import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
@@ -229,7 +229,9 @@ export function createFusedTrainer(
     }
   }
   if (onHeap) shared = undefined;
-  const arena = bufs ? undefined : onHeap?.arena ?? new SimdArena(carvedSize(sizes));
+  const arena = bufs
+    ? undefined
+    : onHeap?.arena ?? engineArena(blas, carvedSize(sizes)) ?? new SimdArena(carvedSize(sizes));
   bufs ??= carve(sizes, (n) => arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
