@@ -15,6 +15,7 @@ import {
   type Evaluation,
   PredictionError,
   type PredictionFailureKind,
+  validatePredictions,
 } from "./evaluate.ts";
 import {
   budgetLimits,
@@ -35,6 +36,17 @@ import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
+import { perturbImages } from "../data/perturb.ts";
+import {
+  partPredictions,
+  type TestBlock,
+  testBlock,
+  type TestPart,
+  testPart,
+} from "./checks/test_block.ts";
+import { checkIntegrity, hiddenLevels } from "./checks/integrity_run.ts";
+import { applyIntegrity } from "./rubric/integrity.ts";
+import type { SandboxRequest } from "./sandbox/mod.ts";
 
 /** Which module to grade for one task. */
 export interface TaskSpec {
@@ -56,6 +68,8 @@ export interface GradeData {
   valid: ImageSet;
   /** Held-out test split (sanitized); its labels never leave the grader. */
   test: ImageSet;
+  /** Hidden test set (`--hidden-test`): when given, test accuracy for credit is measured on it. */
+  hidden?: ImageSet;
 }
 
 /** Options of {@link grade}. */
@@ -96,6 +110,8 @@ export interface GradeOptions {
   verbose?: boolean;
   /** Recorded in the report as-is. */
   provenance?: GradeProvenance;
+  /** Teacher override of the integrity flags: reported, credit kept (`--override-integrity`). */
+  overrideIntegrity?: boolean;
 }
 
 /**
@@ -123,6 +139,7 @@ function evaluateRun(
   sandbox: SandboxResult,
   data: GradeData,
   train: ImageSet,
+  block: TestBlock,
 ): EvaluatedRun {
   const record: RunRecord = {
     run,
@@ -143,7 +160,14 @@ function evaluateRun(
     for (const [role, r] of Object.entries(sandbox.roles)) {
       try {
         const what = (split: string) => `role "${role}" (${r.info.name}) on the ${split} images`;
-        const test = evaluate(r.predictions.test, data.test.labels, data.test.count, what("test"));
+        const probs = r.predictions.test;
+        validatePredictions(probs, block.count, what("test"));
+        const on = (part: TestPart) =>
+          evaluate(partPredictions(probs, part), part.set.labels, part.set.count, what(part.name));
+        const hiddenPart = testPart(block, "hidden");
+        const perturbedPart = testPart(block, "perturbed");
+        const pub = on(block.parts[0]);
+        const test = hiddenPart ? on(hiddenPart) : pub;
         const tr = evaluate(r.predictions.train, train.labels, train.count, what("train"));
         const va = evaluate(
           r.predictions.valid,
@@ -157,6 +181,8 @@ function evaluateRun(
           testAccuracy: test.accuracy,
           trainAccuracy: tr.accuracy,
           validAccuracy: va.accuracy,
+          publicTestAccuracy: hiddenPart ? pub.accuracy : undefined,
+          perturbedAccuracy: perturbedPart ? on(perturbedPart).accuracy : undefined,
         };
         record.digests[role] = [r.predictions.test, r.predictions.train, r.predictions.valid]
           .map(digest).join(":");
@@ -180,7 +206,7 @@ function evaluateRun(
     metrics: record.error ? undefined : record.metrics,
     error: record.error,
     roleErrors: record.roleErrors,
-    testCount: data.test.count,
+    testCount: (data.hidden ?? data.test).count,
   };
   return { record, outcome, evaluations, sandbox };
 }
@@ -292,16 +318,28 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const reportDir = resolve(options.outDir);
   const { data, profile } = options;
   const tasks: TaskReport[] = [];
+  // A rubric without hidden-set levels is refused before anything runs.
+  if (data.hidden) {
+    for (const spec of options.tasks) hiddenLevels(taskRubric(spec.task, rubric), profile);
+  }
+  const block = testBlock([
+    ["public", data.test],
+    ["perturbed", rubric.integrity ? perturbImages(data.test, seed) : undefined],
+    ["hidden", data.hidden],
+  ]);
 
   for (const spec of options.tasks) {
     const r = taskRubric(spec.task, rubric);
-    const thresholds = r.thresholds[data.protocol][profile];
+    const publicThresholds = r.thresholds[data.protocol][profile];
+    const hiddenThresholds = data.hidden ? hiddenLevels(r, profile) : undefined;
+    const thresholds = hiddenThresholds ?? publicThresholds;
     const budget = r.budget[profile];
     const trainSize = options.trainSize ?? budget.trainSize;
     const epochs = options.epochs ?? budget.epochs;
     const timeoutSeconds = budget.timeoutSeconds * (options.timeoutScale ?? 1);
     const train = stratifiedSubset(data.train, trainSize, seed);
     const evaluated: EvaluatedRun[] = [];
+    let request: SandboxRequest | undefined;
     for (let run = 1; run <= repeat; run++) {
       const outDir = join(
         reportDir,
@@ -314,11 +352,11 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
           }; ${train.count} train images, ` +
           `epochs ${epochs ?? "task default"}, limit ${timeoutSeconds} s)`,
       );
-      const sandbox = await runSandboxed({
+      request = {
         module: spec.module,
         train,
         valid: data.valid,
-        testImages: { images: data.test.images, count: data.test.count },
+        testImages: { images: block.images, count: block.count },
         seed,
         epochs,
         protocol: data.protocol,
@@ -331,8 +369,9 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         trustedEnv: options.trustedEnv,
         limits: budgetLimits(budget),
         onLine: options.verbose ? (line) => log(`  [task${spec.task}] ${line}`) : undefined,
-      });
-      const ev = evaluateRun(run, sandbox, data, train);
+      };
+      const sandbox = await runSandboxed(request);
+      const ev = evaluateRun(run, sandbox, data, train, block);
       evaluated.push(ev);
       const main = ev.record.metrics.main;
       log(
@@ -348,7 +387,15 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     const first = evaluated[0];
     const outcome: TaskOutcome = { ...first.outcome };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
-    const tests = scoreTask(r, thresholds, outcome);
+    const integrity = await checkIntegrity(
+      first.record.error ? undefined : first.record.metrics.main,
+      request,
+      { rubric, profile, test: data.test, seed, log, override: options.overrideIntegrity ?? false },
+      { task: spec.task, outDir: join(reportDir, `task${spec.task}.control`) },
+      { publicThresholds, hiddenThresholds },
+    );
+    const scored = scoreTask(r, thresholds, outcome);
+    const tests = integrity ? applyIntegrity(spec.task, scored, integrity) : scored;
     const failing = evaluated.find((e) => e.record.error) ?? first;
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
@@ -371,6 +418,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       pictures: await listPictures(taskOut, reportDir),
       outDir: relative(reportDir, taskOut),
       logTail: failing.sandbox.logTail,
+      integrity,
       tests,
     });
   }
@@ -386,7 +434,12 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     repeat,
     rubricHash: await rubricHash(rubric),
     rubricVersion: rubric.version,
-    splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
+    splits: {
+      train: data.train.count,
+      valid: data.valid.count,
+      test: data.test.count,
+      hidden: data.hidden?.count,
+    },
     backends,
     numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
     provenance: options.provenance ?? {},

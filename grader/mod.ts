@@ -52,6 +52,7 @@ export {
   type Comparison,
   DEFAULT_LIMITS,
   type GradescopePolicy,
+  type IntegrityPolicy,
   LAB_TARGET,
   type Profile,
   PROFILES,
@@ -82,6 +83,19 @@ export {
   type PredictionFailureKind,
   validatePredictions,
 } from "./evaluate.ts";
+export {
+  applyIntegrity,
+  type ControlResult,
+  type IntegrityFlag,
+  type IntegrityFlagKind,
+  integrityFlags,
+  type IntegrityMeasures,
+  type IntegrityRecord,
+  integrityRecord,
+  integrityStatus,
+  retention,
+} from "./rubric/integrity.ts";
+export { type HiddenTest, HiddenTestError, loadHiddenTest } from "./hidden_test.ts";
 export type { FailureKind, SandboxFailure, SandboxLimits } from "./sandbox/mod.ts";
 export type { FileRecord, Versions } from "./report/provenance.ts";
 export { type LoadedGradeData, loadGradeData, type LoadGradeDataOptions } from "./grade_data.ts";

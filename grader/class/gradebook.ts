@@ -15,9 +15,15 @@ import {
   taskRubric,
 } from "../rubric/rubric.ts";
 import { describeFingerprint } from "../../compute/numerics.ts";
+import { integrityStatus } from "../rubric/integrity.ts";
 
 /** Status of one task in the gradebook. */
-export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
+export type TaskStatus =
+  | "pass"
+  | "below threshold"
+  | `failed: ${string}`
+  | `flagged${string}`
+  | "missing";
 
 /** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
 export interface GradebookRow {
@@ -78,7 +84,10 @@ export function rowOf(
     if (!t) status[task] = "missing";
     else if (t.runs.some((r) => r.failureKind)) {
       status[task] = `failed: ${t.runs.find((r) => r.failureKind)?.failureKind}`;
-    } else status[task] = t.passed ? "pass" : "below threshold";
+    } else {
+      status[task] = integrityStatus(t.integrity) ??
+        (t.passed ? "pass" : "below threshold");
+    }
   }
   return {
     student,

@@ -57,7 +57,8 @@ export interface AutograderResults extends GradescopeResults {
 
 /** Whether a test's output reveals test accuracy (the accuracy test and the comparisons). */
 export function revealsTestAccuracy(test: { name: string; maxScore: number }): boolean {
-  return test.maxScore > 0 && !/runs and returns valid predictions$/.test(test.name);
+  return (test.maxScore > 0 && !/runs and returns valid predictions$/.test(test.name)) ||
+    /integrity checks$/.test(test.name);
 }
 
 /**
@@ -145,6 +146,10 @@ export interface AutograderOptions {
   trainSize?: number;
   /** Time-limit multiplier. */
   timeoutScale?: number;
+  /** Hidden test set archive: graded for credit when given (`--hidden-test`). */
+  hiddenTest?: string;
+  /** Teacher override of the integrity flags (`--override-integrity`). */
+  overrideIntegrity?: boolean;
   /** Rubric (default {@link RUBRIC}). */
   rubric?: Rubric;
   /** Progress lines (the autograder's stdout). */
@@ -182,6 +187,7 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
     const loaded = await loadGradeData({
       dataDir: opts.dataDir,
       cacheDir: opts.cacheDir,
+      hiddenTest: opts.hiddenTest,
       projectRoot: PROJECT_ROOT,
       log,
     });
@@ -202,6 +208,7 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
       epochs: opts.epochs,
       trainSize: opts.trainSize,
       timeoutScale: opts.timeoutScale,
+      overrideIntegrity: opts.overrideIntegrity,
       log,
       provenance: loaded.provenance,
     });
@@ -239,6 +246,8 @@ export const AUTOGRADER_SPEC = {
   epochs: GRADE_FLAGS.epochs,
   "train-size": GRADE_FLAGS["train-size"],
   "timeout-scale": GRADE_FLAGS["timeout-scale"],
+  "hidden-test": GRADE_FLAGS["hidden-test"],
+  "override-integrity": GRADE_FLAGS["override-integrity"],
 };
 
 /** Parses the runner's flags; throws naming the flag on bad input. */

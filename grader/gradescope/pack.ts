@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { parseFlags, stringFlag, switchFlag, usageLines } from "../../deps/flags.ts";
 import { type ZipEntry, zipFiles } from "../../deps/zip.ts";
 import { atomicWrite } from "../../utils/atomic_write.ts";
@@ -26,6 +26,8 @@ export interface BuildAutograderOptions {
   dataDir?: string;
   /** Profile `run_autograder` grades with (default full). */
   profile?: "quick" | "full";
+  /** Hidden test set archive shipped as `hidden/<name>` and graded for credit. */
+  hiddenTest?: string;
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -57,6 +59,15 @@ export async function sourceFiles(projectRoot: string): Promise<string[]> {
   return [...new Set(files)].sort();
 }
 
+/** `path` when it names a `.tar.gz` file; throws naming `--hidden-test` otherwise. */
+async function hiddenArchive(path: string): Promise<string> {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info?.isFile || !/\.(tar\.gz|tgz)$/.test(path)) {
+    throw new Error(`--hidden-test ${path}: expected a .tar.gz file (deno task make-hidden-test)`);
+  }
+  return path;
+}
+
 /**
  * The archive's entries. Throws naming the folder when notMNIST_small.tar.gz
  * is not there (the archive must carry the data).
@@ -71,6 +82,9 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
         `(set NOTMNIST_DIR or pass --data-dir)`,
     );
   }
+  const hidden = opts.hiddenTest === undefined
+    ? undefined
+    : `hidden/${basename(await hiddenArchive(opts.hiddenTest))}`;
   const template = (name: string) => Deno.readTextFile(join(root, "templates/gradescope", name));
   const enc = new TextEncoder();
   const entries: ZipEntry[] = [
@@ -82,12 +96,16 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
     {
       path: "run_autograder",
       bytes: enc.encode(
-        (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full"),
+        (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full")
+          .replaceAll("@HIDDEN_TEST@", hidden ? `$SOURCE/${hidden}` : ""),
       ),
       mode: 0o755,
     },
     { path: "data/notMNIST_small.tar.gz", bytes: await Deno.readFile(archive) },
   ];
+  if (hidden && opts.hiddenTest) {
+    entries.push({ path: hidden, bytes: await Deno.readFile(opts.hiddenTest) });
+  }
   for (const f of await sourceFiles(root)) {
     entries.push({ path: `lab/${relative(root, f)}`, bytes: await Deno.readFile(f) });
   }
@@ -109,6 +127,10 @@ export const PACK_SPEC = {
   out: stringFlag({ arg: "FILE", help: "the archive to write", default: "out/autograder.zip" }),
   "data-dir": GRADE_FLAGS["data-dir"],
   profile: { ...GRADE_FLAGS.profile, help: "the profile run_autograder grades with" },
+  "hidden-test": {
+    ...GRADE_FLAGS["hidden-test"],
+    help: "ship this hidden test set; run_autograder grades test accuracy on it",
+  },
   help: switchFlag("this text", "h"),
 };
 
@@ -132,7 +154,11 @@ if (import.meta.main) {
       Deno.exit(0);
     }
     const out = resolve(values.out);
-    const paths = await buildAutograder(out, { dataDir: values.dataDir, profile: values.profile });
+    const paths = await buildAutograder(out, {
+      dataDir: values.dataDir,
+      profile: values.profile,
+      hiddenTest: values.hiddenTest === undefined ? undefined : resolve(values.hiddenTest),
+    });
     const size = (await Deno.stat(out)).size;
     console.log(`wrote ${out}: ${paths.length} files, ${size} bytes`);
   } catch (err) {

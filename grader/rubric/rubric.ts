@@ -106,6 +106,11 @@ export interface TaskRubric {
   budget: Record<Profile, Budget>;
   /** Accuracy levels per protocol and profile. */
   thresholds: Record<Protocol, Record<Profile, Thresholds>>;
+  /**
+   * Accuracy levels on a hidden test set (`--hidden-test`), per profile: they
+   * replace `thresholds` for credit when one is graded (measured: docs/grader.md).
+   */
+  hiddenThresholds?: Record<Profile, Thresholds>;
 }
 
 /** When Gradescope shows a result to the student (its `visibility` values). */
@@ -123,6 +128,24 @@ export interface GradescopePolicy {
   leaderboardTask?: TaskNumber;
 }
 
+/** The rubric's integrity settings of `grader/rubric/integrity.ts` (measured in docs/grader.md). */
+export interface IntegrityPolicy {
+  /**
+   * Smallest share of its accuracy above chance (10%) a submission must keep
+   * from the public test images to their perturbed copies:
+   * `(perturbed - 0.1) / (public - 0.1)`.
+   */
+  perturbedRetention: number;
+  /** Flag test accuracy above the thresholds' `fullCredit` plus this margin. */
+  ceilingMargin: number;
+  /** Largest allowed agreement of the control run's predictions with the true labels. */
+  controlAgreement: number;
+  /** Profiles whose grades run the control run (it trains every task a second time). */
+  controlProfiles: Profile[];
+  /** Teacher override: report the flags but keep the credit. */
+  override: boolean;
+}
+
 /** The whole rubric: one entry per task, plus the grading seed. */
 export interface Rubric {
   /** Rubric format version; bump when the meaning of a field changes. */
@@ -133,6 +156,8 @@ export interface Rubric {
   tasks: TaskRubric[];
   /** Gradescope visibility and leaderboard (default: everything visible, no leaderboard). */
   gradescope?: GradescopePolicy;
+  /** Memorisation checks (`grader/rubric/integrity.ts`); absent: none run. */
+  integrity?: IntegrityPolicy;
 }
 
 /**
@@ -157,6 +182,15 @@ export const RUBRIC: Rubric = {
   // Test accuracy is the held-out measure: students see it after the due date, so they cannot
   // tune on it by resubmitting; the leaderboard ranks task 4 (students may enter pseudonyms).
   gradescope: { accuracyVisibility: "after_due_date", leaderboardTask: 4 },
+  // Measured in docs/grader.md ("Integrity checks"): the lab's tasks lose at most MEASURE points
+  // on the perturbed copies and agree with the true labels on at most MEASURE of the control run.
+  integrity: {
+    perturbedRetention: 0.5,
+    ceilingMargin: 0.05,
+    controlAgreement: 0.30,
+    controlProfiles: ["quick"],
+    override: false,
+  },
   tasks: [
     {
       task: 1,
@@ -269,13 +303,16 @@ export function taskPoints(t: TaskRubric): number {
  * numbers) and throws an error naming the first bad field.
  */
 export function validateRubric(rubric: Rubric): void {
+  if (rubric.integrity) validateIntegrity(rubric.integrity);
   for (const t of rubric.tasks) {
     const where = `rubric task ${t.task}`;
     if (!(t.accuracyPoints >= 0)) throw new Error(`${where}: accuracyPoints must be >= 0`);
     if (t.comparison && !(t.comparison.points >= 0)) {
       throw new Error(`${where}: comparison.points must be >= 0`);
     }
-    for (const [protocol, byProfile] of Object.entries(t.thresholds)) {
+    const levels = Object.entries(t.thresholds);
+    if (t.hiddenThresholds) levels.push(["hidden", t.hiddenThresholds]);
+    for (const [protocol, byProfile] of levels) {
       for (const [profile, th] of Object.entries(byProfile as Record<string, Thresholds>)) {
         const at = `${where} ${protocol}/${profile}`;
         for (const key of ["floor", "pass", "fullCredit"] as const) {
@@ -306,6 +343,24 @@ export function validateRubric(rubric: Rubric): void {
           throw new Error(`${where} budget ${profile}: ${key} must be > 0, got ${v}`);
         }
       }
+    }
+  }
+}
+
+/** Checks the integrity policy's numbers; throws naming the first bad field. */
+function validateIntegrity(p: IntegrityPolicy): void {
+  for (const key of ["perturbedRetention", "ceilingMargin", "controlAgreement"] as const) {
+    if (!(p[key] >= 0 && p[key] <= 1)) {
+      throw new Error(`rubric integrity: ${key} must be in [0, 1], got ${p[key]}`);
+    }
+  }
+  for (const profile of p.controlProfiles) {
+    if (!PROFILES.includes(profile)) {
+      throw new Error(
+        `rubric integrity: controlProfiles: unknown profile "${profile}" (known: ${
+          PROFILES.join(", ")
+        })`,
+      );
     }
   }
 }
