@@ -213,6 +213,11 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915 },
         },
       },
+      // hidden test set (docs/grader.md "Hidden-set thresholds"): quick MEAS1Q, full MEAS1F
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86 },
+      },
     },
     {
       task: 2,
@@ -235,6 +240,11 @@ export const RUBRIC: Rubric = {
           // net 0.9129-0.9247, lead 2.40-3.90 points (3 seeds)
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915, margin: 0.015 },
         },
+      },
+      // hidden test set: net as task 1; lead over logistic regression MEAS2Q (quick), MEAS2F (full)
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, margin: 0.005 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, margin: 0.015 },
       },
     },
     {
@@ -259,6 +269,11 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.905, fullCredit: 0.92, gapReduction: 0.01 },
         },
       },
+      // hidden test set: quick MEAS3Q, full MEAS3F
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, gapReduction: 0.005 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, gapReduction: 0.01 },
+      },
     },
     {
       task: 4,
@@ -280,6 +295,11 @@ export const RUBRIC: Rubric = {
           // SMALL_RECIPE, 100 epochs: measured 0.9354-0.9402 (3 seeds), 5-fold CV 0.9401
           full: { floor: 0.85, pass: 0.92, fullCredit: 0.94 },
         },
+      },
+      // hidden test set: quick MEAS4Q, full MEAS4F
+      hiddenThresholds: {
+        quick: { floor: 0.76, pass: 0.83, fullCredit: 0.85 },
+        full: { floor: 0.82, pass: 0.885, fullCredit: 0.905 },
       },
     },
   ],
