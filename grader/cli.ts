@@ -100,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(err as Error).message}`);
     return 2;
   }
-  const forbiddenRoots = [dataDir, cacheDir, ...(hidden ? [hidden.folder] : [])];
+  const forbiddenRoots = [dataDir, cacheDir, ...(hidden ? [hidden.forbidden] : [])];
   const dataFiles: FileRecord[] = splits.summary.sources.map((src) => ({
     path: src.path,
     name: basename(src.path),

@@ -92,7 +92,7 @@ export async function loadGradeData(opts: LoadGradeDataOptions = {}): Promise<Lo
   };
   return {
     data,
-    forbiddenRoots: [dataDir, cacheDir, ...(hidden ? [hidden.folder] : [])],
+    forbiddenRoots: [dataDir, cacheDir, ...(hidden ? [hidden.forbidden] : [])],
     provenance: {
       dataDir,
       dataFiles: dataFiles.length > 0 ? dataFiles : await dataFileRecords(dataDir),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { basename, dirname, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { loadArchive } from "../data/archive.ts";
 import { type ImageSet, LETTERS } from "../data/types.ts";
 import type { FileRecord } from "./report/provenance.ts";
@@ -26,8 +26,11 @@ export interface HiddenTest {
   set: ImageSet;
   /** The archive's record (path, size, SHA-256) for the report. */
   record: FileRecord;
-  /** The folder holding it: graded code may not import from it. */
-  folder: string;
+  /**
+   * The archive's absolute path: graded code may not import it (the archive
+   * alone, not its folder, so a class folder beside it stays gradable).
+   */
+  forbidden: string;
 }
 
 /**
@@ -67,6 +70,6 @@ export async function loadHiddenTest(
       bytes: decoded.source.bytes,
       sha256: decoded.source.sha256 ?? "(folder: not hashed)",
     },
-    folder: dirname(abs),
+    forbidden: abs,
   };
 }

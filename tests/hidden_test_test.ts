@@ -32,7 +32,7 @@ Deno.test("loadHiddenTest reads a notMNIST-layout archive and refuses unusable o
     const path = await writeToyArchive(tmp, 3);
     const h = await loadHiddenTest(path);
     assertEquals(h.set.count, 30);
-    assertEquals(h.folder, tmp);
+    assertEquals(h.forbidden, path);
     assertEquals(h.record.sha256.length, 64);
     await assertRejects(
       () => loadHiddenTest(join(tmp, "missing.tar.gz")),
@@ -52,7 +52,7 @@ Deno.test("loadHiddenTest reads a notMNIST-layout archive and refuses unusable o
       hiddenTest: path,
     });
     assertEquals(withHidden.data.hidden?.count, 30);
-    assert(withHidden.forbiddenRoots.includes(tmp));
+    assert(withHidden.forbiddenRoots.includes(path));
     assert(
       plain.dataSha256 !== withHidden.dataSha256,
       "the hidden set is part of the data identity",

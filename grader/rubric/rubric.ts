@@ -175,6 +175,13 @@ export interface Rubric {
  * margins at about half the smallest measured lead. Task 4's levels are
  * those of the accuracy study's recipe (its default since issue 6; table in
  * docs/accuracy.md).
+ *
+ * `hiddenThresholds` (a hidden test set rendered by `deno task
+ * make-hidden-test`, 10,000 images) were measured the same way on this
+ * grader (seed 42) and, over training seeds, in docs/hidden_test.md: each
+ * `pass` 1.5 points or more below the lowest accuracy measured (lab's tasks
+ * and the skeletons), `fullCredit` near the median. They serve both protocols
+ * (training on notMNIST_large only raises accuracy).
  */
 export const RUBRIC: Rubric = {
   version: 1,
@@ -213,7 +220,8 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915 },
         },
       },
-      // hidden test set (docs/grader.md "Hidden-set thresholds"): quick MEAS1Q, full MEAS1F
+      // hidden test set (docs/grader.md, "Hidden-set thresholds"): quick 83.07% (seed 42; seeds
+      // 42, 1-5: 83.13-83.88%), skeleton 82.94%; full 85.71% (seeds 42, 1, 2: 85.12-86.93%)
       hiddenThresholds: {
         quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835 },
         full: { floor: 0.78, pass: 0.83, fullCredit: 0.86 },
@@ -241,7 +249,8 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915, margin: 0.015 },
         },
       },
-      // hidden test set: net as task 1; lead over logistic regression MEAS2Q (quick), MEAS2F (full)
+      // hidden test set: the net as task 1; lead over logistic regression 1.26 points (quick;
+      // skeleton 1.13), 3.29 points (full)
       hiddenThresholds: {
         quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, margin: 0.005 },
         full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, margin: 0.015 },
@@ -269,7 +278,8 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.905, fullCredit: 0.92, gapReduction: 0.01 },
         },
       },
-      // hidden test set: quick MEAS3Q, full MEAS3F
+      // hidden test set: quick 83.39% (seeds 42, 1-5: 83.44-84.47%), gap reduced 1.90 points
+      // (skeleton 83.23%, 1.87); full 86.77% (seeds 42, 1, 2: 85.55-87.61%), 2.64 points
       hiddenThresholds: {
         quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, gapReduction: 0.005 },
         full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, gapReduction: 0.01 },
@@ -296,9 +306,10 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.92, fullCredit: 0.94 },
         },
       },
-      // hidden test set: quick MEAS4Q, full MEAS4F
+      // hidden test set: quick 85.37% (seeds 42, 1-5: 84.72-85.66%), skeleton 84.35%; full
+      // 90.47% (seeds 42, 1, 2: 90.30-90.76%)
       hiddenThresholds: {
-        quick: { floor: 0.76, pass: 0.83, fullCredit: 0.85 },
+        quick: { floor: 0.76, pass: 0.825, fullCredit: 0.85 },
         full: { floor: 0.82, pass: 0.885, fullCredit: 0.905 },
       },
     },
