@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { join } from "node:path";
 import { parseGradeArgs } from "../grader/args.ts";
 import { parseClassArgs } from "../grader/class/cli.ts";
-import { parseAutograderArgs } from "../grader/gradescope/autograder.ts";
+import { parseAutograderArgs, revealsTestAccuracy } from "../grader/gradescope/autograder.ts";
 import { autograderEntries } from "../grader/gradescope/pack.ts";
 import { HiddenTestError, loadHiddenTest } from "../grader/hidden_test.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
@@ -90,4 +90,10 @@ Deno.test("deno task gradescope --hidden-test ships it and run_autograder grades
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test("on Gradescope the integrity checks follow the accuracy tests' visibility", () => {
+  assert(revealsTestAccuracy({ name: "Task 1: integrity checks", maxScore: 0 }));
+  assert(revealsTestAccuracy({ name: "Task 1: test accuracy (main)", maxScore: 25 }));
+  assert(!revealsTestAccuracy({ name: "Task 1: runs and returns valid predictions", maxScore: 0 }));
 });
