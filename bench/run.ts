@@ -4,7 +4,7 @@
  * output in order. Benchmarks print ratios against a baseline measured in the
  * same run; nothing here is a test and nothing fails on a slow machine.
  *
- * Usage: `deno task bench [data|train|grade|numerics ...]` (default: all).
+ * Usage: `deno task bench [data|train|grade|numerics|gemm ...]` (default: all).
  *
  * @module
  */
@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   train: "bench/train_bench.ts",
   grade: "bench/grade_bench.ts",
   numerics: "bench/numerics_bench.ts",
+  gemm: "bench/gemm_bench.ts",
 };
 
 async function runBench(name: string, file: string, args: string[]): Promise<number> {

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-cpu";
+import "./cpu_backend.ts";
 import {
   defaultTfjsNodeDeps,
   loadTfjsNode,

@@ -7,14 +7,9 @@
  */
 import { dirname, join } from "node:path";
 import { encodeGray8Fast, encodePng } from "../deps/png.ts";
-import {
-  gzip,
-  packTar,
-  TarGzWriter,
-  tarHeader,
-  type TarHeaderInput,
-  type TarInput,
-} from "../deps/tar.ts";
+import { gzip } from "../deps/gzip.ts";
+import { packTar, tarHeader, type TarHeaderInput, type TarInput } from "../deps/tar_writer.ts";
+import { TarGzWriter } from "../deps/tar_gz_writer.ts";
 import { Rng } from "../utils/rng.ts";
 import { IMAGE_SIZE, type ImageSet, LETTERS, PIXELS } from "./types.ts";
 
@@ -82,16 +77,16 @@ export async function writeLargeArchive(
   progress?: (written: number) => void,
 ): Promise<number> {
   const rng = new Rng(seed);
-  const w = new TarGzWriter(path);
+  const w = await TarGzWriter.create(path);
   for (let i = 0; i < count; i++) {
     const j = i % source.count;
     const img = source.images.subarray(j * PIXELS, (j + 1) * PIXELS);
     const shifted = shiftImage(img, rng.int(5) - 2, rng.int(5) - 2);
     const letter = LETTERS[source.labels[j]];
-    await w.add({
-      name: `notMNIST_large/${letter}/${i}.png`,
-      bytes: encodeGray8Fast(shifted, IMAGE_SIZE, IMAGE_SIZE),
-    });
+    await w.addFile(
+      `notMNIST_large/${letter}/${i}.png`,
+      encodeGray8Fast(shifted, IMAGE_SIZE, IMAGE_SIZE),
+    );
     if (progress && (i + 1) % 50_000 === 0) progress(i + 1);
   }
   await w.close();

@@ -7,7 +7,6 @@
 import { join, resolve } from "node:path";
 import {
   type FlagValues,
-  intFlag,
   parseFlags,
   repeatedFlag,
   stringFlag,
@@ -40,12 +39,7 @@ export const SPEC = {
   protocol: GRADE_FLAGS.protocol,
   download: DATA_FLAGS.download,
   seed: GRADE_FLAGS.seed,
-  repeat: intFlag({
-    help: "run each task N times; fail unless predictions are bit-identical",
-    min: 1,
-    max: 10,
-    default: 1,
-  }),
+  repeat: GRADE_FLAGS.repeat,
   backend: GRADE_FLAGS.backend,
   numerics: {
     ...TASK_FLAGS.numerics,

@@ -11,13 +11,16 @@ import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
 import { type GradeArgs, HELP, parseGradeArgs } from "./args.ts";
 import { PROJECT_ROOT } from "./project.ts";
 import { TRUSTED_ENV_NAMES } from "./trusted_env.ts";
-import { grade } from "./grade.ts";
+import { grade, type TaskSpec } from "./grade.ts";
+import { typecheckTask } from "./intake/typecheck.ts";
 import type { GradeReport } from "./report/types.ts";
 import { writeReports } from "./report/reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric/rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { pct } from "../utils/format.ts";
 import { type HiddenTest, loadHiddenTest } from "./hidden_test.ts";
+import { pctExplaining } from "./rubric/shown_digits.ts";
+import { clearTaskFolders, writeAllTasks } from "./report/graded_so_far.ts";
 
 function envOrUndefined(name: string): string | undefined {
   try {
@@ -38,7 +41,11 @@ export function summaryTable(report: GradeReport): string[] {
     const main = t.runs[0]?.metrics.main;
     const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
     lines.push(
-      `${String(t.task).padEnd(6)}${(main ? pct(main.testAccuracy) : "—").padEnd(10)}` +
+      `${String(t.task).padEnd(6)}${
+        (main
+          ? pctExplaining(main.testAccuracy, [t.thresholds.pass, t.thresholds.fullCredit])
+          : "—").padEnd(10)
+      }` +
         `${pct(t.thresholds.pass).padEnd(9)}${pct(t.thresholds.fullCredit).padEnd(9)}` +
         `${pct(LAB_TARGET).padEnd(8)}${`${t.score.toFixed(2)} / ${t.maxScore}`.padEnd(14)}` +
         `${(t.passed ? "PASS" : "FAIL").padEnd(8)}${`${wall.toFixed(1)} s`.padEnd(10)}` +
@@ -50,9 +57,24 @@ export function summaryTable(report: GradeReport): string[] {
   }
   lines.push(
     `score ${report.score.toFixed(2)} / ${report.maxScore}: ${report.passed ? "PASS" : "FAIL"} ` +
-      `(${report.executionSeconds.toFixed(1)} s)`,
+      `(${report.executionSeconds.toFixed(1)} s)` +
+      ((report.missingTasks ?? []).length > 0
+        ? `; not graded: ${(report.missingTasks ?? []).map((t) => `task ${t}`).join(", ")}`
+        : ""),
   );
   return lines;
+}
+
+/** `tasks` with the type errors `deno check` finds in each module as intake findings. */
+async function withTypeErrors(tasks: TaskSpec[], log: (line: string) => void): Promise<TaskSpec[]> {
+  const out: TaskSpec[] = [];
+  for (const t of tasks) {
+    log(`task ${t.task}: deno check ${t.module}`);
+    const found = await typecheckTask(t.task, t.module, join(PROJECT_ROOT, "deno.json"));
+    if (found) log(`task ${t.task}: ${found.message.split("\n").slice(0, 4).join("\n  ")}`);
+    out.push(found ? { ...t, findings: [...(t.findings ?? []), found] } : t);
+  }
+  return out;
 }
 
 /** Runs the grader CLI with `args`; returns the exit code. */
@@ -87,8 +109,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     console.error(
       `error: could not load the notMNIST data: ${(err as Error).message}\n` +
-        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz, ` +
-        `or add --download to fetch the small archive (small protocol).`,
+        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz` +
+        (a.download ? "." : `, or add --download to fetch the small archive (small protocol).`),
     );
     return 2;
   }
@@ -120,6 +142,9 @@ export async function main(args: string[]): Promise<number> {
         ? " (sandboxed: a Worker without permissions, native BLAS served to it)"
         : ""),
   );
+  await clearTaskFolders(a.out, a.tasks.map((t) => t.task));
+  // A student's modules are type-checked first: type errors are shown, as the teacher sees them.
+  const tasks = a.studentMode ? await withTypeErrors(a.tasks, log) : a.tasks;
   let report: GradeReport;
   try {
     report = await grade({
@@ -130,7 +155,7 @@ export async function main(args: string[]): Promise<number> {
         test: splits.test,
         hidden: hidden?.set,
       },
-      tasks: a.tasks,
+      tasks,
       profile: a.profile,
       seed: a.seed,
       repeat: a.repeat,
@@ -162,10 +187,13 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const written = await writeReports(a.out, report);
+  const allTasks = await writeAllTasks(a.out, report, RUBRIC);
   log("");
   for (const line of summaryTable(report)) log(line);
-  log(`reports: ${written.join(", ")}`);
-  return report.passed ? 0 : 1;
+  log(`reports: ${written.join(", ")}; every task graded so far: ${allTasks}`);
+  // The exit code covers the tasks graded in this run (a self-check of one task, one
+  // classroom test per task); the report's own result also counts the missing tasks.
+  return report.tasks.every((t) => t.passed) ? 0 : 1;
 }
 
 if (import.meta.main) {

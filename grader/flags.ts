@@ -6,7 +6,7 @@
  * @module
  */
 import { DATA_FLAGS } from "../data/flags.ts";
-import { choiceFlag, numberFlag, orList, stringFlag, switchFlag } from "../deps/flags.ts";
+import { choiceFlag, intFlag, numberFlag, orList, stringFlag, switchFlag } from "../deps/flags.ts";
 import { BACKEND_ORDER } from "../compute/backend_names.ts";
 import { TASK_FLAGS } from "../tasks/flags.ts";
 import { PROFILES, RUBRIC } from "./rubric/rubric.ts";
@@ -53,5 +53,11 @@ export const GRADE_FLAGS = {
     min: 0.01,
     max: 1000,
     shownDefault: "1",
+  }),
+  repeat: intFlag({
+    help: "run each task N times; fail (and flag) unless predictions are bit-identical",
+    min: 1,
+    max: 10,
+    default: 1,
   }),
 };

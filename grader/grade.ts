@@ -7,16 +7,8 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { createHash } from "node:crypto";
 import type { ImageSet, Protocol } from "../data/types.ts";
 import { stratifiedSubset } from "../data/subset.ts";
-import {
-  evaluate,
-  type Evaluation,
-  PredictionError,
-  type PredictionFailureKind,
-  validatePredictions,
-} from "./evaluate.ts";
 import {
   budgetLimits,
   type Profile,
@@ -30,23 +22,24 @@ import {
 } from "./rubric/rubric.ts";
 import { runSandboxed, type SandboxResult } from "./sandbox/mod.ts";
 import { scoreTask, type TaskOutcome } from "./rubric/score.ts";
+import { missingTaskNumbers, missingTaskTests } from "./rubric/missing_tasks.ts";
+import type { RoleRecord } from "./rubric/recipe_checks.ts";
+import { type IntakeFinding, intakeTests } from "./intake/findings.ts";
 import type { GradeProvenance, GradeReport, RunRecord, TaskReport } from "./report/types.ts";
 import { numericsRecord } from "./report/provenance.ts";
 import { DEFAULT_NUMERICS, type NumericsMode } from "../compute/numerics.ts";
 import type { BackendRequest } from "../compute/backend_request.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
+import { taskCurveSeries } from "../tasks/curve_series.ts";
+import { oneLine } from "../utils/format.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
 import { perturbImages } from "../data/perturb.ts";
-import {
-  partPredictions,
-  type TestBlock,
-  testBlock,
-  type TestPart,
-  testPart,
-} from "./checks/test_block.ts";
+import { evaluateRun, type RunEvaluation } from "./evaluate_run.ts";
+import { testBlock } from "./checks/test_block.ts";
 import { checkIntegrity, hiddenLevels } from "./checks/integrity_run.ts";
 import { applyIntegrity } from "./rubric/integrity.ts";
 import type { SandboxRequest } from "./sandbox/mod.ts";
+import { taskTimeShare } from "./rubric/time_share.ts";
 
 /** Which module to grade for one task. */
 export interface TaskSpec {
@@ -56,6 +49,8 @@ export interface TaskSpec {
   module: string;
   /** Trusted modules (the lab's own) may use FFI, env and sys info in their sandbox. */
   trusted: boolean;
+  /** What intake found in the module before it ran (grader/intake/findings.ts). */
+  findings?: IntakeFinding[];
 }
 
 /** The data to grade on. */
@@ -112,6 +107,13 @@ export interface GradeOptions {
   provenance?: GradeProvenance;
   /** Teacher override of the integrity flags: reported, credit kept (`--override-integrity`). */
   overrideIntegrity?: boolean;
+  /**
+   * `performance.now()` time (ms) by which every task must be done: each
+   * task's limit is then {@link taskTimeShare} of what is left.
+   */
+  deadlineMs?: number;
+  /** Called after each task with the report of the tasks graded so far. */
+  onTask?: (report: GradeReport) => Promise<void> | void;
 }
 
 /**
@@ -121,94 +123,16 @@ export interface GradeOptions {
  */
 export { stratifiedSubset };
 
-function digest(a: Float32Array): string {
-  return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest(
-    "hex",
-  );
-}
+/** A run's evaluation (`evaluate_run.ts`). */
+type EvaluatedRun = RunEvaluation;
 
-interface EvaluatedRun {
-  record: RunRecord;
-  outcome: TaskOutcome;
-  evaluations: Record<string, Evaluation>;
-  sandbox: SandboxResult;
-}
-
-function evaluateRun(
-  run: number,
-  sandbox: SandboxResult,
-  data: GradeData,
-  train: ImageSet,
-  block: TestBlock,
-): EvaluatedRun {
-  const record: RunRecord = {
-    run,
-    roleErrors: { ...sandbox.roleErrors },
-    metrics: {},
-    digests: {},
-    backend: sandbox.backend?.name,
-    wallSeconds: sandbox.wallSeconds,
-    trainSeconds: sandbox.trainSeconds,
-    permissions: sandbox.permissions,
-  };
-  const evaluations: Record<string, Evaluation> = {};
-  const predictionFailures: Record<string, PredictionFailureKind> = {};
-  if (sandbox.failure) {
-    record.failureKind = sandbox.failure.kind;
-    record.error = `${sandbox.failure.kind}: ${sandbox.failure.message}`;
-  } else {
-    for (const [role, r] of Object.entries(sandbox.roles)) {
-      try {
-        const what = (split: string) => `role "${role}" (${r.info.name}) on the ${split} images`;
-        const probs = r.predictions.test;
-        validatePredictions(probs, block.count, what("test"));
-        const on = (part: TestPart) =>
-          evaluate(partPredictions(probs, part), part.set.labels, part.set.count, what(part.name));
-        const hiddenPart = testPart(block, "hidden");
-        const perturbedPart = testPart(block, "perturbed");
-        const pub = on(block.parts[0]);
-        const test = hiddenPart ? on(hiddenPart) : pub;
-        const tr = evaluate(r.predictions.train, train.labels, train.count, what("train"));
-        const va = evaluate(
-          r.predictions.valid,
-          data.valid.labels,
-          data.valid.count,
-          what("valid"),
-        );
-        evaluations[role] = test;
-        record.metrics[role] = {
-          name: r.info.name,
-          testAccuracy: test.accuracy,
-          trainAccuracy: tr.accuracy,
-          validAccuracy: va.accuracy,
-          publicTestAccuracy: hiddenPart ? pub.accuracy : undefined,
-          perturbedAccuracy: perturbedPart ? on(perturbedPart).accuracy : undefined,
-        };
-        record.digests[role] = [r.predictions.test, r.predictions.train, r.predictions.valid]
-          .map(digest).join(":");
-      } catch (err) {
-        const kind = err instanceof PredictionError ? err.kind : "exception";
-        if (err instanceof PredictionError) predictionFailures[role] = err.kind;
-        record.roleErrors[role] = `${kind}: ${(err as Error).message}`;
-      }
-    }
-    if (!record.metrics.main) {
-      const why = record.roleErrors.main ?? "the task returned no `main` model";
-      record.error = why;
-      record.failureKind = predictionFailures.main ?? "contract";
-    }
+/** What each role's run recorded (its history and config), for the recipe checks. */
+function rolesRecorded(sandbox: SandboxResult): Record<string, RoleRecord> {
+  const out: Record<string, RoleRecord> = {};
+  for (const [role, r] of Object.entries(sandbox.roles)) {
+    out[role] = { history: r.info.history, config: r.info.config };
   }
-  if (!sandbox.backend) {
-    const cfg = sandbox.roles.main?.info.config;
-    if (cfg && typeof cfg.backend === "string") record.backend = cfg.backend;
-  }
-  const outcome: TaskOutcome = {
-    metrics: record.error ? undefined : record.metrics,
-    error: record.error,
-    roleErrors: record.roleErrors,
-    testCount: (data.hidden ?? data.test).count,
-  };
-  return { record, outcome, evaluations, sandbox };
+  return out;
 }
 
 function compareRuns(runs: RunRecord[]): { identical: boolean; detail: string } {
@@ -260,14 +184,27 @@ async function listPictures(dir: string, reportDir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Folder of the grader's own files of task `task` inside the report folder:
+ * beside the tasks' output folders, never inside one (graded code writes only
+ * its `task<N>` folder, so nothing it leaves there can block these writes).
+ */
+export function graderTaskDir(reportDir: string, task: number): string {
+  return join(reportDir, "grader", `task${task}`);
+}
+
+/** Draws the grader's pictures of a task into `dir`; returns their paths. */
 async function drawPictures(
   dir: string,
   task: number,
   run: EvaluatedRun,
   models: TaskReport["models"],
-): Promise<void> {
+): Promise<string[]> {
+  const written: string[] = [];
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
   const main = run.evaluations.main;
   if (main) {
+    written.push(join(dir, "grader_confusion.svg"));
     await atomicWrite(
       join(dir, "grader_confusion.svg"),
       confusionMatrixSvg(
@@ -278,15 +215,15 @@ async function drawPictures(
       ),
     );
   }
-  const series = Object.entries(models)
-    .filter(([, m]) => m.history.length > 0)
-    .map(([role, m]) => ({ label: `${role}: ${m.name}`, history: m.history }));
+  const series = taskCurveSeries(task, models);
   if (series.length > 0) {
+    written.push(join(dir, "grader_learning_curve.svg"));
     await atomicWrite(
       join(dir, "grader_learning_curve.svg"),
       learningCurveSvg(`Task ${task}: learning curves (from the task's history)`, series),
     );
   }
+  return written;
 }
 
 /**
@@ -327,8 +264,14 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     ["perturbed", rubric.integrity ? perturbImages(data.test, seed) : undefined],
     ["hidden", data.hidden],
   ]);
+  const hash = await rubricHash(rubric);
+  const missingTasks = missingTaskNumbers(rubric, options.tasks);
+  const ownLimits = options.tasks.map((spec) =>
+    taskRubric(spec.task, rubric).budget[profile].timeoutSeconds * (options.timeoutScale ?? 1)
+  );
 
-  for (const spec of options.tasks) {
+  const controlRuns = rubric.integrity?.controlProfiles.includes(profile) ? 1 : 0;
+  for (const [index, spec] of options.tasks.entries()) {
     const r = taskRubric(spec.task, rubric);
     const publicThresholds = r.thresholds[data.protocol][profile];
     const hiddenThresholds = data.hidden ? hiddenLevels(r, profile) : undefined;
@@ -336,7 +279,12 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     const budget = r.budget[profile];
     const trainSize = options.trainSize ?? budget.trainSize;
     const epochs = options.epochs ?? budget.epochs;
-    const timeoutSeconds = budget.timeoutSeconds * (options.timeoutScale ?? 1);
+    const timeoutSeconds = options.deadlineMs === undefined ? ownLimits[index] : taskTimeShare(
+      ownLimits[index],
+      ownLimits.slice(index).reduce((a, b) => a + b, 0),
+      // the control run, when the profile runs it, shares the task's time with its graded runs
+      (options.deadlineMs - performance.now()) / 1000 / (repeat + controlRuns),
+    );
     const train = stratifiedSubset(data.train, trainSize, seed);
     const evaluated: EvaluatedRun[] = [];
     let request: SandboxRequest | undefined;
@@ -371,13 +319,13 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         onLine: options.verbose ? (line) => log(`  [task${spec.task}] ${line}`) : undefined,
       };
       const sandbox = await runSandboxed(request);
-      const ev = evaluateRun(run, sandbox, data, train, block);
+      const ev = evaluateRun(run, sandbox, train, data.valid, block);
       evaluated.push(ev);
       const main = ev.record.metrics.main;
       log(
         `task ${spec.task}: ${
           ev.record.error
-            ? `FAILED (${ev.record.error.split("\n")[0]})`
+            ? `FAILED (${oneLine(ev.record.error)})`
             : `test accuracy ${main?.testAccuracy.toFixed(4)}`
         } in ${sandbox.wallSeconds.toFixed(1)} s${
           ev.record.backend ? ` on ${ev.record.backend}` : ""
@@ -385,7 +333,11 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       );
     }
     const first = evaluated[0];
-    const outcome: TaskOutcome = { ...first.outcome };
+    const outcome: TaskOutcome = {
+      ...first.outcome,
+      records: rolesRecorded(first.sandbox),
+      epochs,
+    };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
     const integrity = await checkIntegrity(
       first.record.error ? undefined : first.record.metrics.main,
@@ -396,11 +348,17 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     );
     const scored = scoreTask(r, thresholds, outcome);
     const tests = integrity ? applyIntegrity(spec.task, scored, integrity) : scored;
+    tests.push(...intakeTests(spec.findings ?? [], rubric.typeErrorsFail));
     const failing = evaluated.find((e) => e.record.error) ?? first;
     const models: TaskReport["models"] = {};
     for (const [role, rp] of Object.entries(first.sandbox.roles)) models[role] = rp.info;
     const taskOut = join(reportDir, `task${spec.task}`);
-    await drawPictures(taskOut, spec.task, first, models);
+    const graderPictures = await drawPictures(
+      graderTaskDir(reportDir, spec.task),
+      spec.task,
+      first,
+      models,
+    );
     tasks.push({
       task: spec.task,
       title: r.title,
@@ -416,38 +374,44 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       confusion: first.evaluations.main?.confusion,
       perClass: first.evaluations.main?.perClass,
       pictures: await listPictures(taskOut, reportDir),
+      graderPictures: graderPictures.map((p) => relative(reportDir, p)),
       outDir: relative(reportDir, taskOut),
       logTail: failing.sandbox.logTail,
       integrity,
       tests,
     });
+    await options.onTask?.(reportOf(tasks.slice()));
   }
+  return reportOf(tasks);
 
-  const tests = tasks.flatMap((t) => t.tests);
-  const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
-  return {
-    version: 1,
-    startedAt,
-    protocol: data.protocol,
-    profile,
-    seed,
-    repeat,
-    rubricHash: await rubricHash(rubric),
-    rubricVersion: rubric.version,
-    splits: {
-      train: data.train.count,
-      valid: data.valid.count,
-      test: data.test.count,
-      hidden: data.hidden?.count,
-    },
-    backends,
-    numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
-    provenance: options.provenance ?? {},
-    tasks,
-    tests,
-    score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
-    maxScore: tests.reduce((a, t) => a + t.maxScore, 0),
-    passed: tests.every((t) => t.passed || !t.required),
-    executionSeconds: (performance.now() - started) / 1000,
-  };
+  function reportOf(tasks: TaskReport[]): GradeReport {
+    const tests = [...tasks.flatMap((t) => t.tests), ...missingTaskTests(rubric, missingTasks)];
+    const backends = [...new Set(tasks.flatMap((t) => t.runs.map((r) => r.backend ?? "unknown")))];
+    return {
+      version: 1,
+      startedAt,
+      protocol: data.protocol,
+      profile,
+      seed,
+      repeat,
+      rubricHash: hash,
+      rubricVersion: rubric.version,
+      splits: {
+        train: data.train.count,
+        valid: data.valid.count,
+        test: data.test.count,
+        hidden: data.hidden?.count,
+      },
+      backends,
+      numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
+      provenance: options.provenance ?? {},
+      tasks,
+      missingTasks,
+      tests,
+      score: Math.round(tests.reduce((a, t) => a + t.score, 0) * 1e4) / 1e4,
+      maxScore: tests.reduce((a, t) => a + t.maxScore, 0),
+      passed: tests.every((t) => t.passed || !t.required),
+      executionSeconds: (performance.now() - started) / 1000,
+    };
+  }
 }

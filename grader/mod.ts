@@ -84,6 +84,14 @@ export {
   validatePredictions,
 } from "./evaluate.ts";
 export {
+  DECAY_RATIO,
+  type RecipeCheck,
+  type RecipeCheckKind,
+  type RecipeVerdict,
+  type RoleRecord,
+  runRecipeCheck,
+} from "./rubric/recipe_checks.ts";
+export {
   applyIntegrity,
   type ControlResult,
   type IntegrityFlag,
@@ -96,6 +104,7 @@ export {
   retention,
 } from "./rubric/integrity.ts";
 export { type HiddenTest, HiddenTestError, loadHiddenTest } from "./hidden_test.ts";
+export { type IntakeFinding, type IntakeFindingKind, intakeTests } from "./intake/findings.ts";
 export type { FailureKind, SandboxFailure, SandboxLimits } from "./sandbox/mod.ts";
 export type { FileRecord, Versions } from "./report/provenance.ts";
 export { type LoadedGradeData, loadGradeData, type LoadGradeDataOptions } from "./grade_data.ts";

@@ -17,8 +17,14 @@ export interface EpochRecord {
   validLoss: number;
   /** Validation accuracy at the end of the epoch. */
   validAccuracy: number;
-  /** Learning rate used during this epoch. */
+  /** Learning rate used during this epoch (the mean over its steps when it changes per step). */
   learningRate: number;
+  /**
+   * Momentum coefficient used during this epoch: 0 for plain SGD. Optional: a
+   * history written before it was recorded (or by hand) has none, and the
+   * pictures then draw the rate alone.
+   */
+  momentum?: number;
   /** Wall-clock seconds for the epoch (training and validation). */
   seconds: number;
   /** Training samples per second during the epoch. */

@@ -80,6 +80,11 @@ export function disposeOptimizer(optimizer: tf.SGDOptimizer): void {
   if (optimizer instanceof tf.MomentumOptimizer) tf.SGDOptimizer.prototype.dispose.call(optimizer);
 }
 
+/** The momentum coefficient of `spec`: 0 for plain SGD. */
+export function momentumOf(spec: OptimizerSpec): number {
+  return spec.kind === "momentum" ? spec.momentum : 0;
+}
+
 /** One-line human description, e.g. `momentum 0.9 (Nesterov)`. */
 export function describeOptimizer(spec: OptimizerSpec): string {
   return spec.kind === "sgd"

@@ -31,6 +31,8 @@ import { pct } from "../utils/format.ts";
 import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { type FlagValues, parseFlags, usageLines } from "../deps/flags.ts";
 import { DEFAULT_SEED, TASK_FLAGS } from "./flags.ts";
+import { taskCurveSeries } from "./curve_series.ts";
+import { commitOutDir, defaultOutDir, discardOutDir, RESULT_FILE, stageOutDir } from "./out_dir.ts";
 
 import type { EpochRecord, TaskInput, TaskOutput, TrainedModel } from "./types.ts";
 
@@ -238,8 +240,31 @@ export async function runTask(
 ): Promise<TaskResult> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => console.log(line));
-  const outDir = options.out ?? join("out", `task${def.id}`);
+  const outDir = options.out ?? defaultOutDir(def.id);
   const seed = options.seed ?? DEFAULT_SEED;
+  // Everything is written into a fresh staging folder that replaces outDir at the end.
+  const staging = await stageOutDir(outDir);
+  try {
+    return await runStaged(def, options, { log, outDir, staging, seed, started });
+  } catch (err) {
+    await discardOutDir(staging);
+    throw err;
+  }
+}
+
+/** The run of {@link runTask} once its staging folder exists. */
+async function runStaged(
+  def: TaskDefinition,
+  options: TaskRunOptions,
+  where: {
+    log: (line: string) => void;
+    outDir: string;
+    staging: string;
+    seed: number;
+    started: number;
+  },
+): Promise<TaskResult> {
+  const { log, outDir, staging, seed, started } = where;
   log(`# Task ${def.id}: ${def.title}`);
   // Backend.
   const backend = await selectBackend({
@@ -276,7 +301,7 @@ export async function runTask(
     epochs,
     batchSize,
     protocol: splits.protocol,
-    outDir,
+    outDir: staging,
     log,
   });
 
@@ -327,22 +352,21 @@ export async function runTask(
   result.table = table;
   result.notes = notes;
 
-  // Pictures and result.json.
-  const files = {
-    result: join(outDir, "result.json"),
-    learningCurves: join(outDir, "learning_curves.svg"),
-    confusionMatrix: join(outDir, "confusion_matrix.svg"),
-    model: join(outDir, "model"),
+  // Pictures and result.json, named by where they will be once the staging folder is outDir.
+  const names = {
+    result: RESULT_FILE,
+    learningCurves: "learning_curves.svg",
+    confusionMatrix: "confusion_matrix.svg",
+    model: "model",
   };
+  const files = mapValues(names, (name) => join(outDir, name));
+  const staged = mapValues(names, (name) => join(staging, name));
   await atomicWrite(
-    files.learningCurves,
-    learningCurveSvg(
-      `Task ${def.id}: learning curves`,
-      roles.map((r) => ({ label: `${r}: ${models[r].name}`, history: models[r].history })),
-    ),
+    staged.learningCurves,
+    learningCurveSvg(`Task ${def.id}: learning curves`, taskCurveSeries(def.id, models)),
   );
   await atomicWrite(
-    files.confusionMatrix,
+    staged.confusionMatrix,
     confusionMatrixSvg(
       `Task ${def.id}: ${models.main.name}, test split (${splits.protocol} protocol)`,
       models.main.testConfusion,
@@ -350,7 +374,8 @@ export async function runTask(
   );
   result.files = files;
   result.wallSeconds = (performance.now() - started) / 1000;
-  await atomicWriteJson(files.result, result);
+  await atomicWriteJson(staged.result, result);
+  await commitOutDir(staging, outDir);
 
   log("");
   for (const line of table) log(line);
@@ -365,6 +390,17 @@ export async function runTask(
       Object.values(files).join(", "),
   );
   return result;
+}
+
+/** `names` with each value mapped by `f`. */
+function mapValues<K extends string>(
+  names: Record<K, string>,
+  f: (name: string) => string,
+): Record<K, string> {
+  return Object.fromEntries(Object.entries<string>(names).map(([k, v]) => [k, f(v)])) as Record<
+    K,
+    string
+  >;
 }
 
 /** Parses the task flags into {@link TaskRunOptions}; throws an error naming the flag on a bad value. */
@@ -386,7 +422,7 @@ export function usage(def: TaskDefinition): string {
       epochs: `${def.defaults.epochs}` + (lab ? `; ${lab.epochs} under the lab protocol` : ""),
       "batch-size": `${def.defaults.batchSize}` +
         (lab ? `; ${lab.batchSize} under the lab protocol` : ""),
-      out: `out/task${def.id}`,
+      out: defaultOutDir(def.id),
     }),
   ].join("\n");
 }

@@ -33,6 +33,7 @@ export {
   trainRole,
 } from "./common.ts";
 export type { TaskFlags } from "./flags.ts";
+export { roleColour, type RoleCurves, TASK_COLOURS, taskCurveSeries } from "./curve_series.ts";
 export type {
   EpochRecord,
   Predictor,

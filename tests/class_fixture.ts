@@ -129,3 +129,46 @@ if (import.meta.main) {
   await writeClass(Deno.args[0], Deno.args.includes("--all-skeletons"));
   console.log(`wrote the class into ${Deno.args[0]}`);
 }
+
+/** A module-level comment and re-indentation of {@link CENTROID_TASK}: the same code. */
+export const CENTROID_TASK_REFORMATTED = "// my own work, honest\n" +
+  CENTROID_TASK.replace("export function train", "/* the entry point */\nexport  function train")
+    .replace(/\n {2}/g, "\n    ");
+
+/**
+ * A class for the teacher's flags (issue 22): alice (good), frank (alice's
+ * files byte for byte), gina (alice's task 1 re-commented and re-indented),
+ * hank (task 4 imports `../alice/task4.ts`), ivan (a type error that runs),
+ * jill (predictions seeded from the clock).
+ */
+export async function writeFlagClass(dir: string): Promise<void> {
+  const put = async (path: string, text: string) => {
+    await Deno.mkdir(join(dir, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(dir, path), text);
+  };
+  for (const s of ["alice", "frank"]) {
+    await put(`${s}/centroid.ts`, CENTROID_HELPER);
+    await put(`${s}/task1.ts`, CENTROID_TASK);
+    await put(`${s}/task4.ts`, CENTROID_TASK);
+  }
+  await put("gina/centroid.ts", CENTROID_HELPER);
+  await put("gina/task1.ts", CENTROID_TASK_REFORMATTED);
+  await put(
+    "hank/task4.ts",
+    `export { train } from "../alice/task4.ts";\n`,
+  );
+  await put("ivan/centroid.ts", CENTROID_HELPER);
+  await put("ivan/task1.ts", CENTROID_TASK + `\nexport const INITIAL_RATE: number = "0.2";\n`);
+  await put(
+    "jill/task1.ts",
+    module(
+      `  await Promise.resolve();\n` +
+        `  const seed = Date.now() + Math.random();\n` +
+        `  const predict = (_i: Uint8Array, n: number) => {\n` +
+        `    const out = new Float32Array(n * 10);\n` +
+        `    for (let k = 0; k < n; k++) out[k * 10 + (k % 10)] = 1 + ((seed * (k + 1)) % 1);\n` +
+        `    return Promise.resolve(out);\n  };\n` +
+        `  return { models: { main: { name: "clock", predict, history: [], config: {} } } };`,
+    ),
+  );
+}

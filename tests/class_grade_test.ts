@@ -4,17 +4,23 @@
  * archive, graded by the CLI, interrupted after the first student and resumed;
  * plus the gradebook's pure parts.
  */
-import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import { join } from "node:path";
-import { gradeClass } from "../grader/class/grade_class.ts";
-import { classMarkdown, gradebookCsv, type GradebookRow } from "../grader/class/gradebook.ts";
+import { gradeClass, STUDENT_NAME } from "../grader/class/grade_class.ts";
+import { StudentNameClashError } from "../grader/class/student_names.ts";
+import {
+  classMarkdown,
+  GRADEBOOK_COLUMNS,
+  gradebookCsv,
+  type GradebookRow,
+} from "../grader/class/gradebook.ts";
 import { stageSubmission, SUBMISSION_LIMITS } from "../grader/intake/stage.ts";
 import { parseClassArgs, planJobs, progressLine } from "../grader/class/cli.ts";
 import { grade } from "../grader/grade.ts";
 import { scoreHistogramSvg } from "../models/pictures.ts";
 import { loadGradeData } from "../grader/grade_data.ts";
 import { writeToyArchive } from "./toy_archive.ts";
-import { CENTROID_HELPER, CENTROID_TASK, writeClass } from "./class_fixture.ts";
+import { CENTROID_HELPER, CENTROID_TASK, writeClass, writeFlagClass } from "./class_fixture.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -103,6 +109,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
       join(dir, "cache"),
       "--timeout-scale",
       "0.2",
+      "--no-typecheck",
     ];
 
     // Run 1, one job: killed as soon as the first student's row is written.
@@ -123,15 +130,20 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
     const second = await finish(cli([...common, "--jobs", "2"], tmp));
     assertEquals(second.code, 0, second.text);
     assert(/\] alice: .*unchanged: skipped/.test(second.text), second.text);
-    assert(/ignored bad name: folder names must match/.test(second.text), second.text);
+    // A folder whose name is not a safe one is graded under a safe name, never dropped.
+    assert(/folder "bad name" graded as bad_name-[0-9a-f]{8} /.test(second.text), second.text);
     const rows = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
-    assertEquals(rows.map((r) => r.student), ["alice", "bob", "carol", "dave", "erin"]);
+    const bad = rows.find((r) => r.folder === "bad name")?.student ?? "";
+    assert(/^bad_name-[0-9a-f]{8}$/.test(bad), bad);
+    assertEquals(rows.map((r) => r.student), ["alice", bad, "bob", "carol", "dave", "erin"]);
     const by = Object.fromEntries(rows.map((r) => [r.student, r]));
     assertEquals(
       [by.alice.task1_status, by.alice.task2_status, by.alice.task4_status],
-      ["pass", "missing", "pass"],
+      // task 4 misses its recipe checks (a nearest-centroid model records no momentum or decay)
+      ["pass", "missing", "below threshold"],
     );
-    assertEquals(by.alice.total, "50.00");
+    // alice's task 4 is a nearest-centroid model: no optimizer or schedule for the recipe checks
+    assertEquals(by.alice.total, "40.00");
     assertEquals(by.alice.max_total, "100");
     assertEquals([by.bob.task1_status, by.bob.task2_status], [
       "failed: import",
@@ -154,7 +166,7 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
         assert((await Deno.stat(join(out, s, f))).size > 0, `${s}/${f}`);
       }
     }
-    assert((await Deno.stat(join(out, "alice", "task1", "grader_confusion.svg"))).isFile);
+    assert((await Deno.stat(join(out, "alice", "grader", "task1", "grader_confusion.svg"))).isFile);
     const md = await Deno.readTextFile(join(out, "class.md"));
     assert(md.includes("![score distribution](class_scores.svg)"), md);
     assert(md.includes("| Task 1: runs and returns valid predictions | 3 |"), md);
@@ -162,14 +174,14 @@ Deno.test("grade-class grades five students, survives hostile ones, and resumes 
 
     // Run 3: nothing changed, everyone skipped; then one edit regrades that student only.
     const third = await finish(cli([...common, "--jobs", "2"], tmp));
-    assert(third.text.includes("0 graded, 5 unchanged (skipped)"), third.text);
+    assert(third.text.includes("0 graded, 6 unchanged (skipped)"), third.text);
     await Deno.writeTextFile(
       join(classDir, "bob", "task1.ts"),
       CENTROID_TASK.replace("./centroid.ts", "./c.ts"),
     );
     await Deno.writeTextFile(join(classDir, "bob", "c.ts"), CENTROID_HELPER);
     const fourth = await finish(cli([...common, "--jobs", "2"], tmp));
-    assert(fourth.text.includes("1 graded, 4 unchanged (skipped)"), fourth.text);
+    assert(fourth.text.includes("1 graded, 5 unchanged (skipped)"), fourth.text);
     const after = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
     assertEquals(after.find((r) => r.student === "bob")?.task1_status, "pass");
   } finally {
@@ -286,14 +298,22 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
     csv[0],
     "student,task1_points,task2_points,task3_points,task4_points,total,max_total," +
       "task1_status,task2_status,task3_status,task4_status,wall_seconds,backend," +
-      "numerics_fingerprint,submission_sha256",
+      "numerics_id,submission_sha256,folder,similar_to,nondeterministic",
   );
   assertEquals(
     csv[1],
     `'=cmd,25.00,0.00,12.50,0.00,37.50,100,pass,failed: timeout,below threshold,missing,12.3,wasm,,${
       "ab".repeat(32)
-    }`,
+    },,,`,
   );
+  const long = "reproducible; ".repeat(30);
+  const twin = { ...row, student: "twin", numericsFingerprint: long };
+  const withPrint = gradebookCsv([{ ...row, numericsFingerprint: long }, twin]);
+  assert(!withPrint.includes(long), "the CSV carries a short id, not the fingerprint");
+  assert(/,[0-9a-f]{8},/.test(withPrint), withPrint);
+  const twinMd = classMarkdown([{ ...row, numericsFingerprint: long }, twin], "h.svg", 5);
+  assertEquals(twinMd.split(long.trim()).length, 2, "the full fingerprint once in class.md");
+  assert(twinMd.includes("5 students; 2 graded, 3 not reached"), twinMd);
   const md = classMarkdown([row], "h.svg");
   assert(md.includes("| Task 3: test accuracy (main) | 1 |"));
   assert(md.includes("| failed: timeout | 1 |"));
@@ -319,4 +339,173 @@ Deno.test("gradebook CSV, class report, job plan, progress and argument errors",
   const a = parseClassArgs(["c", "--jobs", "3"], "/tmp");
   assert(a !== "help");
   assertEquals([a.classDir, a.jobs, a.profile, a.out], ["/tmp/c", 3, "full", "/tmp/out/class"]);
+});
+
+Deno.test("gradebook CSV guards formulas after a tab or `;`, class.md escapes every cell", () => {
+  const base: GradebookRow = {
+    student: "alice",
+    points: { 1: 0, 2: 0, 3: 0, 4: 0 },
+    status: { 1: "pass", 2: "pass", 3: "pass", 4: "pass" },
+    total: 0,
+    maxTotal: 100,
+    wallSeconds: 1,
+    backend: '\t=HYPERLINK("http://e.invalid")',
+    numericsFingerprint: "",
+    folder: "x;=1+1",
+    submissionSha256: " =2+3",
+    rubricSha256: "r",
+    settingsSha256: "s",
+    dataSha256: "d",
+    failedChecks: ["<img src=x> [l](javascript:alert(1))\n# PASS"],
+    gradedAt: "2026-01-01T00:00:00Z",
+  };
+  const cells = csvCells(gradebookCsv([base]).trim().split("\n")[1]);
+  const byName = Object.fromEntries(cells.map((c, i) => [GRADEBOOK_COLUMNS[i], c]));
+  assertEquals(byName.backend, '\'\t=HYPERLINK("http://e.invalid")');
+  assertEquals(byName.submission_sha256, "' =2+3");
+  // Quoted, so a `;`-separated reading keeps it in one cell.
+  assert(gradebookCsv([base]).includes(`"x;=1+1"`));
+  const md = classMarkdown([base], "h.svg");
+  assert(!/<img|(?<!\\)\]\(javascript:|\n# PASS/.test(md), md);
+});
+
+Deno.test("every student folder gets a row: unsafe names graded under a safe name, escaped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-class-names-" });
+  try {
+    const data = join(dir, "data");
+    await writeToyArchive(data, 20);
+    const loaded = await loadGradeData({ dataDir: data, cacheDir: join(dir, "cache") });
+    const folders = ["Mary Smith", "josé", "red\u001b[31m\u202eevil", "alice"];
+    for (const f of folders) await Deno.mkdir(join(dir, "class", f), { recursive: true });
+    await Deno.writeTextFile(join(dir, "class", "notes\u001b[2J.txt"), "x");
+    const result = await gradeClass({
+      classDir: join(dir, "class"),
+      outDir: join(dir, "out"),
+      jobs: 2,
+      profile: "quick",
+      data: loaded.data,
+      dataSha256: loaded.dataSha256,
+      projectRoot: root,
+    });
+    assertEquals(result.rows.length, folders.length);
+    assertEquals(result.rows.map((r) => r.folder ?? r.student).sort(), [...folders].sort());
+    for (const r of result.rows) {
+      assert(STUDENT_NAME.test(r.student), r.student);
+      assert((await Deno.stat(join(dir, "out", r.student, "summary.md"))).isFile, r.student);
+    }
+    const mary = result.rows.find((r) => r.folder === "Mary Smith")!;
+    assert(/^Mary_Smith-[0-9a-f]{8}$/.test(mary.student), mary.student);
+    assert(/^jose-[0-9a-f]{8}$/.test(result.rows.find((r) => r.folder === "josé")!.student));
+    assertEquals(result.rows.find((r) => r.student === "alice")?.folder, undefined);
+    assertEquals(result.ignored, ["notes\\u{1b}[2J.txt: not a folder"]);
+    const csv = await Deno.readTextFile(join(dir, "out", "gradebook.csv"));
+    const md = await Deno.readTextFile(join(dir, "out", "class.md"));
+    for (const text of [csv, md]) {
+      assert(!text.includes("\u001b") && !text.includes("\u202e"), text);
+    }
+    assert(csv.includes(",red\\u{1b}[31m\\u{202e}evil,"), csv);
+    assert(md.includes(`(folder "Mary Smith")`), md);
+    // Two folders that would share a safe name: the run refuses, naming both.
+    await Deno.mkdir(join(dir, "class", mary.student));
+    await assertRejects(
+      () =>
+        gradeClass({
+          classDir: join(dir, "class"),
+          outDir: join(dir, "out2"),
+          jobs: 1,
+          profile: "quick",
+          data: loaded.data,
+          dataSha256: loaded.dataSha256,
+          projectRoot: root,
+        }),
+      StudentNameClashError,
+      `"Mary Smith"`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("grade-class flags copies, a classmate's import, type errors and clock seeding; stops cleanly on SIGINT", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nm-class-flags-" });
+  try {
+    const data = join(dir, "data");
+    await writeToyArchive(data, 40);
+    const classDir = join(dir, "class");
+    await writeFlagClass(classDir);
+    const out = join(dir, "out");
+    const tmp = join(dir, "tmp");
+    await Deno.mkdir(tmp);
+    const common = [
+      classDir,
+      "--out",
+      out,
+      "--profile",
+      "quick",
+      "--epochs",
+      "1",
+      "--data-dir",
+      data,
+      "--cache-dir",
+      join(dir, "cache"),
+      "--timeout-scale",
+      "0.2",
+      "--repeat",
+      "2",
+    ];
+
+    // Run 1: Ctrl-C once the first student is written: staging folders removed, a message,
+    // exit code 130, and class.md counts the students not reached.
+    const first = cli([...common, "--jobs", "1", "--no-typecheck"], tmp);
+    const row = join(out, "alice", "gradebook_row.json");
+    for (let i = 0; i < 1200; i++) {
+      if (await Deno.stat(row).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    first.kill("SIGINT");
+    const stopped = await finish(first);
+    assertEquals(stopped.code, 130, stopped.text);
+    assert(/SIGINT: stopped after \d of 6 students/.test(stopped.text), stopped.text);
+    const staged = (await Array.fromAsync(Deno.readDir(tmp))).filter((e) =>
+      e.name.startsWith("notmnist-class-")
+    );
+    assertEquals(staged.map((e) => e.name), []);
+    const partial = await Deno.readTextFile(join(out, "class.md"));
+    assert(/6 students; [1-5] graded, [1-5] not reached/.test(partial), partial);
+
+    // Run 2: everyone, two at a time, type-checked, each task twice.
+    const second = await finish(cli([...common, "--jobs", "2"], tmp));
+    assertEquals(second.code, 0, second.text);
+    const counters = [...second.text.matchAll(/^\[(\d)\/6\]/gm)].map((m) => m[1]).sort();
+    assertEquals(counters, ["1", "2", "3", "4", "5", "6"], second.text);
+    const rows = parseCsv(await Deno.readTextFile(join(out, "gradebook.csv")));
+    const by = Object.fromEntries(rows.map((r) => [r.student, r]));
+    assertEquals(
+      by.alice.similar_to,
+      "task1 identical: frank; task1 near-identical: frank gina; task4 identical: frank",
+    );
+    assertEquals(by.gina.similar_to, "task1 near-identical: alice frank");
+    assertEquals(by.ivan.similar_to, "");
+    assertEquals(by.jill.nondeterministic, "task1");
+    assertEquals(by.alice.nondeterministic, "");
+    for (const r of rows) assert(/^([0-9a-f]{8})?$/.test(r.numerics_id), r.numerics_id);
+    const md = await Deno.readTextFile(join(out, "class.md"));
+    assert(md.includes("| 1 | identical | alice, frank |"), md);
+    assert(md.includes("| 1 | near-identical | alice, frank, gina |"), md);
+    assert(md.includes("- jill: predictions differ between repeated runs of task 1"), md);
+    assert(/## Numerics fingerprints\n\n- `[0-9a-f]{8}` \(\d students\): /.test(md), md);
+    assert(md.includes("6 students; 6 graded."), md);
+    const hank = await Deno.readTextFile(join(out, "hank", "results.json"));
+    assert(
+      hank.includes(
+        `imports \\"../alice/task4.ts\\", which is in another student's folder (alice)`,
+      ),
+      hank,
+    );
+    const ivan = await Deno.readTextFile(join(out, "ivan", "results.json"));
+    assert(ivan.includes("Task 1: type-checks (deno check)") && ivan.includes("TS2322"), ivan);
+    assertEquals(by.ivan.task1_status, "pass", "a type error is a warning by default");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

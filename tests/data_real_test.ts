@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodePng } from "../deps/png.ts";
-import { tarEntries } from "../deps/tar.ts";
+import { tarEntries } from "../deps/tar_reader.ts";
 import { loadArchive } from "../data/archive.ts";
 import { duplicateGroups, duplicateStats } from "../data/groups.ts";
 import { foldsOf, loadSplits } from "../data/splits.ts";

@@ -10,8 +10,8 @@ import {
   MAX_NAME_BYTES,
   MAX_PAX_BYTES,
   NAME_PREVIEW_BYTES,
-  tarEntries,
-} from "../deps/tar.ts";
+} from "../deps/tar_header.ts";
+import { tarEntries } from "../deps/tar_reader.ts";
 import { loadArchive } from "../data/archive.ts";
 import { main as dataCli } from "../data/cli.ts";
 import { LISTED_NAME_CHARS } from "../data/entry_listing.ts";

@@ -3,7 +3,7 @@
 // the maths allows (every pass but the softmax, whose exp/log may differ in the
 // last bit from a backend's and is checked for closeness).
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { toFloat32 } from "../data.ts";
 import { dropoutMask } from "../models/dropout.ts";

@@ -5,7 +5,7 @@
 // applies. Runs on wasm-blas when a BLAS is installed, and everywhere on the
 // cpu backend with a plain JavaScript BLAS that also exercises the `alloc` hook.
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import {
   createFusedTrainer,

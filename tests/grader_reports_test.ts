@@ -182,13 +182,29 @@ Deno.test("results.json follows Gradescope's field list and adds up", async () =
   const report = await sampleReport();
   const results = toGradescope(report);
   assertEquals(checkGradescope(JSON.parse(JSON.stringify(results))), []);
-  // tasks 1 and 2 ran, so each also has its integrity checks (0 points)
-  assertEquals(results.tests.length, 2 + 3 + 3 + 2 + 2);
+  // tasks 3 and 4 add two recipe checks each (L2, dropout; momentum, decay); tasks 1 and 2 ran,
+  // so each also has its integrity checks (0 points)
+  assertEquals(results.tests.length, 2 + 3 + 5 + 4 + 2);
   assertEquals(results.tests.reduce((s, t) => s + t.max_score, 0), 100);
   assert(results.output.includes("small protocol"));
   assert(results.output.includes("97.10%"));
   const failed = results.tests.filter((t) => t.status === "failed").map((t) => t.number);
-  assertEquals(failed, ["3.1", "3.2", "3.3", "4.1", "4.2"]);
+  assertEquals(failed, ["3.1", "3.2", "3.3", "3.4", "3.5", "4.1", "4.2", "4.3", "4.4"]);
+  // The prediction digests of report.json, per task and run, for checks across machines.
+  const digests = results.extra_data?.digests ?? {};
+  assertEquals(Object.keys(digests), report.tasks.map((t) => `task${t.task}`));
+  for (const t of report.tasks) {
+    assertEquals(
+      digests[`task${t.task}`],
+      t.runs.map((r) => r.digests),
+    );
+  }
+  assert(
+    Object.values(digests).some((runs) =>
+      runs.some((r) => /^[0-9a-f]{64}(:[0-9a-f]{64}){2}$/.test(r.main ?? ""))
+    ),
+    "a main digest test:train:valid",
+  );
 });
 
 Deno.test("the Gradescope checker rejects a wrong field", () => {
@@ -203,9 +219,9 @@ Deno.test("JUnit XML is well-formed and carries each failure", async () => {
   const xml = toJUnit(report);
   assertEquals(xmlProblems(xml), []);
   assertEquals((xml.match(/<testcase /g) ?? []).length, report.tests.length);
-  assertEquals((xml.match(/<failure /g) ?? []).length, 5);
+  assertEquals((xml.match(/<failure /g) ?? []).length, 9);
   assert(xml.includes("Requires net access to &quot;example.com:443&quot;"));
-  assert(/<testsuites [^>]*failures="5"/.test(xml));
+  assert(/<testsuites [^>]*failures="9"/.test(xml));
 });
 
 Deno.test("the Markdown summary has the table, the protocol note and the reproducibility record", async () => {
@@ -267,5 +283,52 @@ Deno.test("the grader's own pictures are well-formed SVG and are linked from the
   );
   assertEquals(xmlProblems(learningCurveSvg("empty", [])), []);
   const md = toMarkdown(await sampleReport());
-  assert(md.includes("](task1/grader_confusion.svg)"));
+  assert(md.includes("](grader/task1/grader_confusion.svg)"));
+});
+
+Deno.test("summary.md: nothing from a submission breaks out of its text or fences", async () => {
+  const report = structuredClone(await sampleReport());
+  const t = report.tasks[2];
+  const fence = "```\n# ✅ PASS\n```";
+  t.runs[0].error = `Error: ${fence}`;
+  t.logTail = `printed ${fence}\n~~~\n# ✅ PASS`;
+  t.runs[0].metrics.main = { ...report.tasks[0].runs[0].metrics.main };
+  t.runs[0].metrics.main.name = `<img src=x onerror=alert(1)> [x](javascript:alert(1))`;
+  t.runs[0].backend = "![i](http://e.invalid/i.png)\n# ✅ PASS";
+  t.runs[0].roleErrors = { main: "x", baseline: "<script>alert(1)</script>\n# ✅ PASS" };
+  t.pictures = ["task3/x\n# ✅ PASS ![p](javascript:alert(1)).svg"];
+  const md = toMarkdown(report);
+  const lines = md.split("\n");
+  // Outside the report's own fences, no line of the task's text starts a heading.
+  let open = "";
+  for (const l of lines) {
+    const fence = /^`{3,}/.exec(l)?.[0];
+    if (fence && (open === "" || fence === open)) open = open === "" ? fence : "";
+    else if (open === "") assert(!l.startsWith("# ✅"), md);
+  }
+  assertEquals(open, "");
+  assert(!/<img|<script/.test(md), md);
+  // Only an unescaped `](` makes a link or an image.
+  assert(!/(?<!\\)\]\((javascript:|http:\/\/e\.invalid)/.test(md), md);
+  assert(
+    md.includes(
+      "](task3/x%0A%23%20%E2%9C%85%20PASS%20%21%5Bp%5D%28javascript%3Aalert%281%29%29.svg)",
+    ),
+  );
+});
+
+Deno.test("results.json: lone surrogates are replaced, so strict JSON parsers read it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "grader-surrogate-" });
+  try {
+    const report = structuredClone(await sampleReport());
+    report.tests[0].output = "bad \ud800 half \udc00 pair \ud83d\ude00 text \\ud800";
+    await writeReports(dir, report);
+    const text = await Deno.readTextFile(join(dir, "results.json"));
+    assert(!/(?<!\\)(?:\\\\)*\\ud[89a-f]/i.test(text), text.slice(0, 400));
+    const back = JSON.parse(text).tests[0].output as string;
+    assertEquals(back, "bad \ufffd half \ufffd pair \ud83d\ude00 text \\ud800");
+    assert(back.isWellFormed());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,10 +7,11 @@ import { join } from "node:path";
 import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
 import type { GradeReport } from "../grader/report/types.ts";
 import { toGradescope } from "../grader/report/reports.ts";
-import { RUBRIC, type Rubric, type TaskNumber } from "../grader/rubric/rubric.ts";
+import { RUBRIC, type Rubric, type TaskNumber, taskPoints } from "../grader/rubric/rubric.ts";
 import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
 import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
 import { planSandbox } from "../grader/sandbox/plan.ts";
+import { webCachePath } from "../grader/sandbox/web_storage.ts";
 import { moduleUrl, NonLocalModuleError } from "../grader/sandbox/module_graph.ts";
 import { checkedErrorKind } from "../grader/sandbox/protocol.ts";
 import { describeError, errorKindOfText } from "../grader/sandbox/task_output.ts";
@@ -26,6 +27,8 @@ const data = { protocol: "small" as const, ...splits };
 function testRubric(timeoutSeconds = 30): Rubric {
   const r = structuredClone(RUBRIC) as Rubric;
   for (const t of r.tasks) {
+    // the fixtures are nearest-centroid models: no optimizer, schedule or network to check
+    delete t.recipe;
     t.budget.quick = { trainSize: 150, epochs: 1, timeoutSeconds };
     t.thresholds.small.quick = {
       floor: 0.5,
@@ -61,10 +64,24 @@ async function gradeOne(
   }
 }
 
+Deno.test("grader's files live outside the task's folder: its names there block nothing", async () => {
+  const report = await gradeOne(fixture("grader_names"));
+  const t = report.tasks[0];
+  assert(!t.runs[0].error, t.runs[0].error);
+  assertEquals(t.graderPictures, ["grader/task1/grader_confusion.svg"]);
+  // The task's own files stay the task's: listed as such, never as the grader's.
+  assert(t.pictures.includes("task1/grader_learning_curve.svg"), t.pictures.join(","));
+  assert(!t.graderPictures.some((p) => p.startsWith("task1/")));
+});
+
 Deno.test("an honest student passes every task test, measured by the grader", async () => {
   const report = await gradeOne(fixture("honest"), 3, testRubric(), { repeat: 2 });
   const t = report.tasks[0];
-  assert(report.passed, JSON.stringify(report.tests, null, 1));
+  assert(t.passed, JSON.stringify(t.tests, null, 1));
+  // tasks 1, 2 and 4 were not graded: named, 0 points, and the report is not a PASS
+  assertEquals(report.missingTasks, [1, 2, 4]);
+  assertEquals(report.maxScore, testRubric().tasks.reduce((s, x) => s + taskPoints(x), 0));
+  assert(!report.passed);
   assertEquals(t.budget.trainCount, 150);
   const main = t.runs[0].metrics.main;
   const base = t.runs[0].metrics.baseline;
@@ -76,7 +93,7 @@ Deno.test("an honest student passes every task test, measured by the grader", as
   assert(t.tests[3].output.includes("bit-identical"));
   assert(t.pictures.some((p) => p.endsWith("learning_curve.svg")), t.pictures.join(","));
   const score = t.tests[1].score;
-  const expected = Math.round(15 * Math.min(1, (main.testAccuracy - 0.5) / 0.49) * 1e4) / 1e4;
+  const expected = Math.round(10 * Math.min(1, (main.testAccuracy - 0.5) / 0.49) * 1e4) / 1e4;
   assertEquals(score, expected);
 });
 
@@ -183,6 +200,68 @@ Deno.test("a module that statically imports a file from a forbidden folder is re
   });
   const out = toGradescope(report).tests[0].output;
   assert(/forbidden-import: refused to run .*test_labels.json is inside a folder/.test(out), out);
+});
+
+Deno.test("forged protocol messages from train() get no test images and set nothing", async () => {
+  const outDir = await Deno.makeTempDir({ prefix: "grader-forge-" });
+  try {
+    const r = await runSandboxed({
+      module: fixture("forge_protocol"),
+      train: splits.train,
+      valid: splits.valid,
+      testImages: splits.test,
+      seed: 1,
+      outDir,
+      timeoutSeconds: 60,
+      trusted: false,
+      projectRoot: root,
+      backend: { force: "cpu" },
+    });
+    assertEquals(r.failure, undefined, r.logTail);
+    // No test image reached the module while it was training.
+    assertEquals(await Deno.readTextFile(join(outDir, "early_test_images.txt")), "0");
+    assertEquals(r.roles.main?.info.name, "nearest centroid");
+    // Backend and times are the main isolate's, not the module's word.
+    assertEquals(r.backend?.name, "cpu");
+    assert(r.trainSeconds !== undefined && r.trainSeconds >= 4 && r.trainSeconds < 60);
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
+Deno.test("no persistent web store reaches from one run to the next", async () => {
+  type Outcome = { available: boolean; before?: string | null; error?: string };
+  const once = async (): Promise<Record<string, Outcome>> => {
+    const outDir = await Deno.makeTempDir({ prefix: "grader-storage-" });
+    try {
+      const r = await runSandboxed({
+        module: fixture("web_storage"),
+        train: splits.train,
+        valid: splits.valid,
+        testImages: splits.test,
+        seed: 1,
+        outDir,
+        timeoutSeconds: 60,
+        trusted: false,
+        projectRoot: root,
+      });
+      assertEquals(r.failure, undefined, r.logTail);
+      return JSON.parse(await Deno.readTextFile(join(outDir, "storage.json")));
+    } finally {
+      await Deno.remove(outDir, { recursive: true });
+    }
+  };
+  await once();
+  const second = await once();
+  // Every store is unavailable, or (BroadcastChannel: in-process only) holds nothing of a run before.
+  for (const [store, o] of Object.entries(second)) {
+    assert(!o.available || o.before === null, `${store}: ${JSON.stringify(o)}`);
+  }
+  // The Cache API, the one that persisted (outside every cap), is unavailable, nested Workers too.
+  assertEquals([second.caches.available, second.nestedCaches.available], [false, false]);
+  for (const s of ["localStorage", "sessionStorage", "kv", "indexedDB"]) {
+    assertEquals(second[s].available, false, s);
+  }
 });
 
 Deno.test("runSandboxed reports a missing module without throwing", async () => {
@@ -363,6 +442,9 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
   assertEquals(p.header.token, "t0k");
   assertEquals(p.header.worker?.moduleFiles, planCtx.moduleFiles);
   assertEquals(p.predsDir, "/tmp/w/preds");
+  // A per-run origin: its Cache API store is the one the run blocks (web_storage.ts).
+  assert(p.args.includes("--location=http://t0k.run.invalid/"), p.args.join(" "));
+  assertEquals(p.webCache, webCachePath(planCtx.dirs.denoDir, "http://t0k.run.invalid"));
 });
 
 Deno.test("planSandbox: trusted modules run in the main isolate with FFI; without setsid deno runs directly", () => {

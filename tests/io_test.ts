@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals, assertRejects } from "../deps/assert.ts";
 import { predictProbabilities } from "../models/evaluate.ts";
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from "../models/io.ts";

@@ -3,7 +3,7 @@
  * and no import from a higher layer (deps < utils < data | compute < models <
  * tasks < grader; `mod.ts` on top). `data` and `compute` share one level and
  * neither imports the other. Type-only and dynamic imports count too. Also: no
- * library file over {@link MAX_LINES} lines, but for the named exceptions.
+ * library file over {@link MAX_LINES} lines.
  */
 import { assertEquals } from "../deps/assert.ts";
 import { join, relative } from "node:path";
@@ -42,17 +42,6 @@ function forbidden(from: string, to: string): boolean {
 
 /** The most lines a library file may have. */
 const MAX_LINES = 500;
-/**
- * Files over {@link MAX_LINES} that are split later, on their own (issue 20: they
- * are hardened on another branch at the same time). `grader/` is skipped by the
- * size check until the `layout-grader` branch (which splits it) is merged: the
- * lead drops that filter at merge.
- */
-const SIZE_EXCEPTIONS: ReadonlySet<string> = new Set([
-  "data/splits.ts",
-  "data/archive.ts",
-  "deps/tar.ts",
-]);
 
 async function libraryFiles(): Promise<string[]> {
   const out: string[] = ["mod.ts", "data.ts"];
@@ -160,9 +149,8 @@ async function oversized(files: readonly string[]): Promise<string[]> {
   return over;
 }
 
-Deno.test(`layering: no library file over ${MAX_LINES} lines (but the named exceptions)`, async () => {
-  const files = (await libraryFiles()).filter((f) => !SIZE_EXCEPTIONS.has(f));
-  assertEquals(await oversized(files), []);
+Deno.test(`layering: no library file over ${MAX_LINES} lines`, async () => {
+  assertEquals(await oversized(await libraryFiles()), []);
 });
 
 Deno.test("layering: the checks catch a cycle and an upward import", () => {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals, assertNotEquals, assertThrows } from "../deps/assert.ts";
 import { SeededDropout } from "../models/dropout.ts";
 import { setDropoutStep } from "../models/mlp.ts";

@@ -86,6 +86,26 @@ Deno.test("notebook: the four tasks in order and the six pitfalls explained", as
   assert(code.includes('Deno.env.get("NOTMNIST_NOTEBOOK_QUICK")'), "quick mode switch");
 });
 
+Deno.test("notebook: a prediction demo and a closing discussion after task 4", async () => {
+  const nb = await readNotebook();
+  const at = (re: RegExp) => nb.cells.findIndex((c) => re.test(text(c)));
+  const task4 = at(/^## Task 4:/m);
+  const predicting = at(/^## Predicting letters/m);
+  const discussion = at(/^## Discussion/m);
+  assert(task4 >= 0 && predicting > task4 && discussion > predicting, `${[task4, predicting]}`);
+  assertEquals(discussion, nb.cells.length - 1, "the discussion closes the notebook");
+  const demo = nb.cells.slice(predicting + 1, discussion).filter((c) => c.cell_type === "code");
+  assert(demo.some((c) => /\.predict\(/.test(text(c))), "the demo predicts with a trained model");
+});
+
+Deno.test("notebook: task 4's curves are drawn alone, on its own epoch axis", async () => {
+  const nb = await readNotebook();
+  const cell = nb.cells.find((c) => c.cell_type === "code" && /evaluate\(4,/.test(text(c)));
+  assert(cell, "task 4's code cell");
+  const calls = [...text(cell).matchAll(/curves\([^;]*?\[([^\]]*)\]\)/g)].map((m) => m[1].trim());
+  assertEquals(calls, ["t4"]);
+});
+
 Deno.test("notebook: its code cells type-check against the library", async () => {
   const nb = await readNotebook();
   const code = nb.cells.filter((c) => c.cell_type === "code").map(text).join("\n\n");

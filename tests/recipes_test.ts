@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import type { ImageSet } from "../data/types.ts";
 import { evaluateSet } from "../models/evaluate.ts";

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { encode } from "fast-png";
 import { assert, assertEquals, assertRejects, assertThrows } from "../deps/assert.ts";
 import { LETTERS } from "../data/types.ts";
@@ -138,7 +138,8 @@ Deno.test("report pictures and tables", () => {
   }]);
   assert(curves.startsWith("<svg") && curves.trimEnd().endsWith("</svg>"));
   assert(curves.includes("t &lt;1&gt;"));
-  assertEquals(curves.match(/<polyline/g)?.length, 8);
+  // Per series: train and valid loss, train and valid accuracy, the rate (no momentum recorded).
+  assertEquals(curves.match(/<polyline/g)?.length, 10);
   const m = Array.from(
     { length: 10 },
     (_, i) => Array.from({ length: 10 }, (_, j) => i === j ? 9 : j === 0 ? 1 : 0),
@@ -171,6 +172,9 @@ Deno.test({
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "nm-run-" });
     try {
+      // A previous run's folder, with a file this run does not write: it must not survive.
+      await Deno.writeTextFile(`${out}/result.json`, "{}");
+      await Deno.writeTextFile(`${out}/stale_curves.svg`, "<svg/>");
       const lines: string[] = [];
       const r = await task2.run({
         epochs: 1,
@@ -196,6 +200,14 @@ Deno.test({
       for (const f of ["learning_curves.svg", "confusion_matrix.svg", "model/model.json"]) {
         assert(Deno.statSync(`${out}/${f}`).size > 0, f);
       }
+      const left = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort();
+      assertEquals(left, ["confusion_matrix.svg", "learning_curves.svg", "model", "result.json"]);
+      assertEquals(r.files.result, `${out}/result.json`);
+      // Task 2's curves: main and mlp (one model) drawn once; the rate panel per series.
+      const curves = await Deno.readTextFile(`${out}/learning_curves.svg`);
+      assert(curves.includes("main = mlp: 784-512-256-10 relu"), "main = mlp in the legend");
+      assert(curves.includes("logreg: logistic regression (784-10)"), "logistic regression named");
+      assertEquals(curves.match(/class="learning-rate"/g)?.length, 2);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

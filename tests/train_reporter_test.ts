@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import "../compute/cpu_backend.ts";
 import { assert, assertEquals } from "../deps/assert.ts";
 import type { EpochRecord } from "../models/epoch_record.ts";
 import {

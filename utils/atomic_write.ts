@@ -25,7 +25,20 @@ export async function atomicWrite(path: string, data: Uint8Array | string): Prom
   }
 }
 
-/** Writes `value` as pretty-printed JSON to `path` atomically. */
+/**
+ * `JSON.stringify` with every lone surrogate (which it writes as a `\\udXXX`
+ * escape that strict parsers such as jq reject) replaced by U+FFFD.
+ */
+export function wellFormedJson(value: unknown, indent?: number): string {
+  // JSON.stringify escapes only lone surrogates this way; an even run of backslashes before the
+  // escape is text, not an escape.
+  return JSON.stringify(value, null, indent).replace(
+    /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g,
+    "$1\\ufffd",
+  );
+}
+
+/** Writes `value` as pretty-printed, well-formed ({@link wellFormedJson}) JSON to `path` atomically. */
 export function atomicWriteJson(path: string, value: unknown): Promise<void> {
-  return atomicWrite(path, JSON.stringify(value, null, 2) + "\n");
+  return atomicWrite(path, wellFormedJson(value, 2) + "\n");
 }

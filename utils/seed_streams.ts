@@ -30,9 +30,9 @@
  * dropout of layer l at step s with the shuffle of epoch s, or with the shifts).
  */
 export const SEED_STREAMS = {
-  /** `data/splits.ts`: the small protocol's valid/test allocation. */
+  /** `data/split_protocols.ts`: the small protocol's valid/test allocation. */
   smallSplit: 1,
-  /** `data/splits.ts`: the large protocol's validation allocation. */
+  /** `data/split_protocols.ts`: the large protocol's validation allocation. */
   validSplit: 2,
   /** `data/splits.ts`: the k-fold allocation. */
   folds: 3,

@@ -23,6 +23,8 @@ import { type ClassProgress, gradeClass } from "./grade_class.ts";
 import { TRUSTED_ENV_NAMES } from "../trusted_env.ts";
 import { loadGradeData } from "../grade_data.ts";
 import { TASK_NUMBERS } from "../rubric/rubric.ts";
+import { printable } from "../../utils/printable.ts";
+import { onInterrupt, removeFolders } from "./interrupt.ts";
 
 /**
  * The flags of `deno task grade-class`, declared once; the grading flags
@@ -44,6 +46,8 @@ export const CLASS_SPEC = {
   "train-size": GRADE_FLAGS["train-size"],
   epochs: GRADE_FLAGS.epochs,
   "timeout-scale": GRADE_FLAGS["timeout-scale"],
+  repeat: GRADE_FLAGS.repeat,
+  "no-typecheck": switchFlag("skip type-checking each submission (deno check, cached-only)"),
   "hidden-test": GRADE_FLAGS["hidden-test"],
   "override-integrity": GRADE_FLAGS["override-integrity"],
   trusted: switchFlag("let student modules use FFI (the native BLAS backend); off by default"),
@@ -185,6 +189,16 @@ export async function main(args: string[]): Promise<number> {
   trustedEnv.NOTMNIST_BLAS_THREADS = String(plan.blasThreads);
   trustedEnv.OPENBLAS_NUM_THREADS = String(plan.blasThreads);
   const tty = Deno.stderr.isTerminal();
+  const staging = new Set<string>();
+  let last: ClassProgress | undefined;
+  const stopWatching = onInterrupt(async (signal) => {
+    await removeFolders(staging);
+    console.error(
+      `\n${signal}: stopped after ${last?.done ?? 0} of ${last?.total ?? "?"} students; ` +
+        `temporary folders removed; ${a.out}/class.md counts the students not reached. ` +
+        `Run the same command again to resume.`,
+    );
+  });
   console.error(
     `grading ${a.classDir} into ${a.out}: profile ${a.profile}, protocol ${loaded.data.protocol}, ` +
       `${plan.jobs} job(s) x ${plan.blasThreads} BLAS thread(s), ` +
@@ -208,14 +222,24 @@ export async function main(args: string[]): Promise<number> {
     forbiddenRoots: loaded.forbiddenRoots,
     trustedEnv,
     provenance: loaded.provenance,
+    repeat: a.repeat,
+    typecheck: !a.noTypecheck,
+    onStaging: (dir, active) => active ? staging.add(dir) : staging.delete(dir),
     onProgress: (p) => {
+      last = p;
       const line = progressLine(p, tty);
       if (tty) Deno.stderr.writeSync(new TextEncoder().encode(line));
       else console.error(line);
     },
   });
+  stopWatching();
   if (tty) console.error("");
   for (const i of result.ignored) console.error(`ignored ${i}`);
+  for (const r of result.renamed) {
+    console.error(
+      `folder "${printable(r.folder)}" graded as ${r.name} (its name is not a safe one)`,
+    );
+  }
   const errors = result.rows.filter((r) => r.error);
   console.log(
     `${result.rows.length} students: ${result.graded.length} graded, ${result.skipped.length} ` +

@@ -38,9 +38,14 @@ import {
 } from "../rubric/rubric.ts";
 import { scoreHistogramSvg } from "../../models/pictures.ts";
 import { classMarkdown, gradebookCsv, type GradebookRow, rowOf } from "./gradebook.ts";
+import { type StudentFolder, studentFolders } from "./student_names.ts";
+import { printable } from "../../utils/printable.ts";
+import { skeletonHashes, taskFingerprints } from "./similarity.ts";
+import { nondeterministicTasks } from "./repeat_flags.ts";
+import { foreignImports } from "../intake/foreign_imports.ts";
+import { typecheckSubmission } from "../intake/typecheck.ts";
 
-/** Names a student folder may have (they become folder names and CSV cells). */
-export const STUDENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+export { STUDENT_NAME } from "./student_names.ts";
 
 /** What the class run reports per student as it goes. */
 export interface ClassProgress {
@@ -100,6 +105,12 @@ export interface ClassGradeOptions {
   provenance?: GradeProvenance;
   /** Called after every student. */
   onProgress?: (p: ClassProgress) => void;
+  /** Runs per task (> 1: students whose predictions differ between runs are flagged). */
+  repeat?: number;
+  /** Whether to type-check every submission with `deno check` (default true). */
+  typecheck?: boolean;
+  /** Told when a staging folder is created (`true`) and removed (`false`), to clean up on a kill. */
+  onStaging?: (dir: string, active: boolean) => void;
   /** The grade function (tests inject failures); default {@link grade}. */
   gradeFn?: (options: GradeOptions) => Promise<GradeReport>;
 }
@@ -112,8 +123,10 @@ export interface ClassResult {
   graded: string[];
   /** Students skipped as unchanged. */
   skipped: string[];
-  /** Folders that are not gradable students, with the reason. */
+  /** Entries of the class folder that are not folders, with the reason (names escaped). */
   ignored: string[];
+  /** Folders graded under a safe name other than their own (`student_names.ts`). */
+  renamed: StudentFolder[];
   /** Files written. */
   files: { gradebook: string; classReport: string; histogram: string };
 }
@@ -140,21 +153,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Lists the student folders of `classDir` (sorted) and the entries that are not students. */
+/**
+ * Lists the student folders of `classDir`, every one with its safe name
+ * (sorted by it; `student_names.ts`), and the entries that are not folders
+ * (names escaped).
+ */
 export async function listStudents(
   classDir: string,
-): Promise<{ students: string[]; ignored: string[] }> {
-  const students: string[] = [];
+): Promise<{ students: StudentFolder[]; ignored: string[] }> {
+  const folders: string[] = [];
   const ignored: string[] = [];
   for await (const e of Deno.readDir(classDir)) {
     if (e.name.startsWith(".")) continue;
-    if (!e.isDirectory) ignored.push(`${e.name}: not a folder`);
-    else if (!STUDENT_NAME.test(e.name)) {
-      ignored.push(`${e.name}: folder names must match ${STUDENT_NAME}`);
-    } else students.push(e.name);
+    if (!e.isDirectory) ignored.push(`${printable(e.name)}: not a folder`);
+    else folders.push(e.name);
   }
-  students.sort();
-  return { students, ignored: ignored.sort() };
+  return { students: studentFolders(folders), ignored: ignored.sort() };
 }
 
 /**
@@ -186,7 +200,10 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     backend: options.backend,
     // BLAS settings change the bits (e.g. the thread count), so they are part of the settings.
     blas: options.trustedEnv ?? {},
+    repeat: (options.repeat ?? 1) > 1 ? options.repeat : undefined,
+    typecheck: options.typecheck === false ? false : undefined,
   });
+  const skeletons = await skeletonHashes(options.projectRoot);
   const files = {
     gradebook: join(outDir, "gradebook.csv"),
     classReport: join(outDir, "class.md"),
@@ -208,20 +225,24 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
           `Class scores (${all.length} students, profile ${options.profile})`,
         ),
       );
-      await atomicWrite(files.classReport, classMarkdown(all, "class_scores.svg"));
+      await atomicWrite(
+        files.classReport,
+        classMarkdown(all, "class_scores.svg", students.length),
+      );
     });
     return writing;
   };
 
-  const one = async (student: string): Promise<void> => {
+  const one = async ({ folder, name: student }: StudentFolder): Promise<void> => {
     const studentOut = join(outDir, student);
     const rowPath = join(studentOut, "gradebook_row.json");
     const t0 = performance.now();
     const stage = await Deno.makeTempDir({ prefix: `notmnist-class-${student}-` });
+    options.onStaging?.(stage, true);
     let row: GradebookRow;
     let wasSkipped = false;
     try {
-      const staged = await stageSubmission(join(classDir, student), stage);
+      const staged = await stageSubmission(join(classDir, folder), stage);
       const hashes = {
         submission: staged.sha256,
         rubric: rHash,
@@ -239,13 +260,23 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
       } else {
         await Deno.remove(studentOut, { recursive: true }).catch(() => {});
         const logLines: string[] = staged.skipped.map((s) => `not copied: ${s}`);
+        const findings = [
+          ...await foreignImports(staged.dir, staged.files, staged.tasks, student),
+          ...(options.typecheck === false ? [] : await typecheckSubmission(
+            staged.dir,
+            staged.tasks,
+            join(options.projectRoot, "deno.json"),
+          )),
+        ];
         const report = await gradeFn({
           data: options.data,
           tasks: staged.tasks.map((task) => ({
             task,
             module: join(staged.dir, `task${task}.ts`),
             trusted: options.trusted ?? false,
+            findings: findings.filter((f) => f.task === task),
           })),
+          repeat: options.repeat,
           profile: options.profile,
           rubric,
           seed: options.seed,
@@ -264,6 +295,13 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
         await writeReports(studentOut, report);
         await atomicWrite(join(studentOut, "grade.log"), logLines.join("\n") + "\n");
         row = rowOf(student, report, hashes, (performance.now() - t0) / 1000, rubric);
+        if (folder !== student) row.folder = folder;
+        const prints = await taskFingerprints(staged.dir, staged.tasks);
+        for (const t of staged.tasks) {
+          if (skeletons.has(prints[t]?.normalizedSha256 ?? "")) delete prints[t];
+        }
+        row.files = prints;
+        row.nondeterministic = nondeterministicTasks(report);
       }
     } catch (err) {
       row = {
@@ -282,27 +320,33 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
         failedChecks: [],
         error: ((err as Error).message ?? String(err)).split("\n")[0],
         gradedAt: new Date().toISOString(),
+        ...(folder !== student ? { folder } : {}),
       };
     } finally {
       await Deno.remove(stage, { recursive: true }).catch(() => {});
+      options.onStaging?.(stage, false);
     }
     if (!wasSkipped) {
       await atomicWriteJson(rowPath, row);
       graded.push(student);
     } else skipped.push(student);
     rows.set(student, row);
+    // counted now: another job may finish while this one publishes
+    const done = rows.size;
+    const gradedSoFar = graded.length;
     await publish();
     options.onProgress?.({
       student,
       row,
       skipped: wasSkipped,
-      done: rows.size,
+      done,
       total: students.length,
-      graded: graded.length,
+      graded: gradedSoFar,
       elapsedSeconds: (performance.now() - started) / 1000,
     });
   };
 
+  await publish(); // class.md exists from the start: a stopped run says who was not reached
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < students.length) await one(students[next++]);
@@ -312,10 +356,11 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
   );
   await publish();
   return {
-    rows: students.map((s) => rows.get(s)!),
+    rows: students.map((s) => rows.get(s.name)!),
     graded,
     skipped,
     ignored,
+    renamed: students.filter((s) => s.folder !== s.name),
     files,
   };
 }

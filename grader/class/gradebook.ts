@@ -15,6 +15,10 @@ import {
   taskRubric,
 } from "../rubric/rubric.ts";
 import { describeFingerprint } from "../../compute/numerics.ts";
+import { mdPath, mdText } from "../../utils/markdown.ts";
+import { printable } from "../../utils/printable.ts";
+import { createHash } from "node:crypto";
+import { type FileFingerprint, similarityGroups, similarTo } from "./similarity.ts";
 import { integrityStatus } from "../rubric/integrity.ts";
 
 /** Status of one task in the gradebook. */
@@ -27,8 +31,10 @@ export type TaskStatus =
 
 /** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
 export interface GradebookRow {
-  /** Student folder name. */
+  /** The student's safe name (the folder name, or one derived from it: `student_names.ts`). */
   student: string;
+  /** The student folder's raw name, when it differs from `student`. */
+  folder?: string;
   /** Points per task (0 for a missing task). */
   points: Record<TaskNumber, number>;
   /** Status per task. */
@@ -57,6 +63,17 @@ export interface GradebookRow {
   error?: string;
   /** ISO time of grading. */
   gradedAt: string;
+  /** Hashes of the task files, skeletons left out (grader/class/similarity.ts). */
+  files?: Partial<Record<TaskNumber, FileFingerprint>>;
+  /** Tasks whose repeated runs (`--repeat`) gave different predictions. */
+  nondeterministic?: TaskNumber[];
+}
+
+/** A short id of a numerics fingerprint (8 hex digits of its SHA-256; "" for none). */
+export function numericsId(fingerprint: string): string {
+  return fingerprint === ""
+    ? ""
+    : createHash("sha256").update(fingerprint).digest("hex").slice(0, 8);
 }
 
 /**
@@ -119,20 +136,26 @@ export const GRADEBOOK_COLUMNS: readonly string[] = [
   ...TASK_NUMBERS.map((t) => `task${t}_status`),
   "wall_seconds",
   "backend",
-  "numerics_fingerprint",
+  "numerics_id",
   "submission_sha256",
+  "folder",
+  "similar_to",
+  "nondeterministic",
 ];
 
 function csvCell(value: string | number): string {
   const s = String(value);
-  // A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // A leading =, +, - or @ (after blanks: a tab or CR can lead one) would be a formula in a
+  // spreadsheet: quote it as text. A `;` or tab is a separator in some locales: the cell is
+  // quoted then, so a `;=...` inside it never starts a cell of its own.
+  const safe = /^\s*[=+\-@]/.test(s) || /^[\t\r]/.test(s) ? `'${s}` : s;
+  return /[",;\t\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Renders the gradebook (rows sorted by student) as CSV. */
 export function gradebookCsv(rows: GradebookRow[]): string {
   const lines = [GRADEBOOK_COLUMNS.join(",")];
+  const groups = similarityGroups(rows);
   for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
     lines.push(
       [
@@ -143,16 +166,28 @@ export function gradebookCsv(rows: GradebookRow[]): string {
         ...TASK_NUMBERS.map((t) => r.error ? `error: ${r.error}` : r.status[t]),
         r.wallSeconds.toFixed(1),
         r.backend,
-        r.numericsFingerprint,
+        numericsId(r.numericsFingerprint),
         r.submissionSha256,
+        r.folder === undefined ? "" : printable(r.folder),
+        similarTo(r.student, groups),
+        (r.nondeterministic ?? []).map((t) => `task${t}`).join(" "),
       ].map(csvCell).join(","),
     );
   }
   return lines.join("\n") + "\n";
 }
 
-/** Renders `class.md`: score statistics, the histogram, failures by check and per student. */
-export function classMarkdown(rows: GradebookRow[], histogram: string): string {
+/**
+ * Renders `class.md`: score statistics, the histogram, failures by check,
+ * identical and nondeterministic submissions, the numerics fingerprints and
+ * per student. `students` is the class size: students without a row yet (not
+ * reached: still to come, or the run was stopped) are counted as such.
+ */
+export function classMarkdown(
+  rows: GradebookRow[],
+  histogram: string,
+  students: number = rows.length,
+): string {
   const totals = rows.filter((r) => !r.error).map((r) => r.total).sort((a, b) => a - b);
   const max = rows[0]?.maxTotal ?? 100;
   const mean = totals.reduce((a, b) => a + b, 0) / Math.max(1, totals.length);
@@ -174,9 +209,12 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   const out = [
     `# Class grade`,
     ``,
-    `${rows.length} students; ${totals.length} graded` +
+    `${Math.max(students, rows.length)} students; ${totals.length} graded` +
     (rows.length > totals.length
       ? `, ${rows.length - totals.length} failed on the grader's side`
+      : "") +
+    (students > rows.length
+      ? `, ${students - rows.length} not reached (still to come, or the run was stopped)`
       : "") +
     `. Total points: mean ${f(mean)}, median ${f(median)}, min ${f(totals[0] ?? NaN)}, ` +
     `max ${f(totals[totals.length - 1] ?? NaN)} (of ${max}).`,
@@ -191,7 +229,7 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Check | Students |`, `|---|---|`);
     for (const [name, n] of sorted.slice(0, 15)) {
-      out.push(`| ${name.replace(/\|/g, "\\|")} | ${n} |`);
+      out.push(`| ${mdText(name)} | ${n} |`);
     }
   }
   out.push(``, `## Task outcomes other than pass`, ``);
@@ -199,23 +237,64 @@ export function classMarkdown(rows: GradebookRow[], histogram: string): string {
   else {
     out.push(`| Status | Tasks |`, `|---|---|`);
     for (const [k, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1])) {
-      out.push(`| ${k} | ${n} |`);
+      out.push(`| ${mdText(k)} | ${n} |`);
     }
   }
+  out.push(...flagSections(rows));
   out.push(
     ``,
     `## Students`,
     ``,
-    `| Student | ${TASK_NUMBERS.map((t) => `Task ${t}`).join(" | ")} | Total | Wall |`,
-    `|---|${TASK_NUMBERS.map(() => "---|").join("")}---|---|`,
+    `| Student | ${TASK_NUMBERS.map((t) => `Task ${t}`).join(" | ")} | Total | Wall | Numerics |`,
+    `|---|${TASK_NUMBERS.map(() => "---|").join("")}---|---|---|`,
   );
   for (const r of [...rows].sort((a, b) => (a.student < b.student ? -1 : 1))) {
     out.push(
-      `| [${r.student}](${encodeURI(r.student)}/summary.md) | ${
+      `| [${mdText(r.student)}](${mdPath(r.student)}/summary.md)${
+        r.folder === undefined ? "" : ` (folder "${mdText(printable(r.folder))}")`
+      } | ${
         TASK_NUMBERS.map((t) => `${r.points[t].toFixed(1)} (${r.error ? "error" : r.status[t]})`)
           .join(" | ")
-      } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s |`,
+      } | ${r.total.toFixed(2)} | ${r.wallSeconds.toFixed(1)} s | ${
+        numericsId(r.numericsFingerprint) || "—"
+      } |`,
     );
   }
   return out.join("\n") + "\n";
+}
+
+/** class.md's sections on copies, nondeterminism and the numerics fingerprints. */
+function flagSections(rows: GradebookRow[]): string[] {
+  const out = [``, `## Identical and near-identical submissions`, ``];
+  const groups = similarityGroups(rows);
+  if (groups.length === 0) out.push(`No two students share a task file (skeletons left out).`);
+  else {
+    out.push(`| Task | Kind | Students |`, `|---|---|---|`);
+    for (const g of groups) {
+      out.push(`| ${g.task} | ${g.kind} | ${g.students.map(mdText).join(", ")} |`);
+    }
+  }
+  out.push(``, `## Nondeterministic submissions`, ``);
+  const nondet = rows.filter((r) => (r.nondeterministic ?? []).length > 0);
+  if (nondet.length === 0) {
+    out.push(
+      `None flagged (predictions are compared between runs only with \`--repeat 2\` or more).`,
+    );
+  } else {
+    for (const r of nondet) {
+      out.push(
+        `- ${mdText(r.student)}: predictions differ between repeated runs of ${
+          (r.nondeterministic ?? []).map((t) => `task ${t}`).join(", ")
+        }`,
+      );
+    }
+  }
+  out.push(``, `## Numerics fingerprints`, ``);
+  const prints = [...new Set(rows.map((r) => r.numericsFingerprint).filter((f) => f !== ""))];
+  if (prints.length === 0) out.push(`No report carries a numerics fingerprint.`);
+  for (const fp of prints.sort()) {
+    const n = rows.filter((r) => r.numericsFingerprint === fp).length;
+    out.push(`- \`${numericsId(fp)}\` (${n} students): ${mdText(fp)}`);
+  }
+  return out;
 }

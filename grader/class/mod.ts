@@ -40,7 +40,21 @@ export {
   gradebookCsv,
   gradebookNumerics,
   type GradebookRow,
+  numericsId,
   rowOf,
   type TaskStatus,
 } from "./gradebook.ts";
 export { type StagedSubmission, stageSubmission, SUBMISSION_LIMITS } from "../intake/stage.ts";
+export {
+  safeStudentName,
+  type StudentFolder,
+  studentFolders,
+  StudentNameClashError,
+} from "./student_names.ts";
+export {
+  type FileFingerprint,
+  normalizeSource,
+  type SimilarityGroup,
+  similarityGroups,
+} from "./similarity.ts";
+export { nondeterministicTasks } from "./repeat_flags.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { parseFlags, stringFlag } from "../../deps/flags.ts";
+import { numberFlag, parseFlags, stringFlag } from "../../deps/flags.ts";
 import { atomicWriteJson } from "../../utils/atomic_write.ts";
 import { GRADE_FLAGS } from "../flags.ts";
 import { PROJECT_ROOT } from "../project.ts";
@@ -61,6 +61,23 @@ export function revealsTestAccuracy(test: { name: string; maxScore: number }): b
     /integrity checks$/.test(test.name);
 }
 
+function missingTest(task: TaskNumber, rubric: Rubric): GradescopeTest {
+  return {
+    name: `Task ${task}: task${task}.ts submitted`,
+    score: 0,
+    max_score: taskPoints(taskRubric(task, rubric)),
+    output: `no task${task}.ts in the submission (expected at its top level)`,
+    visibility: "visible",
+    status: "failed",
+    number: `${task}.0`,
+    tags: [`task${task}`, "missing"],
+  };
+}
+
+function byTaskNumber(a: GradescopeTest, b: GradescopeTest): number {
+  return Number(a.number.split(".")[0]) - Number(b.number.split(".")[0]);
+}
+
 /**
  * Gradescope's results for `report`: {@link toGradescope} plus the rubric's
  * policy (accuracy tests' visibility, the leaderboard) and a failed, visible
@@ -73,24 +90,16 @@ export function autograderResults(
 ): AutograderResults {
   const base = toGradescope(report);
   const policy = rubric.gradescope;
+  // the report's own tests for tasks it did not grade give way to the "submitted" tests below
+  const notGraded = new Set<number>(report.missingTasks ?? []);
   const tests: GradescopeTest[] = base.tests.map((t, i) => {
     const r = report.tests[i];
     return policy && revealsTestAccuracy(r) ? { ...t, visibility: policy.accuracyVisibility } : t;
-  });
+  }).filter((_, i) => !notGraded.has(report.tests[i].task));
   for (const task of TASK_NUMBERS) {
-    if (submitted.includes(task)) continue;
-    tests.push({
-      name: `Task ${task}: task${task}.ts submitted`,
-      score: 0,
-      max_score: taskPoints(taskRubric(task, rubric)),
-      output: `no task${task}.ts in the submission (expected at its top level)`,
-      visibility: "visible",
-      status: "failed",
-      number: `${task}.0`,
-      tags: [`task${task}`, "missing"],
-    });
+    if (!submitted.includes(task)) tests.push(missingTest(task, rubric));
   }
-  tests.sort((a, b) => Number(a.number.split(".")[0]) - Number(b.number.split(".")[0]));
+  tests.sort(byTaskNumber);
   const results: AutograderResults = { ...base, tests };
   const missing = TASK_NUMBERS.filter((t) => !submitted.includes(t));
   if (missing.length > 0) {
@@ -112,6 +121,50 @@ export function autograderResults(
     }];
   }
   return results;
+}
+
+/** The default total budget of a Gradescope run, seconds (under Gradescope's default 10 minutes). */
+export const DEFAULT_BUDGET_SECONDS = 540;
+
+/**
+ * The results.json of a run in progress: the tasks graded so far (`partial`,
+ * absent before the first) and, for every submitted task not graded yet, a
+ * failed test with 0 points that says so. Written before the first task and
+ * after each one, so a run killed at Gradescope's limit still reports what
+ * finished.
+ */
+export function progressResults(
+  partial: GradeReport | undefined,
+  submitted: TaskNumber[],
+  rubric: Rubric = RUBRIC,
+): AutograderResults {
+  const done = partial ? autograderResults(partial, submitted, rubric) : undefined;
+  const graded = new Set(partial?.tasks.map((t) => t.task) ?? []);
+  const pending = submitted.filter((t) => !graded.has(t));
+  const tests: GradescopeTest[] = done
+    ? [...done.tests]
+    : TASK_NUMBERS.filter((t) => !submitted.includes(t)).map((t) => missingTest(t, rubric));
+  for (const task of pending) {
+    tests.push({
+      name: `Task ${task}: not run yet`,
+      score: 0,
+      max_score: taskPoints(taskRubric(task, rubric)),
+      output: `task${task}.ts was not graded yet: the run stopped before it (the time limit?)`,
+      visibility: "visible",
+      status: "failed",
+      number: `${task}.0`,
+      tags: [`task${task}`, "not-run"],
+    });
+  }
+  tests.sort(byTaskNumber);
+  const notRun = pending.map((t) => `task${t}.ts`).join(", ");
+  return {
+    ...(done ?? { execution_time: 0, visibility: "visible", stdout_visibility: "visible" }),
+    score: done?.score ?? 0,
+    tests,
+    output: `Not run yet (0 points each until they are): ${notRun}. ` +
+      (done ? `Graded so far: ${done.output}` : "Grading has not finished any task."),
+  };
 }
 
 /** A results.json for a grading that could not run at all (the student sees why). */
@@ -146,6 +199,12 @@ export interface AutograderOptions {
   trainSize?: number;
   /** Time-limit multiplier. */
   timeoutScale?: number;
+  /**
+   * Total budget of the run, seconds, from its start (default
+   * {@link DEFAULT_BUDGET_SECONDS}): each task's limit is the smaller of its
+   * own and its share of what is left.
+   */
+  budget?: number;
   /** Hidden test set archive: graded for credit when given (`--hidden-test`). */
   hiddenTest?: string;
   /** Teacher override of the integrity flags (`--override-integrity`). */
@@ -163,6 +222,7 @@ export interface AutograderOptions {
  * its top level, or inside its only folder (a zipped folder).
  */
 export async function runAutograder(opts: AutograderOptions): Promise<AutograderResults> {
+  const deadlineMs = performance.now() + (opts.budget ?? DEFAULT_BUDGET_SECONDS) * 1000;
   const log = opts.log ?? (() => {});
   const rubric = opts.rubric ?? RUBRIC;
   let results: AutograderResults;
@@ -184,6 +244,8 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
         `sha256 ${staged.sha256}`,
     );
     for (const s of staged.skipped) log(`not copied: ${s}`);
+    // A valid results.json before the first task and after each one: a killed run keeps them.
+    await atomicWriteJson(opts.results, progressResults(undefined, staged.tasks, rubric));
     const loaded = await loadGradeData({
       dataDir: opts.dataDir,
       cacheDir: opts.cacheDir,
@@ -211,6 +273,9 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
       overrideIntegrity: opts.overrideIntegrity,
       log,
       provenance: loaded.provenance,
+      deadlineMs,
+      onTask: (partial) =>
+        atomicWriteJson(opts.results, progressResults(partial, staged.tasks, rubric)),
     });
     await writeReports(reportDir, report);
     results = autograderResults(report, staged.tasks, rubric);
@@ -246,6 +311,14 @@ export const AUTOGRADER_SPEC = {
   epochs: GRADE_FLAGS.epochs,
   "train-size": GRADE_FLAGS["train-size"],
   "timeout-scale": GRADE_FLAGS["timeout-scale"],
+  budget: numberFlag({
+    arg: "SECONDS",
+    help: "total time of the run, split across the tasks (each gets at most its share of what " +
+      "is left); keep it under Gradescope's limit",
+    min: 10,
+    max: 86_400,
+    default: DEFAULT_BUDGET_SECONDS,
+  }),
   "hidden-test": GRADE_FLAGS["hidden-test"],
   "override-integrity": GRADE_FLAGS["override-integrity"],
 };

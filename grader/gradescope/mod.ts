@@ -26,8 +26,10 @@ export {
   type AutograderOptions,
   type AutograderResults,
   autograderResults,
+  DEFAULT_BUDGET_SECONDS,
   failedResults,
   type LeaderboardEntry,
+  progressResults,
   revealsTestAccuracy,
   runAutograder,
 } from "./autograder.ts";

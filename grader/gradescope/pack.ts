@@ -14,6 +14,7 @@ import { atomicWrite } from "../../utils/atomic_write.ts";
 import { findArchive, resolveDataDir } from "../../data/paths.ts";
 import { GRADE_FLAGS } from "../flags.ts";
 import { PROJECT_ROOT } from "../project.ts";
+import { AUTOGRADER_SPEC, DEFAULT_BUDGET_SECONDS } from "./autograder.ts";
 
 /** The Deno version `setup.sh` installs from npm. */
 export const DENO_VERSION = "2.9.6";
@@ -26,6 +27,8 @@ export interface BuildAutograderOptions {
   dataDir?: string;
   /** Profile `run_autograder` grades with (default full). */
   profile?: "quick" | "full";
+  /** Total budget of a run, seconds (default {@link DEFAULT_BUDGET_SECONDS}). */
+  budget?: number;
   /** Hidden test set archive shipped as `hidden/<name>` and graded for credit. */
   hiddenTest?: string;
 }
@@ -97,6 +100,7 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
       path: "run_autograder",
       bytes: enc.encode(
         (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full")
+          .replaceAll("@BUDGET@", String(opts.budget ?? DEFAULT_BUDGET_SECONDS))
           .replaceAll("@HIDDEN_TEST@", hidden ? `$SOURCE/${hidden}` : ""),
       ),
       mode: 0o755,
@@ -127,6 +131,10 @@ export const PACK_SPEC = {
   out: stringFlag({ arg: "FILE", help: "the archive to write", default: "out/autograder.zip" }),
   "data-dir": GRADE_FLAGS["data-dir"],
   profile: { ...GRADE_FLAGS.profile, help: "the profile run_autograder grades with" },
+  budget: {
+    ...AUTOGRADER_SPEC.budget,
+    help: "the total seconds run_autograder grades for (below the assignment's Gradescope limit)",
+  },
   "hidden-test": {
     ...GRADE_FLAGS["hidden-test"],
     help: "ship this hidden test set; run_autograder grades test accuracy on it",
@@ -157,6 +165,7 @@ if (import.meta.main) {
     const paths = await buildAutograder(out, {
       dataDir: values.dataDir,
       profile: values.profile,
+      budget: values.budget,
       hiddenTest: values.hiddenTest === undefined ? undefined : resolve(values.hiddenTest),
     });
     const size = (await Deno.stat(out)).size;

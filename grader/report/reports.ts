@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pctExplaining } from "../rubric/shown_digits.ts";
 import { join } from "node:path";
 import { atomicWrite, atomicWriteJson } from "../../utils/atomic_write.ts";
 import { LETTERS } from "../../data/types.ts";
@@ -11,6 +12,7 @@ import type { GradeReport, TaskReport } from "./types.ts";
 import { budgetLimits, LAB_TARGET } from "../rubric/rubric.ts";
 import { pct } from "../../utils/format.ts";
 import { escapeXml } from "../../utils/xml.ts";
+import { mdCodeBlock, mdCodeSpan, mdPath, mdText } from "../../utils/markdown.ts";
 import { describeFingerprint, type NumericsFingerprint } from "../../compute/numerics.ts";
 
 /** The resource caps of a task's budget, for the report. */
@@ -56,8 +58,16 @@ export interface GradescopeResults {
   stdout_visibility: GradescopeVisibility;
   /** The tests. */
   tests: GradescopeTest[];
-  /** Extra data Gradescope keeps with the result: the numerics fingerprint. */
-  extra_data?: { numerics: NumericsFingerprint };
+  /**
+   * Extra data Gradescope keeps with the result: the numerics fingerprint and,
+   * per task (`task1` ..) and run, each role's prediction digest
+   * (`test:train:valid` SHA-256 of the float32 predictions, as report.json's
+   * `tasks[].runs[].digests`).
+   */
+  extra_data?: {
+    numerics: NumericsFingerprint;
+    digests: Record<string, Record<string, string>[]>;
+  };
 }
 
 /** Renders the Gradescope results object. */
@@ -74,7 +84,12 @@ export function toGradescope(report: GradeReport): GradescopeResults {
       protocolNote(report) + ` ${numericsNote(report.numerics)}`,
     visibility: "visible",
     stdout_visibility: "hidden",
-    extra_data: { numerics: report.numerics },
+    extra_data: {
+      numerics: report.numerics,
+      digests: Object.fromEntries(
+        report.tasks.map((t) => [`task${t.task}`, t.runs.map((r) => r.digests)]),
+      ),
+    },
     tests: report.tests.map((t) => {
       const n = (counters.get(t.task) ?? 0) + 1;
       counters.set(t.task, n);
@@ -172,19 +187,45 @@ export function toJUnit(report: GradeReport): string {
     });
     lines.push(`  </testsuite>`);
   }
+  const missing = new Set<number>(report.missingTasks ?? []);
+  const notGraded = report.tests.filter((t) => missing.has(t.task));
+  if (notGraded.length > 0) {
+    lines.push(
+      `  <testsuite name="not graded" tests="${notGraded.length}" failures="${notGraded.length}" ` +
+        `errors="0" skipped="0" time="0.000" timestamp="${a(report.startedAt)}">`,
+      ...notGraded.flatMap((t) => [
+        `    <testcase classname="grade.task${t.task}" name="${a(t.name)}" time="0.000">`,
+        `      <failure message="${a(t.output)}" type="NotGraded">${a(t.output)}</failure>`,
+        `    </testcase>`,
+      ]),
+      `  </testsuite>`,
+    );
+  }
   lines.push(`</testsuites>`);
   return lines.join("\n") + "\n";
 }
 
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** The summary's line naming the tasks this run did not grade (none: no line). */
+export function missingTasksNote(report: GradeReport): string[] {
+  const missing = report.missingTasks ?? [];
+  if (missing.length === 0) return [];
+  return [
+    `**Not graded: ${missing.map((t) => `task ${t}`).join(", ")}** — 0 points each, so the ` +
+    `result cannot be PASS without them.`,
+    ``,
+  ];
 }
+
+/** A table cell or inline text from anywhere (a submission included): {@link mdText}. */
+const cell = mdText;
 
 function taskRow(t: TaskReport): string {
   const run = t.runs[0];
   const main = run?.metrics.main;
   const wall = t.runs.reduce((s, r) => s + r.wallSeconds, 0);
-  return `| ${t.task} | ${cell(t.title)} | ${main ? pct(main.testAccuracy) : "—"} | ` +
+  const th = t.thresholds;
+  const acc = main ? pctExplaining(main.testAccuracy, [th.pass, th.fullCredit, th.floor]) : "—";
+  return `| ${t.task} | ${cell(t.title)} | ${acc} | ` +
     `${pct(t.thresholds.pass)} | ${pct(t.thresholds.fullCredit)} | ${pct(LAB_TARGET)} | ` +
     `${t.score.toFixed(2)} / ${t.maxScore} | ${t.passed ? "PASS" : "**FAIL**"} | ${
       wall.toFixed(1)
@@ -204,6 +245,7 @@ export function toMarkdown(report: GradeReport): string {
       `protocol \`${report.protocol}\`, profile \`${report.profile}\`, seed ${report.seed}` +
       (report.repeat > 1 ? `, ${report.repeat} runs per task` : "") + `.`,
     ``,
+    ...missingTasksNote(report),
     `> ${protocolNote(report)} ` +
       (report.splits.hidden === undefined
         ? `Accuracy is measured by the grader on the held-out test split ` +
@@ -224,7 +266,7 @@ export function toMarkdown(report: GradeReport): string {
     out.push(
       `## Task ${t.task}: ${t.title}`,
       ``,
-      `Module \`${t.module}\` (${
+      `Module ${mdCodeSpan(t.module)} (${
         t.trusted ? "trusted: FFI allowed" : "sandboxed: permission-less Worker, no FFI in it"
       }); ` +
         `${t.budget.trainCount} training images, epochs ${t.budget.epochs ?? "task default"}, ` +
@@ -238,7 +280,9 @@ export function toMarkdown(report: GradeReport): string {
         `| Role | Model | Train | Valid | Test |`,
         `|---|---|---|---|---|`,
         ...roles.map(([role, m]) =>
-          `| ${role} | ${cell(m.name)} | ${pct(m.trainAccuracy)} | ${pct(m.validAccuracy)} | ` +
+          `| ${cell(role)} | ${cell(m.name)} | ${pct(m.trainAccuracy)} | ${
+            pct(m.validAccuracy)
+          } | ` +
           `${pct(m.testAccuracy)} |`
         ),
         ``,
@@ -263,12 +307,12 @@ export function toMarkdown(report: GradeReport): string {
     );
     const errors = t.runs.filter((r) => r.error);
     for (const r of errors) {
-      out.push(`Run ${r.run} failed:`, ``, "```", r.error ?? "", "```", ``);
+      out.push(`Run ${r.run} failed:`, ``, ...mdCodeBlock(r.error ?? ""), ``);
     }
     for (const r of t.runs) {
       for (const [role, e] of Object.entries(r.roleErrors)) {
         if (role !== "main" || !r.error) {
-          out.push(`- run ${r.run}, role \`${role}\`: ${cell(e.split("\n")[0])}`);
+          out.push(`- run ${r.run}, role ${cell(role)}: ${cell(e.split("\n")[0])}`);
         }
       }
     }
@@ -277,14 +321,25 @@ export function toMarkdown(report: GradeReport): string {
         ``,
         `Last output of the task:`,
         ``,
-        "```",
-        t.logTail.split("\n").slice(-15).join("\n"),
-        "```",
+        ...mdCodeBlock(t.logTail.split("\n").slice(-15).join("\n")),
+        ``,
+      );
+    }
+    if (t.graderPictures.length > 0) {
+      out.push(
+        `The grader's pictures:`,
+        ``,
+        ...t.graderPictures.map((p) => `![${cell(p)}](${mdPath(p)})`),
         ``,
       );
     }
     if (t.pictures.length > 0) {
-      out.push(...t.pictures.map((p) => `![${p}](${encodeURI(p)})`), ``);
+      out.push(
+        `Pictures the task wrote (its own files, not the grader's):`,
+        ``,
+        ...t.pictures.map((p) => `- [${cell(p)}](${mdPath(p)})`),
+        ``,
+      );
     }
   }
   const p = report.provenance;
@@ -292,7 +347,7 @@ export function toMarkdown(report: GradeReport): string {
     `## Reproducibility`,
     ``,
     `- seed: ${report.seed}; runs per task: ${report.repeat}`,
-    `- backends: ${report.backends.join(", ")}`,
+    `- backends: ${cell(report.backends.join(", "))}`,
     `- numerics: ${report.numerics.mode}; CPU ${report.numerics.cpuModel} (${report.numerics.arch}` +
       `${report.numerics.cpuFeatures.length ? ` ${report.numerics.cpuFeatures.join(" ")}` : ""})` +
       (report.numerics.blas
@@ -317,7 +372,7 @@ export function toMarkdown(report: GradeReport): string {
     out.push(`- \`${f.name}\`: ${f.bytes} bytes, sha256 \`${f.sha256}\``);
   }
   const perms = report.tasks.map((t) =>
-    `task ${t.task}: \`${(t.runs[0]?.permissions ?? []).join(" ")}\``
+    `task ${t.task}: ${mdCodeSpan((t.runs[0]?.permissions ?? []).join(" "))}`
   );
   out.push(`- sandbox permissions: ${perms.join("; ")}`, ``);
   return out.join("\n");

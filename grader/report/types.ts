@@ -86,8 +86,10 @@ export interface TaskReport {
   confusion?: number[][];
   /** Per-letter test accuracy of `main` (first run). */
   perClass?: number[];
-  /** Pictures found in the task's output folder, relative to the report folder. */
+  /** Pictures found in the task's output folder (the task's own files), relative to the report folder. */
   pictures: string[];
+  /** The grader's own pictures (written where graded code cannot write), relative to the report folder. */
+  graderPictures: string[];
   /** The task's output folder, relative to the report folder. */
   outDir: string;
   /** Last lines of the task's output (first failing run, else first run). */
@@ -126,6 +128,8 @@ export interface GradeReport {
   provenance: GradeProvenance;
   /** Per-task reports. */
   tasks: TaskReport[];
+  /** Rubric tasks this run did not grade (0 points each; the report cannot pass). */
+  missingTasks?: TaskNumber[];
   /** All tests, in task order. */
   tests: TestResult[];
   /** Points earned. */

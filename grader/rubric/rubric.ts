@@ -16,6 +16,7 @@
  * @module
  */
 import type { Protocol } from "../../data/types.ts";
+import type { RecipeCheck } from "./recipe_checks.ts";
 
 /** The lab's target: the best reported test accuracy for this model (lab protocol). */
 export const LAB_TARGET = 0.971;
@@ -102,6 +103,12 @@ export interface TaskRubric {
   requiredRoles: string[];
   /** Task 2's margin over logistic regression, task 3's train-test gap reduction. */
   comparison?: Comparison;
+  /**
+   * What the `main` model's recorded run must show (task 3: L2 and dropout;
+   * task 4: momentum and a decaying rate), each with its points
+   * (grader/rubric/recipe_checks.ts).
+   */
+  recipe?: RecipeCheck[];
   /** Budget per profile. */
   budget: Record<Profile, Budget>;
   /** Accuracy levels per protocol and profile. */
@@ -158,6 +165,11 @@ export interface Rubric {
   gradescope?: GradescopePolicy;
   /** Memorisation checks (`grader/rubric/integrity.ts`); absent: none run. */
   integrity?: IntegrityPolicy;
+  /**
+   * Whether a submission's type errors (`deno check`) fail the task (a required
+   * test); by default they are a visible warning only.
+   */
+  typeErrorsFail?: boolean;
 }
 
 /**
@@ -259,9 +271,10 @@ export const RUBRIC: Rubric = {
     {
       task: 3,
       title: "L2 + dropout: closing the train-test gap",
-      accuracyPoints: 15,
+      accuracyPoints: 10,
       requiredRoles: ["baseline"],
       comparison: { kind: "gap", against: "baseline", points: 10 },
+      recipe: [{ kind: "l2", points: 2.5 }, { kind: "dropout", points: 2.5 }],
       budget: {
         quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
         full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
@@ -288,8 +301,9 @@ export const RUBRIC: Rubric = {
     {
       task: 4,
       title: "Momentum + decaying learning rate vs the 97.1% target",
-      accuracyPoints: 25,
+      accuracyPoints: 15,
       requiredRoles: [],
+      recipe: [{ kind: "momentum", points: 5 }, { kind: "decay", points: 5 }],
       budget: {
         quick: { trainSize: 5000, epochs: 10, timeoutSeconds: 300, ...DEFAULT_LIMITS },
         full: { timeoutSeconds: 3600, ...DEFAULT_LIMITS },
@@ -323,9 +337,10 @@ export function taskRubric(task: number, rubric: Rubric = RUBRIC): TaskRubric {
   return found;
 }
 
-/** Total points of one task (accuracy plus comparison). */
+/** Total points of one task (accuracy, comparison and recipe checks). */
 export function taskPoints(t: TaskRubric): number {
-  return t.accuracyPoints + (t.comparison?.points ?? 0);
+  return t.accuracyPoints + (t.comparison?.points ?? 0) +
+    (t.recipe ?? []).reduce((s, c) => s + c.points, 0);
 }
 
 /**
@@ -340,6 +355,9 @@ export function validateRubric(rubric: Rubric): void {
     if (!(t.accuracyPoints >= 0)) throw new Error(`${where}: accuracyPoints must be >= 0`);
     if (t.comparison && !(t.comparison.points >= 0)) {
       throw new Error(`${where}: comparison.points must be >= 0`);
+    }
+    for (const c of t.recipe ?? []) {
+      if (!(c.points >= 0)) throw new Error(`${where}: recipe ${c.kind} points must be >= 0`);
     }
     const levels = Object.entries(t.thresholds);
     if (t.hiddenThresholds) levels.push(["hidden", t.hiddenThresholds]);

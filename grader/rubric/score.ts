@@ -6,6 +6,8 @@
  */
 import { pct } from "../../utils/format.ts";
 import { LAB_TARGET, type TaskRubric, type Thresholds } from "./rubric.ts";
+import { RECIPE_CHECK_NAMES, type RoleRecord, runRecipeCheck } from "./recipe_checks.ts";
+import { pctExplaining } from "./shown_digits.ts";
 
 /** One graded test, the unit of every report (Gradescope, JUnit, Markdown). */
 export interface TestResult {
@@ -53,6 +55,10 @@ export interface TaskOutcome {
   testCount?: number;
   /** Set by `--repeat`: whether every run gave identical predictions, with details. */
   repeat?: { identical: boolean; detail: string };
+  /** What each role's run recorded (history, config), for the rubric's recipe checks. */
+  records?: Record<string, RoleRecord>;
+  /** The epoch budget the grader passed (`TaskInput.epochs`), for the decay check. */
+  epochs?: number;
 }
 
 /** Rounds to 4 decimals, so reports do not carry float noise. */
@@ -145,7 +151,7 @@ export function scoreTask(rubric: TaskRubric, th: Thresholds, outcome: TaskOutco
       output:
         `${passed ? "PASS" : "FAIL"}: ${
           main.publicTestAccuracy === undefined ? "" : "hidden "
-        }test accuracy ${pct(main.testAccuracy)} ` +
+        }test accuracy ${pctExplaining(main.testAccuracy, [th.pass, th.floor, th.fullCredit])} ` +
         `(${main.name}); required >= ${pct(th.pass)}; credit linear from ${pct(th.floor)} ` +
         `(0 points) to ${pct(th.fullCredit)} (${rubric.accuracyPoints} points); ` +
         `train ${pct(main.trainAccuracy)}, valid ${pct(main.validAccuracy)}; ` +
@@ -156,6 +162,7 @@ export function scoreTask(rubric: TaskRubric, th: Thresholds, outcome: TaskOutco
     });
     if (rubric.comparison) tests.push(scoreComparison(rubric, th, outcome));
   }
+  tests.push(...scoreRecipe(rubric, outcome));
 
   if (outcome.repeat) {
     tests.push({
@@ -169,6 +176,34 @@ export function scoreTask(rubric: TaskRubric, th: Thresholds, outcome: TaskOutco
     });
   }
   return tests;
+}
+
+/** The rubric's recipe checks on the `main` model's record: one test each, all-or-nothing. */
+export function scoreRecipe(rubric: TaskRubric, outcome: TaskOutcome): TestResult[] {
+  const record = outcome.records?.main;
+  return (rubric.recipe ?? []).map((c) => {
+    const base = {
+      task: rubric.task,
+      name: `Task ${rubric.task}: ${RECIPE_CHECK_NAMES[c.kind]}`,
+      maxScore: c.points,
+      required: true,
+    };
+    if (!record || outcome.error !== undefined || !outcome.metrics?.main) {
+      return {
+        ...base,
+        score: 0,
+        passed: false,
+        output: "not graded: the task did not produce a valid `main` model",
+      };
+    }
+    const v = runRecipeCheck(c.kind, record, outcome.epochs);
+    return {
+      ...base,
+      score: v.passed ? c.points : 0,
+      passed: v.passed,
+      output: `${v.passed ? "PASS" : "FAIL"}: ${v.detail}`,
+    };
+  });
 }
 
 function comparisonName(rubric: TaskRubric): string {

@@ -282,8 +282,14 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     name: "graded",
     deno: { permissions: workerPermissions(outDir, header.worker?.moduleFiles ?? []) },
   });
+  // The protocol's private port: graded code shares the Worker's global channel, never this one.
+  const { port1: port, port2: workerPort } = new MessageChannel();
   let finished = false;
   let heap: WebAssembly.Memory | undefined;
+  // The run's state and times, kept here: the Worker's word is taken only for what it alone knows.
+  let trainingAt: number | undefined;
+  let predictAt = 0;
+  let backendSeen = false;
   let ready: Record<string, RoleInfo> | undefined;
   let done = false;
   const written = new Set<string>();
@@ -313,9 +319,11 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     const name = /^Uncaught (?:\(in promise\) )?(\w+)/.exec(message)?.[1] ?? "Error";
     stop(ready ? "predict" : "train", name, errorKindOfText(message), message);
   };
-  worker.onmessageerror = () =>
+  port.onmessageerror = () =>
     stop(ready ? "predict" : "train", "Error", "exception", "unreadable message");
-  worker.onmessage = async (e: MessageEvent<unknown>) => {
+  // What graded code posts on the Worker's global channel is not the protocol: ignored.
+  worker.onmessage = () => {};
+  port.onmessage = async (e: MessageEvent<unknown>) => {
     // Untrusted: anything the Worker posts is copied and checked here before use.
     const m = e.data as Record<string, unknown> | null;
     if (finished || m === null || typeof m !== "object") return;
@@ -327,7 +335,9 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       if (memory instanceof WebAssembly.Memory && memory.buffer instanceof SharedArrayBuffer) {
         heap = memory;
       }
-    } else if (type === "backend" && typeof m.name === "string") {
+    } else if (type === "backend" && typeof m.name === "string" && !backendSeen && !trainingAt) {
+      // Selected before graded code loads (child_worker.ts), so once and before training only.
+      backendSeen = true;
       const skipped = Array.isArray(m.skipped)
         ? m.skipped.slice(0, 20).map((s) => clip(s, 500))
         : [];
@@ -337,7 +347,9 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       const stage = (["import", "contract", "train", "predict", "setup"] as const)
         .find((s) => s === m.stage) ?? "train";
       stop(stage, clip(m.errorName, 100), checkedErrorKind(m.errorKind), clip(m.message, 20_000));
-    } else if (type === "ready" && !ready) {
+    } else if (type === "training" && trainingAt === undefined) {
+      trainingAt = performance.now();
+    } else if (type === "ready" && !ready && trainingAt !== undefined) {
       ready = checkedRoles(m.roles);
       if (!ready.main) {
         stop(
@@ -348,10 +360,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
         );
         return;
       }
-      const trainSeconds = typeof m.trainSeconds === "number" && m.trainSeconds >= 0
-        ? m.trainSeconds
-        : 0;
-      send({ type: "ready", roles: ready, trainSeconds });
+      send({ type: "ready", roles: ready, trainSeconds: (performance.now() - trainingAt) / 1000 });
       if (await readLine() !== "predict") {
         finished = true;
         Deno.exit(EXIT.ok);
@@ -363,7 +372,8 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
         fail("setup", err);
       }
       counts.test = test.count;
-      worker.postMessage({ type: "predict", test: { images: test.images, count: test.count } }, [
+      predictAt = performance.now();
+      port.postMessage({ type: "predict", test: { images: test.images, count: test.count } }, [
         test.images.buffer as ArrayBuffer,
       ]);
     } else if (type === "prediction" && ready) {
@@ -400,8 +410,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     } else if (type === "done" && ready && !done) {
       done = true;
       finished = true;
-      const predictSeconds = typeof m.predictSeconds === "number" ? m.predictSeconds : 0;
-      send({ type: "done", predictSeconds, roleErrors });
+      send({ type: "done", predictSeconds: (performance.now() - predictAt) / 1000, roleErrors });
       Deno.exit(EXIT.ok);
     }
   };
@@ -417,6 +426,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
     valid: { images: valid.images, labels: valid.labels, count: valid.count },
     wasm,
     backend: header.backend ?? null,
+    port: workerPort,
     blas: blas && channel
       ? {
         buffer: channel.buffer,
@@ -427,7 +437,7 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
       }
       : undefined,
   };
-  worker.postMessage(startMessage);
+  worker.postMessage(startMessage, [workerPort]);
   if (blas && channel) {
     await serveBlas(channel, blas, { stop: () => finished, heap: () => heap });
   }

@@ -9,8 +9,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type ChildHeader, workerPermissions } from "./protocol.ts";
 import { moduleUrl } from "./module_graph.ts";
+import { CACHED_ONLY_FLAG, LOCKED_FLAGS, NO_REGISTRY_ENV } from "./no_registry.ts";
 import type { SandboxRequest } from "./types.ts";
 import { BLAS_ENV_NAMES } from "../../compute/blas_env.ts";
+import { runOrigin, webCachePath } from "./web_storage.ts";
 
 /** Locations of Deno's caches, from `deno info --json`. */
 export interface DenoDirs {
@@ -106,6 +108,8 @@ export interface SandboxPlan {
   env: Record<string, string>;
   /** The header written to the data folder. */
   header: ChildHeader;
+  /** The run's Cache API store, blocked before the run and removed after it (`web_storage.ts`). */
+  webCache: string;
 }
 
 /** What {@link planSandbox} needs besides the request: facts found by the session. */
@@ -152,6 +156,7 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     DENO_DIR: dirs.denoDir,
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
+    ...NO_REGISTRY_ENV,
     ...blasEnv,
   };
   const header: ChildHeader = {
@@ -210,10 +215,13 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
       ...(header.worker.blas ? ["--allow-ffi", `--allow-env=${BLAS_ENV_NAMES.join(",")}`] : []),
     ];
   }
+  const origin = runOrigin(ctx.token);
   const denoArgs = [
     "run",
+    `--location=${origin}/`,
     ...permissions,
-    "--no-lock",
+    ...LOCKED_FLAGS,
+    CACHED_ONLY_FLAG,
     "--config",
     join(projectRoot, "deno.json"),
     `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
@@ -241,5 +249,6 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     args: ctx.setsid ? [ctx.execPath, ...denoArgs] : denoArgs,
     env,
     header,
+    webCache: webCachePath(dirs.denoDir, origin),
   };
 }

@@ -129,6 +129,8 @@ export type FailureKind =
   | "timeout"
   | "crash"
   | "forbidden-import"
+  | "unlisted-import"
+  | "import-timeout"
   | "setup"
   | "memory"
   | "output"
@@ -164,6 +166,11 @@ export interface WorkerStart {
   wasm: Record<string, Uint8Array>;
   /** Backend to select before training, when the grader forces one (`null`: the task's choice). */
   backend: BackendRequest | null;
+  /**
+   * The private port of the protocol (transferred): every later message goes
+   * over it, never over the Worker's global channel, which graded code can use.
+   */
+  port: MessagePort;
   /** Remote BLAS channel and the served library's description, when one is served. */
   blas?: {
     buffer: SharedArrayBuffer;
@@ -179,14 +186,20 @@ export type MainToWorker =
   | WorkerStart
   | { type: "predict"; test: { images: Uint8Array; count: number } };
 
-/** Messages from the Worker to the main isolate (untrusted: copied and checked on arrival). */
+/**
+ * Messages from the Worker to the main isolate, over the private port of
+ * {@link WorkerStart} (untrusted: copied and checked on arrival; times are
+ * measured by the main isolate, between `training` and `ready`, `predict` and
+ * `done`).
+ */
 export type WorkerToMain =
   | { type: "backend"; name: string; skipped: string[] }
-  | { type: "ready"; roles: Record<string, RoleInfo>; trainSeconds: number }
+  | { type: "training" }
+  | { type: "ready"; roles: Record<string, RoleInfo> }
   | { type: "prediction"; role: string; split: "train" | "valid" | "test"; values: Float32Array }
   | { type: "role-error"; role: string; message: string; errorKind: ErrorKind }
   | { type: "heap"; memory: WebAssembly.Memory }
-  | { type: "done"; predictSeconds: number }
+  | { type: "done" }
   | { type: "error"; stage: ErrorStage; errorName: string; errorKind: ErrorKind; message: string };
 
 /**

@@ -14,9 +14,11 @@
  *
  * Deno loads statically imported modules without checking read permission,
  * so before starting the child the parent walks the module graph
- * (`deno info --json`) and refuses local modules outside the project and the
- * module's own folder, or inside the data/cache folders, and any remote
- * (http/https) module. Test images are written only after the task has
+ * (`deno info --json`, under its own time limit) and refuses imports not on
+ * the lab's list (`allowed_imports.ts`), local modules outside the project and
+ * the module's own folder, or inside the data/cache folders, and any remote
+ * (http/https) module. No `deno` it starts contacts a registry
+ * (`no_registry.ts`): packages come from the lockfile and Deno's cache. Test images are written only after the task has
  * trained and said so; test labels never leave the parent.
  *
  * The parent fences the run: a wall-clock limit, a cap on the child's
@@ -24,7 +26,10 @@
  * a cap on the output folder's size and a cap on the log it takes in. Each
  * ends the run with its own {@link FailureKind} and a plain message, kills
  * the process group and empties the output folder. Symbolic links and special
- * files are never left in the output folder.
+ * files are never left in the output folder. Each run has its own origin
+ * (`--location`) whose Cache API store is blocked for the run
+ * (`grader/sandbox/web_storage.ts`): no web store carries anything from one
+ * run (one student) to another.
  *
  * The work is split in a pure {@link planSandbox} (paths, permissions, argv,
  * environment; unit-tested) and a session (spawn, messages, limits, kill).
@@ -34,7 +39,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ImageSet } from "../../data/types.ts";
 import { PIXELS } from "../../data/types.ts";
@@ -47,7 +52,8 @@ import {
   splitFile,
 } from "./protocol.ts";
 import { DEFAULT_LIMITS } from "../rubric/rubric.ts";
-import { checkModuleGraph, NonLocalModuleError } from "./module_graph.ts";
+import { checkModuleGraph, IMPORT_CHECK_SECONDS, NonLocalModuleError } from "./module_graph.ts";
+import { allowedImports } from "./allowed_imports.ts";
 import {
   denoDirs,
   type PlanContext,
@@ -57,6 +63,7 @@ import {
 } from "./plan.ts";
 import { emptyFolder, LIMIT_KINDS, removeOdd } from "./limits.ts";
 import { type Done, hasSetsid, type Ready, runSession } from "./session.ts";
+import { blockWebCache, unblockWebCache } from "./web_storage.ts";
 import type { RolePredictions, SandboxRequest, SandboxResult } from "./types.ts";
 
 async function writeSet(dir: string, name: "train" | "valid", set: ImageSet): Promise<void> {
@@ -157,30 +164,33 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     }
   }
 
-  const graph = await checkModuleGraph(
-    plan.graphEntry,
-    join(resolve(req.projectRoot), "deno.json"),
-    plan.allowedRoots,
-    plan.forbiddenRoots,
-  );
-  if (graph.importErrors.length > 0) {
-    return finish({
-      kind: "import",
-      message: `the module graph of ${modulePath} does not load:\n${graph.importErrors.join("\n")}`,
-    });
-  }
-  if (graph.problems.length > 0) {
-    return finish({
-      kind: "forbidden-import",
-      message: `refused to run ${modulePath}: ${graph.problems.join("; ")}`,
-    });
-  }
+  const projectRoot = resolve(req.projectRoot);
+  const denoJson = join(projectRoot, "deno.json");
+  const graph = await checkModuleGraph({
+    entry: plan.graphEntry,
+    name: modulePath,
+    config: denoJson,
+    allowedRoots: plan.allowedRoots,
+    forbiddenRoots: plan.forbiddenRoots,
+    allowed: req.trusted ? undefined : allowedImports(await Deno.readTextFile(denoJson)),
+    studentRoots: [dirname(modulePath)],
+    libraryRoots: [projectRoot, work],
+    denoDir: planContext.dirs.denoDir,
+    timeoutSeconds: Math.min(IMPORT_CHECK_SECONDS, req.timeoutSeconds),
+  });
+  if (graph.failure) return finish(graph.failure);
   if (plan.workerPermissions) {
     plan = planSandbox(req, { ...planContext, moduleFiles: graph.files });
     result.permissions = plan.permissions;
   }
   await Deno.writeTextFile(join(plan.dataDir, FILES.header), JSON.stringify(plan.header));
-  const session = await runSession(plan, req, limits, useSetsid, logLines);
+  await blockWebCache(plan.webCache);
+  let session: Awaited<ReturnType<typeof runSession>>;
+  try {
+    session = await runSession(plan, req, limits, useSetsid, logLines);
+  } finally {
+    await unblockWebCache(plan.webCache);
+  }
   Object.assign(result, session.partial);
   if (session.failure) {
     // A run stopped at a cap leaves nothing behind; other failures keep the task's own output.

@@ -32,7 +32,7 @@ import { shiftStream, shuffleStream } from "../../utils/seed_streams.ts";
 import { evaluateSet } from "../evaluate.ts";
 import { createFusedTrainer, fusedBlasForBackend, fusedUnsupportedReason } from "./fused_step.ts";
 import { applyMaxNorm, buildMlp, kernels, l2Penalty, setDropoutStep } from "../mlp.ts";
-import { createOptimizer, disposeOptimizer, setLearningRate } from "../optimizers.ts";
+import { createOptimizer, disposeOptimizer, momentumOf, setLearningRate } from "../optimizers.ts";
 import { learningRateAt } from "../schedules.ts";
 import { batchBounds, makeBatch } from "./batches.ts";
 import { bestEpochKeeper, weightAverager } from "./final_weights.ts";
@@ -200,6 +200,7 @@ export async function trainMlp(
         validLoss: v.loss,
         validAccuracy: v.accuracy,
         learningRate: perStep ? lrSum / stepsPerEpoch : lr,
+        momentum: momentumOf(config.optimizer),
         seconds: (performance.now() - epochStart) / 1000,
         samplesPerSecond: seen / trainSeconds,
       };

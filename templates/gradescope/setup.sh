@@ -15,8 +15,10 @@ npm install --global "deno@${DENO_VERSION}"
 deno --version
 
 cd "$SOURCE/lab"
-# npm modules of the lock file, and the module graphs of the grader, the
-# library and the skeletons, into Deno's cache.
+# Every npm package of the lockfile (what grading and graded code can import:
+# the packages deno.json lists and their dependencies), and the module graphs
+# of the grader and the library, into Deno's cache. Grading then runs with
+# --frozen --cached-only and never contacts a registry.
 deno install --frozen
 deno cache --frozen grader/gradescope/autograder.ts grader/sandbox/child.ts grader/sandbox/child_backend.ts mod.ts \
   models/mod.ts tasks/mod.ts data.ts

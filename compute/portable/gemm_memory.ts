@@ -1,0 +1,84 @@
+/**
+ * The portable engine's memory: one shared WebAssembly memory (a
+ * `SharedArrayBuffer`, so Workers run on it in place), a bump allocator for
+ * the caller's matrices and a growable scratch region, and the compiled GEMM
+ * module instantiated on it.
+ *
+ * @module
+ */
+import { type GemmExports, gemmFunctions, type TileShape } from "./gemm_module.ts";
+import { TILE } from "./gemm_plan.ts";
+import { wasmModule } from "./wasm_emit.ts";
+
+const PAGE = 65536;
+/** Most pages the memory may grow to (2 GiB): a bound on what any call can make it allocate. */
+export const MAX_PAGES = 32768;
+
+/** Thrown when a request would take the memory past {@link MAX_PAGES}. */
+export class PortableMemoryError extends RangeError {
+  /** The error's name. */
+  override name = "PortableMemoryError";
+}
+
+/** The GEMM module's bytes for `tile` (compiled once per tile). */
+export function gemmModuleBytes(tile: TileShape = TILE): Uint8Array {
+  return wasmModule(gemmFunctions(tile), 1, MAX_PAGES);
+}
+
+/** The shared memory, its allocator and a GEMM instance on it. */
+export class GemmMemory {
+  /** The shared memory (post it to Workers with {@link module}). */
+  readonly memory: WebAssembly.Memory;
+  /** The compiled module (post it to Workers). */
+  readonly module: WebAssembly.Module;
+  /** This thread's instance's exports. */
+  readonly exports: GemmExports;
+  #top = 64;
+  readonly #buffers = new Set<ArrayBufferLike>();
+
+  constructor(tile: TileShape = TILE, module?: WebAssembly.Module) {
+    this.module = module ?? new WebAssembly.Module(gemmModuleBytes(tile) as BufferSource);
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.exports = instance.exports as unknown as GemmExports;
+    this.#buffers.add(this.memory.buffer);
+  }
+
+  /** Reserves `bytes` (16-byte aligned), growing the memory when needed; returns the offset. */
+  reserve(bytes: number): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new PortableMemoryError(`portable memory: cannot reserve ${bytes} bytes`);
+    }
+    const at = this.#top;
+    const end = at + Math.ceil(bytes / 16) * 16;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) {
+        throw new PortableMemoryError(
+          `portable memory: ${end} bytes needed, at most ${MAX_PAGES * PAGE} allowed`,
+        );
+      }
+      this.memory.grow(pages);
+      this.#buffers.add(this.memory.buffer);
+    }
+    this.#top = end;
+    return at;
+  }
+
+  /** A new zeroed `n`-float array living in this memory (the zero-copy way to call sgemm). */
+  alloc(n: number): Float32Array {
+    const at = this.reserve(n * 4);
+    return new Float32Array(this.memory.buffer, at, n);
+  }
+
+  /** The byte offset of `x` when it is a view of this memory, else `undefined`. */
+  offsetOf(x: Float32Array): number | undefined {
+    return this.#buffers.has(x.buffer) ? x.byteOffset : undefined;
+  }
+
+  /** A float view of `n` floats at byte offset `at` (valid across growth: the buffer is shared). */
+  view(at: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, at, n);
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The portable SGEMM's blocking and its driver over one output range, and the
+ * summation order it guarantees.
+ *
+ * ## The order (a function of the shapes alone)
+ *
+ * For every output element `C[i][j]` of `C = alpha * op(A) * op(B) + beta * C`
+ * (row-major, `op(A)` is `m x k`, `op(B)` is `k x n`), in IEEE single precision,
+ * each operation rounded:
+ *
+ * 1. `s = +0`; for `p = 0, 1, ..., k - 1` in ascending order:
+ *    `s = s + (A(i,p) * B(p,j))` (the product rounded, then the sum rounded);
+ * 2. `t = s` when `alpha === 1`, else `t = alpha * s`;
+ * 3. `C[i][j] = t` when `beta === 0` (C is not read: a NaN there is overwritten),
+ *    else `C[i][j] = t + (beta * C[i][j])`.
+ *
+ * One accumulator per element, nothing reassociated: the k blocking ({@link BLOCKING}.kc)
+ * only stores the running `s` as a float32 in the work buffer W and reloads it,
+ * which changes no bit; the register tile, the cache blocks and the split of
+ * the output over threads (row or column ranges, never k) decide who computes
+ * an element and when, never how. So any tile, block size or thread count
+ * gives the same bits, on any host that implements WebAssembly's non-relaxed
+ * f32x4 arithmetic (all of them: it is IEEE-exact; only NaN payloads may differ).
+ *
+ * @module
+ */
+import type { GemmExports, TileShape } from "./gemm_module.ts";
+
+const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
+
+/** The register tile of the micro kernel (measured: see docs/portable.md). */
+export const TILE: TileShape = { mr: 5, nr: 8 };
+
+/** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
+export interface Blocking {
+  /** Rows of A packed at once. */
+  mc: number;
+  /** Depth of one packed panel. */
+  kc: number;
+  /** Columns of B packed at once. */
+  nc: number;
+}
+
+/** The cache blocks (used rounded down to whole tiles: see {@link tiledBlocking}). */
+export const BLOCKING: Blocking = { mc: 128, kc: 256, nc: 512 };
+
+/**
+ * `blocking` with `mc` and `nc` rounded down to whole tiles (at least one), so
+ * that row and column blocks start on tile boundaries and the tiles of one
+ * block never spill into the next block or past the end of W.
+ */
+export function tiledBlocking(blocking: Blocking, tile: TileShape): Blocking {
+  return {
+    mc: Math.max(1, Math.floor(blocking.mc / tile.mr)) * tile.mr,
+    kc: Math.max(1, blocking.kc),
+    nc: Math.max(1, Math.floor(blocking.nc / tile.nr)) * tile.nr,
+  };
+}
+
+/** One GEMM call on byte offsets into the module's memory. */
+export interface GemmCall {
+  /** `op(A) = A^T`. */
+  transA: boolean;
+  /** `op(B) = B^T`. */
+  transB: boolean;
+  /** Rows of C. */
+  m: number;
+  /** Columns of C. */
+  n: number;
+  /** Inner size. */
+  k: number;
+  /** Scale of the product. */
+  alpha: number;
+  /** Byte offset of A. */
+  a: number;
+  /** Leading dimension of A (floats). */
+  lda: number;
+  /** Byte offset of B. */
+  b: number;
+  /** Leading dimension of B (floats). */
+  ldb: number;
+  /** Scale of the old C (0: C is not read). */
+  beta: number;
+  /** Byte offset of C. */
+  c: number;
+  /** Leading dimension of C (floats). */
+  ldc: number;
+  /**
+   * The `m x n` result is C transposed: element (i, j) goes to `C[j][i]`
+   * (how a product with few columns is computed: see {@link transposedCall}).
+   */
+  transC?: boolean;
+}
+
+/**
+ * `C = op(A) op(B)` computed as `C^T = op(B)^T op(A)^T`: the same products
+ * (`a * b` and `b * a` round alike) summed in the same order, so the same
+ * bits, but an output with few columns becomes one with few rows, which the
+ * `mr`-row tile pads far less than the `nr`-column one.
+ */
+export function transposedCall(call: GemmCall): GemmCall {
+  return {
+    ...call,
+    transA: !call.transB,
+    transB: !call.transA,
+    m: call.n,
+    n: call.m,
+    a: call.b,
+    lda: call.ldb,
+    b: call.a,
+    ldb: call.lda,
+    transC: !call.transC,
+  };
+}
+
+/** Fraction of a tiled `m x n` output that is real (not padding). */
+function fill(m: number, n: number, tile: TileShape): number {
+  return (m / ceilTo(m, tile.mr)) * (n / ceilTo(n, tile.nr));
+}
+
+/** Whether computing `call` transposed wastes clearly less of the tile (few, odd columns). */
+export function preferTransposed(call: GemmCall, tile: TileShape = TILE): boolean {
+  return call.n <= 4 * tile.nr && fill(call.n, call.m, tile) > 1.15 * fill(call.m, call.n, tile);
+}
+
+/** The part of the output one thread computes: rows `[r0, r1)`, columns `[c0, c1)`. */
+export interface GemmRange {
+  r0: number;
+  r1: number;
+  c0: number;
+  c1: number;
+}
+
+/** One thread's scratch (byte offsets): packed A, packed B, the work buffer W. */
+export interface GemmScratch {
+  pa: number;
+  pb: number;
+  w: number;
+}
+
+/** Bytes of each scratch buffer for a range of `rows x cols` with depth `k`. */
+export function scratchBytes(
+  rows: number,
+  cols: number,
+  k: number,
+  tile: TileShape = TILE,
+  given: Blocking = BLOCKING,
+): GemmScratch {
+  const blocking = tiledBlocking(given, tile);
+  const kc = Math.min(blocking.kc, k);
+  const mc = ceilTo(Math.min(blocking.mc, rows), tile.mr);
+  const nc = ceilTo(Math.min(blocking.nc, cols), tile.nr);
+  return { pa: mc * kc * 4, pb: nc * kc * 4, w: ceilTo(rows, tile.mr) * nc * 4 };
+}
+
+function packPanels(
+  x: GemmExports,
+  full: (src: number, ks: number, js: number, kc: number, panels: number, dst: number) => void,
+  width: number,
+  src: number,
+  ks: number,
+  js: number,
+  kc: number,
+  count: number,
+  dst: number,
+): void {
+  const panels = Math.floor(count / width);
+  if (panels > 0) full(src, ks, js, kc, panels, dst);
+  const rest = count - panels * width;
+  if (rest > 0) {
+    x.pack_edge(src + panels * width * js, ks, js, kc, rest, width, dst + panels * width * kc * 4);
+  }
+}
+
+/**
+ * Computes the range `r` of `call` with the scratch `s` (`k >= 1`). Loop order:
+ * column blocks of `nc`, then depth blocks of `kc` (pack B), then row blocks of
+ * `mc` (pack A, macro kernel), then the alpha/beta epilogue of the column block.
+ */
+export function runRange(
+  x: GemmExports,
+  call: GemmCall,
+  r: GemmRange,
+  s: GemmScratch,
+  tile: TileShape = TILE,
+  given: Blocking = BLOCKING,
+): void {
+  const { mr, nr } = tile;
+  const blocking = tiledBlocking(given, tile);
+  const rows = r.r1 - r.r0;
+  const cols = r.c1 - r.c0;
+  if (rows <= 0 || cols <= 0) return;
+  const { k, a, b, c, lda, ldb, ldc } = call;
+  // Byte strides of A(i, p) along p (ks) and i (js), of B(p, j) along p and j.
+  const aks = call.transA ? lda * 4 : 4;
+  const ajs = call.transA ? 4 : lda * 4;
+  const bks = call.transB ? 4 : ldb * 4;
+  const bjs = call.transB ? ldb * 4 : 4;
+  const ldw = ceilTo(Math.min(blocking.nc, cols), nr) * 4;
+  const mode = (call.alpha !== 1 ? 1 : 0) | (call.beta !== 0 ? 2 : 0);
+  const packA = x.pack_a.bind(x);
+  const packB = x.pack_b.bind(x);
+  for (let jc = r.c0; jc < r.c1; jc += blocking.nc) {
+    const nc = Math.min(blocking.nc, r.c1 - jc);
+    const np = Math.ceil(nc / nr);
+    for (let pc = 0; pc < k; pc += blocking.kc) {
+      const kc = Math.min(blocking.kc, k - pc);
+      packPanels(x, packB, nr, b + pc * bks + jc * bjs, bks, bjs, kc, nc, s.pb);
+      for (let ic = r.r0; ic < r.r1; ic += blocking.mc) {
+        const mc = Math.min(blocking.mc, r.r1 - ic);
+        packPanels(x, packA, mr, a + pc * aks + ic * ajs, aks, ajs, kc, mc, s.pa);
+        const w = s.w + (ic - r.r0) * ldw;
+        x.macro(s.pa, s.pb, w, ldw, kc, Math.ceil(mc / mr), np, pc === 0 ? 1 : 0);
+      }
+    }
+    if (call.transC) {
+      x.epi_t(s.w, ldw, c + (jc * ldc + r.r0) * 4, ldc * 4, rows, nc, call.alpha, call.beta, mode);
+      continue;
+    }
+    const cAt = c + (r.r0 * ldc + jc) * 4;
+    if (mode === 0) x.epi_copy(s.w, ldw, cAt, ldc * 4, rows, nc);
+    else x.epi_ab(s.w, ldw, cAt, ldc * 4, rows, nc, call.alpha, call.beta, mode);
+  }
+}

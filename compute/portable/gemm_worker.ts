@@ -1,0 +1,52 @@
+/**
+ * A portable-GEMM Worker: instantiates the GEMM module on the engine's shared
+ * memory, then waits on the control block's generation counter and computes
+ * its part of each call (see gemm_control.ts).
+ *
+ * @module
+ */
+import type { GemmExports } from "./gemm_module.ts";
+import { runRange } from "./gemm_plan.ts";
+import { readWork, SLOT } from "./gemm_control.ts";
+
+/** The first message: what to run on. */
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: SharedArrayBuffer;
+  /** This worker's thread index (1-based: the caller is thread 0). */
+  index: number;
+}
+
+/** The Worker global's messaging, typed here (the default lib types `self` as a Window). */
+const scope = globalThis as unknown as {
+  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
+  close(): void;
+};
+
+function serve({ module, memory, ctrl, index }: WorkerInit): void {
+  const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
+  const ints = new Int32Array(ctrl);
+  let seen = Atomics.load(ints, SLOT.gen);
+  scope.postMessage("ready");
+  for (;;) {
+    Atomics.wait(ints, SLOT.gen, seen);
+    seen = Atomics.load(ints, SLOT.gen);
+    if (Atomics.load(ints, SLOT.stop) !== 0) break;
+    const work = readWork(ctrl, index);
+    try {
+      if (work !== undefined) runRange(x, work.call, work.range, work.scratch);
+    } catch {
+      // Reported to the caller (which is blocked and cannot receive an error event).
+      Atomics.store(ints, SLOT.failed, index + 1);
+    }
+    Atomics.add(ints, SLOT.done, 1);
+    Atomics.notify(ints, SLOT.done);
+  }
+}
+
+scope.onmessage = (e) => {
+  serve(e.data);
+  scope.close();
+};
