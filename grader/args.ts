@@ -49,6 +49,8 @@ export const SPEC = {
   "train-size": GRADE_FLAGS["train-size"],
   epochs: GRADE_FLAGS.epochs,
   "timeout-scale": GRADE_FLAGS["timeout-scale"],
+  "hidden-test": GRADE_FLAGS["hidden-test"],
+  "override-integrity": GRADE_FLAGS["override-integrity"],
   out: stringFlag({ arg: "DIR", help: "report folder", default: "out/grade" }),
   verbose: switchFlag("echo the tasks' own output", "v"),
   help: switchFlag("this text", "h"),
@@ -134,6 +136,7 @@ export function parseGradeArgs(args: string[], cwd: string = Deno.cwd()): GradeA
     studentMode: students.length > 0,
     dataDir: rest.dataDir === undefined ? undefined : resolve(cwd, rest.dataDir),
     cacheDir: rest.cacheDir === undefined ? undefined : resolve(cwd, rest.cacheDir),
+    hiddenTest: rest.hiddenTest === undefined ? undefined : resolve(cwd, rest.hiddenTest),
     out: resolve(cwd, rest.out),
   };
 }

@@ -18,6 +18,7 @@ import { writeReports } from "./report/reports.ts";
 import { LAB_TARGET, RUBRIC } from "./rubric/rubric.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { pct } from "../utils/format.ts";
+import { type HiddenTest, loadHiddenTest } from "./hidden_test.ts";
 import { pctExplaining } from "./rubric/shown_digits.ts";
 import { clearTaskFolders, writeAllTasks } from "./report/graded_so_far.ts";
 
@@ -114,7 +115,14 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
 
-  const forbiddenRoots = [dataDir, cacheDir];
+  let hidden: HiddenTest | undefined;
+  try {
+    hidden = a.hiddenTest === undefined ? undefined : await loadHiddenTest(a.hiddenTest, log);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
+  }
+  const forbiddenRoots = [dataDir, cacheDir, ...(hidden ? [hidden.forbidden] : [])];
   const dataFiles: FileRecord[] = splits.summary.sources.map((src) => ({
     path: src.path,
     name: basename(src.path),
@@ -137,36 +145,47 @@ export async function main(args: string[]): Promise<number> {
   await clearTaskFolders(a.out, a.tasks.map((t) => t.task));
   // A student's modules are type-checked first: type errors are shown, as the teacher sees them.
   const tasks = a.studentMode ? await withTypeErrors(a.tasks, log) : a.tasks;
-  const report = await grade({
-    data: {
-      protocol: splits.protocol,
-      train: splits.train,
-      valid: splits.valid,
-      test: splits.test,
-    },
-    tasks,
-    profile: a.profile,
-    seed: a.seed,
-    repeat: a.repeat,
-    outDir: a.out,
-    projectRoot: PROJECT_ROOT,
-    backend: { force: a.backend, numerics: a.numerics },
-    numerics: a.numerics,
-    forbiddenRoots,
-    trainSize: a.trainSize,
-    epochs: a.epochs,
-    timeoutScale: a.timeoutScale,
-    trustedEnv,
-    log,
-    verbose: a.verbose,
-    provenance: {
-      dataDir,
-      dataFiles: dataFiles.length > 0 ? dataFiles : await dataFileRecords(dataDir),
-      dataSummary: splits.summary,
-      versions: await versions(join(PROJECT_ROOT, "deno.json")),
-      commit: await gitCommit(PROJECT_ROOT),
-    },
-  });
+  let report: GradeReport;
+  try {
+    report = await grade({
+      data: {
+        protocol: splits.protocol,
+        train: splits.train,
+        valid: splits.valid,
+        test: splits.test,
+        hidden: hidden?.set,
+      },
+      tasks,
+      profile: a.profile,
+      seed: a.seed,
+      repeat: a.repeat,
+      outDir: a.out,
+      projectRoot: PROJECT_ROOT,
+      backend: { force: a.backend, numerics: a.numerics },
+      numerics: a.numerics,
+      forbiddenRoots,
+      trainSize: a.trainSize,
+      epochs: a.epochs,
+      timeoutScale: a.timeoutScale,
+      trustedEnv,
+      log,
+      verbose: a.verbose,
+      overrideIntegrity: a.overrideIntegrity,
+      provenance: {
+        dataDir,
+        dataFiles: [
+          ...(dataFiles.length > 0 ? dataFiles : await dataFileRecords(dataDir)),
+          ...(hidden ? [hidden.record] : []),
+        ],
+        dataSummary: splits.summary,
+        versions: await versions(join(PROJECT_ROOT, "deno.json")),
+        commit: await gitCommit(PROJECT_ROOT),
+      },
+    });
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
+  }
   const written = await writeReports(a.out, report);
   const allTasks = await writeAllTasks(a.out, report, RUBRIC);
   log("");

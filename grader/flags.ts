@@ -6,7 +6,7 @@
  * @module
  */
 import { DATA_FLAGS } from "../data/flags.ts";
-import { choiceFlag, intFlag, numberFlag, orList } from "../deps/flags.ts";
+import { choiceFlag, intFlag, numberFlag, orList, stringFlag, switchFlag } from "../deps/flags.ts";
 import { BACKEND_ORDER } from "../compute/backend_names.ts";
 import { TASK_FLAGS } from "../tasks/flags.ts";
 import { PROFILES, RUBRIC } from "./rubric/rubric.ts";
@@ -40,6 +40,14 @@ export const GRADE_FLAGS = {
     help: "override the profile's epochs (recorded in the report)",
     shownDefault: "the profile's",
   },
+  "hidden-test": stringFlag({
+    arg: "FILE",
+    help: "grade test accuracy on this hidden test set (.tar.gz, <root>/<A-J>/*.png, from " +
+      "`deno task make-hidden-test`); the public test split stays as feedback",
+  }),
+  "override-integrity": switchFlag(
+    "teacher override: report the memorisation flags but keep the credit",
+  ),
   "timeout-scale": numberFlag({
     help: "multiply every time limit (slow machines)",
     min: 0.01,

@@ -7,15 +7,8 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { createHash } from "node:crypto";
 import type { ImageSet, Protocol } from "../data/types.ts";
 import { stratifiedSubset } from "../data/subset.ts";
-import {
-  evaluate,
-  type Evaluation,
-  PredictionError,
-  type PredictionFailureKind,
-} from "./evaluate.ts";
 import {
   budgetLimits,
   type Profile,
@@ -40,6 +33,12 @@ import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { taskCurveSeries } from "../tasks/curve_series.ts";
 import { oneLine } from "../utils/format.ts";
 import { atomicWrite } from "../utils/atomic_write.ts";
+import { perturbImages } from "../data/perturb.ts";
+import { evaluateRun, type RunEvaluation } from "./evaluate_run.ts";
+import { testBlock } from "./checks/test_block.ts";
+import { checkIntegrity, hiddenLevels } from "./checks/integrity_run.ts";
+import { applyIntegrity } from "./rubric/integrity.ts";
+import type { SandboxRequest } from "./sandbox/mod.ts";
 import { taskTimeShare } from "./rubric/time_share.ts";
 
 /** Which module to grade for one task. */
@@ -64,6 +63,8 @@ export interface GradeData {
   valid: ImageSet;
   /** Held-out test split (sanitized); its labels never leave the grader. */
   test: ImageSet;
+  /** Hidden test set (`--hidden-test`): when given, test accuracy for credit is measured on it. */
+  hidden?: ImageSet;
 }
 
 /** Options of {@link grade}. */
@@ -104,6 +105,8 @@ export interface GradeOptions {
   verbose?: boolean;
   /** Recorded in the report as-is. */
   provenance?: GradeProvenance;
+  /** Teacher override of the integrity flags: reported, credit kept (`--override-integrity`). */
+  overrideIntegrity?: boolean;
   /**
    * `performance.now()` time (ms) by which every task must be done: each
    * task's limit is then {@link taskTimeShare} of what is left.
@@ -120,85 +123,8 @@ export interface GradeOptions {
  */
 export { stratifiedSubset };
 
-function digest(a: Float32Array): string {
-  return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest(
-    "hex",
-  );
-}
-
-interface EvaluatedRun {
-  record: RunRecord;
-  outcome: TaskOutcome;
-  evaluations: Record<string, Evaluation>;
-  sandbox: SandboxResult;
-}
-
-function evaluateRun(
-  run: number,
-  sandbox: SandboxResult,
-  data: GradeData,
-  train: ImageSet,
-): EvaluatedRun {
-  const record: RunRecord = {
-    run,
-    roleErrors: { ...sandbox.roleErrors },
-    metrics: {},
-    digests: {},
-    backend: sandbox.backend?.name,
-    wallSeconds: sandbox.wallSeconds,
-    trainSeconds: sandbox.trainSeconds,
-    permissions: sandbox.permissions,
-  };
-  const evaluations: Record<string, Evaluation> = {};
-  const predictionFailures: Record<string, PredictionFailureKind> = {};
-  if (sandbox.failure) {
-    record.failureKind = sandbox.failure.kind;
-    record.error = `${sandbox.failure.kind}: ${sandbox.failure.message}`;
-  } else {
-    for (const [role, r] of Object.entries(sandbox.roles)) {
-      try {
-        const what = (split: string) => `role "${role}" (${r.info.name}) on the ${split} images`;
-        const test = evaluate(r.predictions.test, data.test.labels, data.test.count, what("test"));
-        const tr = evaluate(r.predictions.train, train.labels, train.count, what("train"));
-        const va = evaluate(
-          r.predictions.valid,
-          data.valid.labels,
-          data.valid.count,
-          what("valid"),
-        );
-        evaluations[role] = test;
-        record.metrics[role] = {
-          name: r.info.name,
-          testAccuracy: test.accuracy,
-          trainAccuracy: tr.accuracy,
-          validAccuracy: va.accuracy,
-        };
-        record.digests[role] = [r.predictions.test, r.predictions.train, r.predictions.valid]
-          .map(digest).join(":");
-      } catch (err) {
-        const kind = err instanceof PredictionError ? err.kind : "exception";
-        if (err instanceof PredictionError) predictionFailures[role] = err.kind;
-        record.roleErrors[role] = `${kind}: ${(err as Error).message}`;
-      }
-    }
-    if (!record.metrics.main) {
-      const why = record.roleErrors.main ?? "the task returned no `main` model";
-      record.error = why;
-      record.failureKind = predictionFailures.main ?? "contract";
-    }
-  }
-  if (!sandbox.backend) {
-    const cfg = sandbox.roles.main?.info.config;
-    if (cfg && typeof cfg.backend === "string") record.backend = cfg.backend;
-  }
-  const outcome: TaskOutcome = {
-    metrics: record.error ? undefined : record.metrics,
-    error: record.error,
-    roleErrors: record.roleErrors,
-    testCount: data.test.count,
-  };
-  return { record, outcome, evaluations, sandbox };
-}
+/** A run's evaluation (`evaluate_run.ts`). */
+type EvaluatedRun = RunEvaluation;
 
 /** What each role's run recorded (its history and config), for the recipe checks. */
 function rolesRecorded(sandbox: SandboxResult): Record<string, RoleRecord> {
@@ -329,25 +255,39 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const reportDir = resolve(options.outDir);
   const { data, profile } = options;
   const tasks: TaskReport[] = [];
+  // A rubric without hidden-set levels is refused before anything runs.
+  if (data.hidden) {
+    for (const spec of options.tasks) hiddenLevels(taskRubric(spec.task, rubric), profile);
+  }
+  const block = testBlock([
+    ["public", data.test],
+    ["perturbed", rubric.integrity ? perturbImages(data.test, seed) : undefined],
+    ["hidden", data.hidden],
+  ]);
   const hash = await rubricHash(rubric);
   const missingTasks = missingTaskNumbers(rubric, options.tasks);
   const ownLimits = options.tasks.map((spec) =>
     taskRubric(spec.task, rubric).budget[profile].timeoutSeconds * (options.timeoutScale ?? 1)
   );
 
+  const controlRuns = rubric.integrity?.controlProfiles.includes(profile) ? 1 : 0;
   for (const [index, spec] of options.tasks.entries()) {
     const r = taskRubric(spec.task, rubric);
-    const thresholds = r.thresholds[data.protocol][profile];
+    const publicThresholds = r.thresholds[data.protocol][profile];
+    const hiddenThresholds = data.hidden ? hiddenLevels(r, profile) : undefined;
+    const thresholds = hiddenThresholds ?? publicThresholds;
     const budget = r.budget[profile];
     const trainSize = options.trainSize ?? budget.trainSize;
     const epochs = options.epochs ?? budget.epochs;
     const timeoutSeconds = options.deadlineMs === undefined ? ownLimits[index] : taskTimeShare(
       ownLimits[index],
       ownLimits.slice(index).reduce((a, b) => a + b, 0),
-      (options.deadlineMs - performance.now()) / 1000 / repeat,
+      // the control run, when the profile runs it, shares the task's time with its graded runs
+      (options.deadlineMs - performance.now()) / 1000 / (repeat + controlRuns),
     );
     const train = stratifiedSubset(data.train, trainSize, seed);
     const evaluated: EvaluatedRun[] = [];
+    let request: SandboxRequest | undefined;
     for (let run = 1; run <= repeat; run++) {
       const outDir = join(
         reportDir,
@@ -360,11 +300,11 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
           }; ${train.count} train images, ` +
           `epochs ${epochs ?? "task default"}, limit ${timeoutSeconds} s)`,
       );
-      const sandbox = await runSandboxed({
+      request = {
         module: spec.module,
         train,
         valid: data.valid,
-        testImages: { images: data.test.images, count: data.test.count },
+        testImages: { images: block.images, count: block.count },
         seed,
         epochs,
         protocol: data.protocol,
@@ -377,8 +317,9 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         trustedEnv: options.trustedEnv,
         limits: budgetLimits(budget),
         onLine: options.verbose ? (line) => log(`  [task${spec.task}] ${line}`) : undefined,
-      });
-      const ev = evaluateRun(run, sandbox, data, train);
+      };
+      const sandbox = await runSandboxed(request);
+      const ev = evaluateRun(run, sandbox, train, data.valid, block);
       evaluated.push(ev);
       const main = ev.record.metrics.main;
       log(
@@ -398,7 +339,15 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       epochs,
     };
     if (repeat > 1) outcome.repeat = compareRuns(evaluated.map((e) => e.record));
-    const tests = scoreTask(r, thresholds, outcome);
+    const integrity = await checkIntegrity(
+      first.record.error ? undefined : first.record.metrics.main,
+      request,
+      { rubric, profile, test: data.test, seed, log, override: options.overrideIntegrity ?? false },
+      { task: spec.task, outDir: join(reportDir, `task${spec.task}.control`) },
+      { publicThresholds, hiddenThresholds },
+    );
+    const scored = scoreTask(r, thresholds, outcome);
+    const tests = integrity ? applyIntegrity(spec.task, scored, integrity) : scored;
     tests.push(...intakeTests(spec.findings ?? [], rubric.typeErrorsFail));
     const failing = evaluated.find((e) => e.record.error) ?? first;
     const models: TaskReport["models"] = {};
@@ -428,6 +377,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       graderPictures: graderPictures.map((p) => relative(reportDir, p)),
       outDir: relative(reportDir, taskOut),
       logTail: failing.sandbox.logTail,
+      integrity,
       tests,
     });
     await options.onTask?.(reportOf(tasks.slice()));
@@ -446,7 +396,12 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       repeat,
       rubricHash: hash,
       rubricVersion: rubric.version,
-      splits: { train: data.train.count, valid: data.valid.count, test: data.test.count },
+      splits: {
+        train: data.train.count,
+        valid: data.valid.count,
+        test: data.test.count,
+        hidden: data.hidden?.count,
+      },
       backends,
       numerics: numericsRecord(options.numerics ?? DEFAULT_NUMERICS, backends),
       provenance: options.provenance ?? {},

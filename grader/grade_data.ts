@@ -20,6 +20,7 @@ import type { GradeProvenance } from "./report/types.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { canonicalJson } from "./rubric/rubric.ts";
 import { createHash } from "node:crypto";
+import { loadHiddenTest } from "./hidden_test.ts";
 
 /** Options of {@link loadGradeData}. */
 export interface LoadGradeDataOptions {
@@ -31,6 +32,8 @@ export interface LoadGradeDataOptions {
   protocol?: "lab" | "small" | "auto";
   /** Download the small archive when missing. */
   download?: boolean;
+  /** Hidden test set archive (`--hidden-test`): graded for credit when given. */
+  hiddenTest?: string;
   /** Project root, for the provenance record (versions, commit). */
   projectRoot?: string;
   /** Progress lines. */
@@ -67,11 +70,16 @@ export async function loadGradeData(opts: LoadGradeDataOptions = {}): Promise<Lo
     bytes: src.bytes,
     sha256: src.sha256 ?? "(folder: not hashed)",
   }));
+  const hidden = opts.hiddenTest === undefined
+    ? undefined
+    : await loadHiddenTest(opts.hiddenTest, opts.log);
+  if (hidden) dataFiles.push(hidden.record);
   const data: GradeData = {
     protocol: splits.protocol,
     train: splits.train,
     valid: splits.valid,
     test: splits.test,
+    hidden: hidden?.set,
   };
   const identity = {
     protocol: data.protocol,
@@ -80,10 +88,11 @@ export async function loadGradeData(opts: LoadGradeDataOptions = {}): Promise<Lo
       bytes: s.bytes,
       sha256: s.sha256 ?? `folder:${s.path}`,
     })),
+    hidden: hidden ? { bytes: hidden.record.bytes, sha256: hidden.record.sha256 } : undefined,
   };
   return {
     data,
-    forbiddenRoots: [dataDir, cacheDir],
+    forbiddenRoots: [dataDir, cacheDir, ...(hidden ? [hidden.forbidden] : [])],
     provenance: {
       dataDir,
       dataFiles: dataFiles.length > 0 ? dataFiles : await dataFileRecords(dataDir),

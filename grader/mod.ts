@@ -52,6 +52,7 @@ export {
   type Comparison,
   DEFAULT_LIMITS,
   type GradescopePolicy,
+  type IntegrityPolicy,
   LAB_TARGET,
   type Profile,
   PROFILES,
@@ -90,6 +91,19 @@ export {
   type RoleRecord,
   runRecipeCheck,
 } from "./rubric/recipe_checks.ts";
+export {
+  applyIntegrity,
+  type ControlResult,
+  type IntegrityFlag,
+  type IntegrityFlagKind,
+  integrityFlags,
+  type IntegrityMeasures,
+  type IntegrityRecord,
+  integrityRecord,
+  integrityStatus,
+  retention,
+} from "./rubric/integrity.ts";
+export { type HiddenTest, HiddenTestError, loadHiddenTest } from "./hidden_test.ts";
 export { type IntakeFinding, type IntakeFindingKind, intakeTests } from "./intake/findings.ts";
 export type { FailureKind, SandboxFailure, SandboxLimits } from "./sandbox/mod.ts";
 export type { FileRecord, Versions } from "./report/provenance.ts";

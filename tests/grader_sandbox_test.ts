@@ -89,8 +89,8 @@ Deno.test("an honest student passes every task test, measured by the grader", as
   assert(main.testAccuracy > 0.9 && main.testAccuracy < 1, `main ${main.testAccuracy}`);
   assertEquals(base.trainAccuracy, 1);
   assert(base.testAccuracy < main.testAccuracy);
-  // 4 tests: runs, accuracy, gap, reproducible
-  assertEquals(t.tests.length, 4);
+  // 5 tests: runs, accuracy, gap, reproducible, integrity checks
+  assertEquals(t.tests.length, 5);
   assert(t.tests[3].output.includes("bit-identical"));
   assert(t.pictures.some((p) => p.endsWith("learning_curve.svg")), t.pictures.join(","));
   const score = t.tests[1].score;
@@ -116,7 +116,8 @@ const badStudents: [string, string, RegExp][] = [
   [
     "wrong_shape",
     "returns the wrong output shape",
-    /shape: role "main" \(labels only\) on the test images: expected 100 x 10 = 1000 values, got 100/,
+    // 100 test images and their 100 perturbed copies (the memorisation check)
+    /shape: role "main" \(labels only\) on the test images: expected 200 x 10 = 2000 values, got 200/,
   ],
   [
     "fetch_url",

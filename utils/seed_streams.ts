@@ -46,6 +46,10 @@ export const SEED_STREAMS = {
   shift: 12,
   /** Dropout masks (by dropout slot, then step). */
   dropout: 13,
+  /** `data/perturb.ts`: the shift and noise of the grader's perturbed copies of the test images. */
+  perturb: 14,
+  /** `grader/checks/control.ts`: the control run's relabelling bijection of the classes. */
+  relabel: 15,
 } as const;
 
 /** A purpose of {@link SEED_STREAMS}. */

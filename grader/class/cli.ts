@@ -48,6 +48,8 @@ export const CLASS_SPEC = {
   "timeout-scale": GRADE_FLAGS["timeout-scale"],
   repeat: GRADE_FLAGS.repeat,
   "no-typecheck": switchFlag("skip type-checking each submission (deno check, cached-only)"),
+  "hidden-test": GRADE_FLAGS["hidden-test"],
+  "override-integrity": GRADE_FLAGS["override-integrity"],
   trusted: switchFlag("let student modules use FFI (the native BLAS backend); off by default"),
   backend: GRADE_FLAGS.backend,
   help: switchFlag("this text", "h"),
@@ -89,6 +91,7 @@ export function parseClassArgs(args: string[], cwd: string = Deno.cwd()): ClassA
     out: resolve(cwd, rest.out),
     dataDir: rest.dataDir === undefined ? undefined : resolve(cwd, rest.dataDir),
     cacheDir: rest.cacheDir === undefined ? undefined : resolve(cwd, rest.cacheDir),
+    hiddenTest: rest.hiddenTest === undefined ? undefined : resolve(cwd, rest.hiddenTest),
   };
 }
 
@@ -155,6 +158,7 @@ export async function main(args: string[]): Promise<number> {
       dataDir: a.dataDir,
       cacheDir: a.cacheDir,
       protocol: a.protocol,
+      hiddenTest: a.hiddenTest,
       projectRoot: PROJECT_ROOT,
       log: (l) => console.error(l),
     });
@@ -211,6 +215,7 @@ export async function main(args: string[]): Promise<number> {
     trainSize: a.trainSize,
     epochs: a.epochs,
     timeoutScale: a.timeoutScale,
+    overrideIntegrity: a.overrideIntegrity,
     trusted: a.trusted,
     backend: a.backend,
     projectRoot: PROJECT_ROOT,

@@ -89,6 +89,8 @@ export interface ClassGradeOptions {
   epochs?: number;
   /** Time-limit multiplier. */
   timeoutScale?: number;
+  /** Teacher override of the integrity flags: reported, credit kept. */
+  overrideIntegrity?: boolean;
   /** Whether student modules may use FFI (off by default: students are untrusted). */
   trusted?: boolean;
   /** Backend forced in every task. */
@@ -193,6 +195,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
     trainSize: options.trainSize,
     epochs: options.epochs,
     timeoutScale: options.timeoutScale,
+    overrideIntegrity: options.overrideIntegrity ?? false,
     trusted: options.trusted ?? false,
     backend: options.backend,
     // BLAS settings change the bits (e.g. the thread count), so they are part of the settings.
@@ -284,6 +287,7 @@ export async function gradeClass(options: ClassGradeOptions): Promise<ClassResul
           trainSize: options.trainSize,
           epochs: options.epochs,
           timeoutScale: options.timeoutScale,
+          overrideIntegrity: options.overrideIntegrity,
           trustedEnv: options.trustedEnv,
           log: (l) => logLines.push(l),
           provenance: options.provenance,

@@ -19,9 +19,15 @@ import { mdPath, mdText } from "../../utils/markdown.ts";
 import { printable } from "../../utils/printable.ts";
 import { createHash } from "node:crypto";
 import { type FileFingerprint, similarityGroups, similarTo } from "./similarity.ts";
+import { integrityStatus } from "../rubric/integrity.ts";
 
 /** Status of one task in the gradebook. */
-export type TaskStatus = "pass" | "below threshold" | `failed: ${string}` | "missing";
+export type TaskStatus =
+  | "pass"
+  | "below threshold"
+  | `failed: ${string}`
+  | `flagged${string}`
+  | "missing";
 
 /** One row of the gradebook (also the resume record, `<out>/<student>/gradebook_row.json`). */
 export interface GradebookRow {
@@ -95,7 +101,10 @@ export function rowOf(
     if (!t) status[task] = "missing";
     else if (t.runs.some((r) => r.failureKind)) {
       status[task] = `failed: ${t.runs.find((r) => r.failureKind)?.failureKind}`;
-    } else status[task] = t.passed ? "pass" : "below threshold";
+    } else {
+      status[task] = integrityStatus(t.integrity) ??
+        (t.passed ? "pass" : "below threshold");
+    }
   }
   return {
     student,

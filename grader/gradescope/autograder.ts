@@ -57,7 +57,8 @@ export interface AutograderResults extends GradescopeResults {
 
 /** Whether a test's output reveals test accuracy (the accuracy test and the comparisons). */
 export function revealsTestAccuracy(test: { name: string; maxScore: number }): boolean {
-  return test.maxScore > 0 && !/runs and returns valid predictions$/.test(test.name);
+  return (test.maxScore > 0 && !/runs and returns valid predictions$/.test(test.name)) ||
+    /integrity checks$/.test(test.name);
 }
 
 function missingTest(task: TaskNumber, rubric: Rubric): GradescopeTest {
@@ -204,6 +205,10 @@ export interface AutograderOptions {
    * own and its share of what is left.
    */
   budget?: number;
+  /** Hidden test set archive: graded for credit when given (`--hidden-test`). */
+  hiddenTest?: string;
+  /** Teacher override of the integrity flags (`--override-integrity`). */
+  overrideIntegrity?: boolean;
   /** Rubric (default {@link RUBRIC}). */
   rubric?: Rubric;
   /** Progress lines (the autograder's stdout). */
@@ -244,6 +249,7 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
     const loaded = await loadGradeData({
       dataDir: opts.dataDir,
       cacheDir: opts.cacheDir,
+      hiddenTest: opts.hiddenTest,
       projectRoot: PROJECT_ROOT,
       log,
     });
@@ -264,6 +270,7 @@ export async function runAutograder(opts: AutograderOptions): Promise<Autograder
       epochs: opts.epochs,
       trainSize: opts.trainSize,
       timeoutScale: opts.timeoutScale,
+      overrideIntegrity: opts.overrideIntegrity,
       log,
       provenance: loaded.provenance,
       deadlineMs,
@@ -312,6 +319,8 @@ export const AUTOGRADER_SPEC = {
     max: 86_400,
     default: DEFAULT_BUDGET_SECONDS,
   }),
+  "hidden-test": GRADE_FLAGS["hidden-test"],
+  "override-integrity": GRADE_FLAGS["override-integrity"],
 };
 
 /** Parses the runner's flags; throws naming the flag on bad input. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { parseFlags, stringFlag, switchFlag, usageLines } from "../../deps/flags.ts";
 import { type ZipEntry, zipFiles } from "../../deps/zip.ts";
 import { atomicWrite } from "../../utils/atomic_write.ts";
@@ -29,6 +29,8 @@ export interface BuildAutograderOptions {
   profile?: "quick" | "full";
   /** Total budget of a run, seconds (default {@link DEFAULT_BUDGET_SECONDS}). */
   budget?: number;
+  /** Hidden test set archive shipped as `hidden/<name>` and graded for credit. */
+  hiddenTest?: string;
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -60,6 +62,15 @@ export async function sourceFiles(projectRoot: string): Promise<string[]> {
   return [...new Set(files)].sort();
 }
 
+/** `path` when it names a `.tar.gz` file; throws naming `--hidden-test` otherwise. */
+async function hiddenArchive(path: string): Promise<string> {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info?.isFile || !/\.(tar\.gz|tgz)$/.test(path)) {
+    throw new Error(`--hidden-test ${path}: expected a .tar.gz file (deno task make-hidden-test)`);
+  }
+  return path;
+}
+
 /**
  * The archive's entries. Throws naming the folder when notMNIST_small.tar.gz
  * is not there (the archive must carry the data).
@@ -74,6 +85,9 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
         `(set NOTMNIST_DIR or pass --data-dir)`,
     );
   }
+  const hidden = opts.hiddenTest === undefined
+    ? undefined
+    : `hidden/${basename(await hiddenArchive(opts.hiddenTest))}`;
   const template = (name: string) => Deno.readTextFile(join(root, "templates/gradescope", name));
   const enc = new TextEncoder();
   const entries: ZipEntry[] = [
@@ -86,12 +100,16 @@ export async function autograderEntries(opts: BuildAutograderOptions = {}): Prom
       path: "run_autograder",
       bytes: enc.encode(
         (await template("run_autograder")).replaceAll("@PROFILE@", opts.profile ?? "full")
-          .replaceAll("@BUDGET@", String(opts.budget ?? DEFAULT_BUDGET_SECONDS)),
+          .replaceAll("@BUDGET@", String(opts.budget ?? DEFAULT_BUDGET_SECONDS))
+          .replaceAll("@HIDDEN_TEST@", hidden ? `$SOURCE/${hidden}` : ""),
       ),
       mode: 0o755,
     },
     { path: "data/notMNIST_small.tar.gz", bytes: await Deno.readFile(archive) },
   ];
+  if (hidden && opts.hiddenTest) {
+    entries.push({ path: hidden, bytes: await Deno.readFile(opts.hiddenTest) });
+  }
   for (const f of await sourceFiles(root)) {
     entries.push({ path: `lab/${relative(root, f)}`, bytes: await Deno.readFile(f) });
   }
@@ -116,6 +134,10 @@ export const PACK_SPEC = {
   budget: {
     ...AUTOGRADER_SPEC.budget,
     help: "the total seconds run_autograder grades for (below the assignment's Gradescope limit)",
+  },
+  "hidden-test": {
+    ...GRADE_FLAGS["hidden-test"],
+    help: "ship this hidden test set; run_autograder grades test accuracy on it",
   },
   help: switchFlag("this text", "h"),
 };
@@ -144,6 +166,7 @@ if (import.meta.main) {
       dataDir: values.dataDir,
       profile: values.profile,
       budget: values.budget,
+      hiddenTest: values.hiddenTest === undefined ? undefined : resolve(values.hiddenTest),
     });
     const size = (await Deno.stat(out)).size;
     console.log(`wrote ${out}: ${paths.length} files, ${size} bytes`);

@@ -253,8 +253,14 @@ export function toMarkdown(report: GradeReport): string {
       (report.repeat > 1 ? `, ${report.repeat} runs per task` : "") + `.`,
     ``,
     ...missingTasksNote(report),
-    `> ${protocolNote(report)} Accuracy is measured by the grader on the held-out test split ` +
-      `(${report.splits.test} images, sanitized); tasks never see its labels.`,
+    `> ${protocolNote(report)} ` +
+      (report.splits.hidden === undefined
+        ? `Accuracy is measured by the grader on the held-out test split ` +
+          `(${report.splits.test} images, sanitized); tasks never see its labels.`
+        : `Accuracy for credit is measured by the grader on the hidden test set ` +
+          `(${report.splits.hidden} images no student has seen); the public test split ` +
+          `(${report.splits.test} images) is reported beside it as feedback. Tasks never see ` +
+          `test labels.`),
     ``,
     `> ${numericsNote(report.numerics)}`,
     ``,

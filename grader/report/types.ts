@@ -12,6 +12,7 @@ import type { Budget, Profile, TaskNumber, Thresholds } from "../rubric/rubric.t
 import type { PredictionFailureKind } from "../evaluate.ts";
 import type { FailureKind } from "../sandbox/mod.ts";
 import type { RoleMetrics, TestResult } from "../rubric/score.ts";
+import type { IntegrityRecord } from "../rubric/integrity.ts";
 
 /**
  * Why a run failed as a whole: the sandbox's kind, or what was wrong with the
@@ -93,6 +94,8 @@ export interface TaskReport {
   outDir: string;
   /** Last lines of the task's output (first failing run, else first run). */
   logTail: string;
+  /** The integrity checks' numbers and flags (absent: not checked, e.g. the task failed). */
+  integrity?: IntegrityRecord;
   /** The task's graded tests. */
   tests: TestResult[];
 }
@@ -115,8 +118,8 @@ export interface GradeReport {
   rubricHash: string;
   /** Rubric version. */
   rubricVersion: number;
-  /** Split sizes. */
-  splits: { train: number; valid: number; test: number };
+  /** Split sizes (`hidden`: the hidden test set, when one was graded). */
+  splits: { train: number; valid: number; test: number; hidden?: number };
   /** Backends used by the tasks (distinct, in order of appearance). */
   backends: string[];
   /** Numerics mode and fingerprint: CPU, BLAS, kernel, threads, whether the bits are the reference's. */

@@ -113,6 +113,11 @@ export interface TaskRubric {
   budget: Record<Profile, Budget>;
   /** Accuracy levels per protocol and profile. */
   thresholds: Record<Protocol, Record<Profile, Thresholds>>;
+  /**
+   * Accuracy levels on a hidden test set (`--hidden-test`), per profile: they
+   * replace `thresholds` for credit when one is graded (measured: docs/grader.md).
+   */
+  hiddenThresholds?: Record<Profile, Thresholds>;
 }
 
 /** When Gradescope shows a result to the student (its `visibility` values). */
@@ -130,6 +135,24 @@ export interface GradescopePolicy {
   leaderboardTask?: TaskNumber;
 }
 
+/** The rubric's integrity settings of `grader/rubric/integrity.ts` (measured in docs/grader.md). */
+export interface IntegrityPolicy {
+  /**
+   * Smallest share of its accuracy above chance (10%) a submission must keep
+   * from the public test images to their perturbed copies:
+   * `(perturbed - 0.1) / (public - 0.1)`.
+   */
+  perturbedRetention: number;
+  /** Flag test accuracy above the thresholds' `fullCredit` plus this margin. */
+  ceilingMargin: number;
+  /** Largest allowed agreement of the control run's predictions with the true labels. */
+  controlAgreement: number;
+  /** Profiles whose grades run the control run (it trains every task a second time). */
+  controlProfiles: Profile[];
+  /** Teacher override: report the flags but keep the credit. */
+  override: boolean;
+}
+
 /** The whole rubric: one entry per task, plus the grading seed. */
 export interface Rubric {
   /** Rubric format version; bump when the meaning of a field changes. */
@@ -140,6 +163,8 @@ export interface Rubric {
   tasks: TaskRubric[];
   /** Gradescope visibility and leaderboard (default: everything visible, no leaderboard). */
   gradescope?: GradescopePolicy;
+  /** Memorisation checks (`grader/rubric/integrity.ts`); absent: none run. */
+  integrity?: IntegrityPolicy;
   /**
    * Whether a submission's type errors (`deno check`) fail the task (a required
    * test); by default they are a visible warning only.
@@ -162,6 +187,13 @@ export interface Rubric {
  * margins at about half the smallest measured lead. Task 4's levels are
  * those of the accuracy study's recipe (its default since issue 6; table in
  * docs/accuracy.md).
+ *
+ * `hiddenThresholds` (a hidden test set rendered by `deno task
+ * make-hidden-test`, 10,000 images) were measured the same way on this
+ * grader (seed 42) and, over training seeds, in docs/hidden_test.md: each
+ * `pass` 1.5 points or more below the lowest accuracy measured (lab's tasks
+ * and the skeletons), `fullCredit` near the median. They serve both protocols
+ * (training on notMNIST_large only raises accuracy).
  */
 export const RUBRIC: Rubric = {
   version: 1,
@@ -169,6 +201,15 @@ export const RUBRIC: Rubric = {
   // Test accuracy is the held-out measure: students see it after the due date, so they cannot
   // tune on it by resubmitting; the leaderboard ranks task 4 (students may enter pseudonyms).
   gradescope: { accuracyVisibility: "after_due_date", leaderboardTask: 4 },
+  // Measured in docs/grader.md ("Integrity checks"): the lab's tasks lose at most MEASURE points
+  // on the perturbed copies and agree with the true labels on at most MEASURE of the control run.
+  integrity: {
+    perturbedRetention: 0.5,
+    ceilingMargin: 0.05,
+    controlAgreement: 0.30,
+    controlProfiles: ["quick"],
+    override: false,
+  },
   tasks: [
     {
       task: 1,
@@ -190,6 +231,12 @@ export const RUBRIC: Rubric = {
           // measured 0.9129-0.9247 (3 seeds)
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915 },
         },
+      },
+      // hidden test set (docs/grader.md, "Hidden-set thresholds"): quick 83.07% (seed 42; seeds
+      // 42, 1-5: 83.13-83.88%), skeleton 82.94%; full 85.71% (seeds 42, 1, 2: 85.12-86.93%)
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86 },
       },
     },
     {
@@ -213,6 +260,12 @@ export const RUBRIC: Rubric = {
           // net 0.9129-0.9247, lead 2.40-3.90 points (3 seeds)
           full: { floor: 0.85, pass: 0.90, fullCredit: 0.915, margin: 0.015 },
         },
+      },
+      // hidden test set: the net as task 1; lead over logistic regression 1.26 points (quick;
+      // skeleton 1.13), 3.29 points (full)
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, margin: 0.005 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, margin: 0.015 },
       },
     },
     {
@@ -238,6 +291,12 @@ export const RUBRIC: Rubric = {
           full: { floor: 0.85, pass: 0.905, fullCredit: 0.92, gapReduction: 0.01 },
         },
       },
+      // hidden test set: quick 83.39% (seeds 42, 1-5: 83.44-84.47%), gap reduced 1.90 points
+      // (skeleton 83.23%, 1.87); full 86.77% (seeds 42, 1, 2: 85.55-87.61%), 2.64 points
+      hiddenThresholds: {
+        quick: { floor: 0.75, pass: 0.81, fullCredit: 0.835, gapReduction: 0.005 },
+        full: { floor: 0.78, pass: 0.83, fullCredit: 0.86, gapReduction: 0.01 },
+      },
     },
     {
       task: 4,
@@ -260,6 +319,12 @@ export const RUBRIC: Rubric = {
           // SMALL_RECIPE, 100 epochs: measured 0.9354-0.9402 (3 seeds), 5-fold CV 0.9401
           full: { floor: 0.85, pass: 0.92, fullCredit: 0.94 },
         },
+      },
+      // hidden test set: quick 85.37% (seeds 42, 1-5: 84.72-85.66%), skeleton 84.35%; full
+      // 90.47% (seeds 42, 1, 2: 90.30-90.76%)
+      hiddenThresholds: {
+        quick: { floor: 0.76, pass: 0.825, fullCredit: 0.85 },
+        full: { floor: 0.82, pass: 0.885, fullCredit: 0.905 },
       },
     },
   ],
@@ -284,6 +349,7 @@ export function taskPoints(t: TaskRubric): number {
  * numbers) and throws an error naming the first bad field.
  */
 export function validateRubric(rubric: Rubric): void {
+  if (rubric.integrity) validateIntegrity(rubric.integrity);
   for (const t of rubric.tasks) {
     const where = `rubric task ${t.task}`;
     if (!(t.accuracyPoints >= 0)) throw new Error(`${where}: accuracyPoints must be >= 0`);
@@ -293,7 +359,9 @@ export function validateRubric(rubric: Rubric): void {
     for (const c of t.recipe ?? []) {
       if (!(c.points >= 0)) throw new Error(`${where}: recipe ${c.kind} points must be >= 0`);
     }
-    for (const [protocol, byProfile] of Object.entries(t.thresholds)) {
+    const levels = Object.entries(t.thresholds);
+    if (t.hiddenThresholds) levels.push(["hidden", t.hiddenThresholds]);
+    for (const [protocol, byProfile] of levels) {
       for (const [profile, th] of Object.entries(byProfile as Record<string, Thresholds>)) {
         const at = `${where} ${protocol}/${profile}`;
         for (const key of ["floor", "pass", "fullCredit"] as const) {
@@ -324,6 +392,24 @@ export function validateRubric(rubric: Rubric): void {
           throw new Error(`${where} budget ${profile}: ${key} must be > 0, got ${v}`);
         }
       }
+    }
+  }
+}
+
+/** Checks the integrity policy's numbers; throws naming the first bad field. */
+function validateIntegrity(p: IntegrityPolicy): void {
+  for (const key of ["perturbedRetention", "ceilingMargin", "controlAgreement"] as const) {
+    if (!(p[key] >= 0 && p[key] <= 1)) {
+      throw new Error(`rubric integrity: ${key} must be in [0, 1], got ${p[key]}`);
+    }
+  }
+  for (const profile of p.controlProfiles) {
+    if (!PROFILES.includes(profile)) {
+      throw new Error(
+        `rubric integrity: controlProfiles: unknown profile "${profile}" (known: ${
+          PROFILES.join(", ")
+        })`,
+      );
     }
   }
 }

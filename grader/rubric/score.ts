@@ -31,8 +31,12 @@ export interface TestResult {
 export interface RoleMetrics {
   /** The model's own name. */
   name: string;
-  /** Accuracy on the held-out (sanitized) test split. */
+  /** Accuracy for credit: on the hidden test set when one is graded, else the public test split. */
   testAccuracy: number;
+  /** With a hidden test set: accuracy on the public test split (feedback only, no credit). */
+  publicTestAccuracy?: number;
+  /** Accuracy on the perturbed copies of the public test images (the memorisation check). */
+  perturbedAccuracy?: number;
   /** Accuracy on the training images handed to the task (no dropout: measured by the grader). */
   trainAccuracy: number;
   /** Accuracy on the validation split. */
@@ -145,12 +149,15 @@ export function scoreTask(rubric: TaskRubric, th: Thresholds, outcome: TaskOutco
       passed,
       required: true,
       output:
-        `${passed ? "PASS" : "FAIL"}: test accuracy ${
-          pctExplaining(main.testAccuracy, [th.pass, th.floor, th.fullCredit])
-        } ` +
+        `${passed ? "PASS" : "FAIL"}: ${
+          main.publicTestAccuracy === undefined ? "" : "hidden "
+        }test accuracy ${pctExplaining(main.testAccuracy, [th.pass, th.floor, th.fullCredit])} ` +
         `(${main.name}); required >= ${pct(th.pass)}; credit linear from ${pct(th.floor)} ` +
         `(0 points) to ${pct(th.fullCredit)} (${rubric.accuracyPoints} points); ` +
         `train ${pct(main.trainAccuracy)}, valid ${pct(main.validAccuracy)}; ` +
+        (main.publicTestAccuracy === undefined
+          ? ""
+          : `public test split ${pct(main.publicTestAccuracy)} (feedback, no credit); `) +
         `lab-protocol target ${pct(LAB_TARGET)}`,
     });
     if (rubric.comparison) tests.push(scoreComparison(rubric, th, outcome));
