@@ -12,6 +12,7 @@ import { type GradeArgs, HELP, parseGradeArgs } from "./args.ts";
 import { PROJECT_ROOT } from "./project.ts";
 import { TRUSTED_ENV_NAMES } from "./trusted_env.ts";
 import { grade, type TaskSpec } from "./grade.ts";
+import { dataLoadAdvice } from "./grade_data.ts";
 import { typecheckTask } from "./intake/typecheck.ts";
 import type { GradeReport } from "./report/types.ts";
 import { writeReports } from "./report/reports.ts";
@@ -108,9 +109,8 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (err) {
     console.error(
-      `error: could not load the notMNIST data: ${(err as Error).message}\n` +
-        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz` +
-        (a.download ? "." : `, or add --download to fetch the small archive (small protocol).`),
+      `error: could not load the notMNIST data: ${(err as Error).message}` +
+        dataLoadAdvice(err, a.download),
     );
     return 2;
   }

@@ -14,13 +14,35 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { loadSplits, resolveCacheDir, resolveDataDir } from "../data.ts";
+import {
+  EmptyArchiveError,
+  EmptySplitError,
+  loadSplits,
+  MissingLettersError,
+  resolveCacheDir,
+  resolveDataDir,
+} from "../data.ts";
 import type { GradeData } from "./grade.ts";
 import type { GradeProvenance } from "./report/types.ts";
 import { dataFileRecords, type FileRecord, gitCommit, versions } from "./report/provenance.ts";
 import { canonicalJson } from "./rubric/rubric.ts";
 import { createHash } from "node:crypto";
 import { loadHiddenTest } from "./hidden_test.ts";
+
+/**
+ * The advice printed after a data-load error: where the archive goes and how to fetch it, unless
+ * the archive was found and its contents are what is wrong (those errors name the archive and
+ * what was expected). `download`: whether --download was given (`undefined`: the CLI has no such
+ * flag).
+ */
+export function dataLoadAdvice(err: unknown, download: boolean | undefined): string {
+  if (
+    err instanceof EmptyArchiveError || err instanceof MissingLettersError ||
+    err instanceof EmptySplitError
+  ) return "";
+  return `\nSet NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz` +
+    (download === false ? `, or add --download to fetch the small archive (small protocol).` : ".");
+}
 
 /** Options of {@link loadGradeData}. */
 export interface LoadGradeDataOptions {

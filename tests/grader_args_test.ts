@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import { type GradeArgs, parseGradeArgs, parseOnly, parseTaskFlags } from "../grader/args.ts";
 import { PROJECT_ROOT } from "../grader/project.ts";
+import { dataLoadAdvice } from "../grader/grade_data.ts";
+import { EmptyArchiveError, MissingLettersError } from "../data.ts";
 
 function parse(args: string[]): GradeArgs {
   const a = parseGradeArgs(args, "/home/teacher");
@@ -56,4 +58,13 @@ Deno.test("--only, --repeat, overrides and --help", () => {
   assertEquals(a.tasks.map((t) => t.task), [2]);
   assertEquals([a.repeat, a.epochs, a.trainSize, a.seed], [2, 3, 500, 7]);
   assertEquals(parseGradeArgs(["-h"]), "help");
+});
+
+Deno.test("data-load advice: where the archive goes, unless the archive's contents are what is wrong", () => {
+  const missing = new Error("notMNIST_small.tar.gz not found");
+  assert(dataLoadAdvice(missing, false).includes("Set NOTMNIST_DIR"));
+  assert(dataLoadAdvice(missing, false).includes("add --download"));
+  assert(!dataLoadAdvice(missing, true).includes("add --download"), "--download was given");
+  assertEquals(dataLoadAdvice(new EmptyArchiveError("a.tar.gz", "no image"), false), "");
+  assertEquals(dataLoadAdvice(new MissingLettersError("a.tar.gz", ["J"]), false), "");
 });

@@ -21,7 +21,7 @@ import { GRADE_FLAGS } from "../flags.ts";
 import { PROJECT_ROOT } from "../project.ts";
 import { type ClassProgress, gradeClass } from "./grade_class.ts";
 import { TRUSTED_ENV_NAMES } from "../trusted_env.ts";
-import { loadGradeData } from "../grade_data.ts";
+import { dataLoadAdvice, loadGradeData } from "../grade_data.ts";
 import { TASK_NUMBERS } from "../rubric/rubric.ts";
 import { printable } from "../../utils/printable.ts";
 import { onInterrupt, removeFolders } from "./interrupt.ts";
@@ -164,8 +164,8 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (err) {
     console.error(
-      `error: could not load the notMNIST data: ${(err as Error).message}\n` +
-        `Set NOTMNIST_DIR or pass --data-dir to the folder holding notMNIST_small.tar.gz.`,
+      `error: could not load the notMNIST data: ${(err as Error).message}` +
+        dataLoadAdvice(err, undefined),
     );
     return 2;
   }
