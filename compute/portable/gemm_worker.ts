@@ -1,6 +1,6 @@
 /**
  * A portable-GEMM Worker (node:worker_threads): instantiates the GEMM module on the engine's shared
- * memory, then waits on the control block's generation counter and computes
+ * memory (its workerData), then waits on the control block's generation counter and computes
  * its part of each call (see gemm_control.ts).
  *
  * @module
@@ -8,9 +8,9 @@
 import type { GemmExports } from "./gemm_module.ts";
 import { runRange } from "./gemm_plan.ts";
 import { readWork, SLOT } from "./gemm_control.ts";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 
-/** The first message: what to run on. */
+/** What the thread runs on (its workerData). */
 export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
@@ -40,6 +40,7 @@ function serve({ module, memory, ctrl, index }: WorkerInit): void {
   }
 }
 
-// A node:worker_threads Worker (it can be unref'd: idle engines never keep a process alive).
-// After the stop flag the thread ends with nothing left to do (the caller also terminates it).
-parentPort?.once("message", (init: WorkerInit) => serve(init));
+// A node:worker_threads Worker (it can be unref'd: idle engines never keep a process alive),
+// handed its init as workerData. After the stop flag the thread ends with nothing left to do
+// (the caller also terminates it).
+if (workerData) serve(workerData as WorkerInit);

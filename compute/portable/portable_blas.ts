@@ -330,7 +330,10 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
   for (let i = 1; i < threads; i++) {
     // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
     // process alive (calls are synchronous: they need no event loop).
-    const w = new Worker(new URL("./gemm_worker.ts", import.meta.url));
+    // The init goes as workerData, not a message: started from a Deno Worker (graded code's,
+    // reproducible), a message to a just-started thread is delivered about 0.5 s late.
+    const init: WorkerInit = { module: mem.module, memory: mem.memory, ctrl, index: i - 1 };
+    const w = new Worker(new URL("./gemm_worker.ts", import.meta.url), { workerData: init });
     ready.push(
       new Promise((resolve, reject) => {
         w.once("message", () => {
@@ -342,8 +345,6 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
         });
       }),
     );
-    const init: WorkerInit = { module: mem.module, memory: mem.memory, ctrl, index: i - 1 };
-    w.postMessage(init);
     workers.push(w);
   }
   try {
