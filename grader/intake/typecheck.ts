@@ -10,6 +10,7 @@
 import { dirname, join, relative } from "node:path";
 import type { TaskNumber } from "../rubric/rubric.ts";
 import type { IntakeFinding } from "./findings.ts";
+import { runDenoBounded } from "../sandbox/no_registry.ts";
 
 /** Seconds one `deno check` of a submission may take before it is abandoned. */
 export const TYPECHECK_TIMEOUT_SECONDS = 120;
@@ -47,26 +48,12 @@ export async function typecheckModule(
   stagedDir: string,
   timeoutSeconds = TYPECHECK_TIMEOUT_SECONDS,
 ): Promise<TypecheckResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["check", "--cached-only", "--no-lock", "--quiet", "--config", config, module],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutSeconds * 1000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-  return { ok: out.success && !timedOut, timedOut, output: cleanDiagnostics(text, stagedDir) };
+  const run = await runDenoBounded(
+    ["check", "--cached-only", "--no-lock", "--quiet", "--config", config, module],
+    { timeoutSeconds, env: { NO_COLOR: "1" } },
+  );
+  const text = run.stderr + run.stdout;
+  return { ok: run.ok, timedOut: run.timedOut, output: cleanDiagnostics(text, stagedDir) };
 }
 
 /** The finding for one task's module (`undefined` when it type-checks). */

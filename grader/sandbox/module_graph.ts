@@ -12,7 +12,7 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type AllowedImports, importVerdict, refusedImportMessage } from "./allowed_imports.ts";
-import { NO_REGISTRY_ENV } from "./no_registry.ts";
+import { type DenoRun, runDenoBounded } from "./no_registry.ts";
 import type { SandboxFailure } from "./protocol.ts";
 
 /** A task module given as a URL that is not a local file (only local files can be graded). */
@@ -102,11 +102,7 @@ export interface GraphOutcome {
   files: string[];
 }
 
-interface InfoOutput {
-  timedOut: boolean;
-  ok: boolean;
-  stdout: string;
-  stderr: string;
+interface InfoOutput extends DenoRun {
   /** Whether `deno info` had to add to the lockfile (deno.json lists what deno.lock lacks). */
   lockChanged: boolean;
 }
@@ -129,38 +125,15 @@ async function denoInfo(check: GraphCheck): Promise<InfoOutput> {
   }
 }
 
-async function spawnInfo(
+function spawnInfo(
   check: GraphCheck,
   lockArgs: string[],
 ): Promise<Omit<InfoOutput, "lockChanged">> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", ...lockArgs, "--config", check.config, check.entry],
-    stdout: "piped",
-    stderr: "piped",
+  return runDenoBounded(["info", "--json", ...lockArgs, "--config", check.config, check.entry], {
+    timeoutSeconds: check.timeoutSeconds ?? IMPORT_CHECK_SECONDS,
     clearEnv: true,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: check.denoDir, ...NO_REGISTRY_ENV },
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, (check.timeoutSeconds ?? IMPORT_CHECK_SECONDS) * 1000);
-  try {
-    const out = await child.output();
-    const d = new TextDecoder();
-    return {
-      timedOut,
-      ok: out.success,
-      stdout: d.decode(out.stdout),
-      stderr: d.decode(out.stderr),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", DENO_DIR: check.denoDir },
+  });
 }
 
 function refusedImports(modules: GraphModule[], check: GraphCheck): string[] {
@@ -200,7 +173,7 @@ function missingPackages(packages: Record<string, GraphNpmPackage>): string[] {
 /**
  * Walks the static module graph of `check.entry` with `deno info --json`
  * (resolved from a copy of the project's lockfile and Deno's cache, no
- * registry: {@link NO_REGISTRY_ENV}; killed at its time limit) and decides whether the module may run. In this
+ * registry, killed at its time limit: {@link runDenoBounded}) and decides whether the module may run. In this
  * order: the check timed out (`import-timeout`); a student's file imports
  * something not on the lab's list (`unlisted-import`, naming each import);
  * the lockfile lacks a listed package, or an npm package of the graph is

@@ -34,3 +34,56 @@ export const NO_REGISTRY_ENV: Readonly<Record<string, string>> = {
   NO_PROXY: "",
   no_proxy: "",
 };
+
+/** What a bounded `deno` run gave: its exit status, whether it was killed at its limit, its output. */
+export interface DenoRun {
+  /** The process exited with status 0 (false when it was killed at its limit). */
+  ok: boolean;
+  /** Killed at `timeoutSeconds`. */
+  timedOut: boolean;
+  /** Standard output, decoded. */
+  stdout: string;
+  /** Standard error, decoded. */
+  stderr: string;
+}
+
+/**
+ * Runs `deno ARGS` (this Deno) with the grader's no-registry environment
+ * ({@link NO_REGISTRY_ENV} over `env`; with `clearEnv` nothing else is inherited) and kills it
+ * after `timeoutSeconds`: the grader's static checks of a submission (its module graph, its type
+ * check) start Deno only through here.
+ */
+export async function runDenoBounded(
+  args: string[],
+  opts: { timeoutSeconds: number; env: Record<string, string>; clearEnv?: boolean },
+): Promise<DenoRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    clearEnv: opts.clearEnv ?? false,
+    env: { ...opts.env, ...NO_REGISTRY_ENV },
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, opts.timeoutSeconds * 1000);
+  try {
+    const out = await child.output();
+    const d = new TextDecoder();
+    return {
+      ok: out.success && !timedOut,
+      timedOut,
+      stdout: d.decode(out.stdout),
+      stderr: d.decode(out.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
