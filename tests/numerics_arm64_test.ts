@@ -10,25 +10,11 @@
  */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-
-/** Environment variable naming the aarch64 Deno runner. */
-const RUNNER_ENV = "NOTMNIST_DENO_ARM64";
-
-function runnerPath(): string | undefined {
-  const given = Deno.env.get(RUNNER_ENV);
-  const home = Deno.env.get("HOME");
-  const path = given ?? (home ? `${home}/.cache/arm64-deno/deno-arm64` : undefined);
-  if (path === undefined) return undefined;
-  try {
-    return Deno.statSync(path).isFile ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { arm64Runner, denoStdout } from "./arm64_runner.ts";
 
 const SCRIPT = fromFileUrl(new URL("./numerics_hashes_main.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
-const RUNNER = runnerPath();
+const RUNNER = arm64Runner("numerics_arm64_test");
 /** The tiny run: 256 images, one epoch of 2 steps (batch 128), engine threads 2. */
 const ARGS = ["--epochs", "1", "--train-size", "256"];
 
@@ -41,32 +27,10 @@ interface RunHashes {
 }
 
 async function hashes(exe: string, env: Record<string, string>): Promise<RunHashes> {
-  const out = await new Deno.Command(exe, {
-    // No --allow-ffi: reproducible mode needs none.
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys",
-      "--config",
-      CONFIG,
-      SCRIPT,
-      ...ARGS,
-    ],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assert(out.success, `${exe} failed: ${new TextDecoder().decode(out.stderr).slice(-800)}`);
+  // No --allow-ffi: reproducible mode needs none.
+  const args = ["run", "--allow-read", "--allow-env", "--allow-sys", "--config", CONFIG, SCRIPT];
+  const text = await denoStdout(exe, [...args, ...ARGS], env);
   return JSON.parse(text.split("\n").pop() ?? "") as RunHashes;
-}
-
-if (RUNNER === undefined) {
-  console.log(
-    `numerics_arm64_test: skipped, no aarch64 Deno runner (set ${RUNNER_ENV} or run ` +
-      "`bash ../shared/tools/arm64/setup.sh` as root)",
-  );
 }
 
 Deno.test({

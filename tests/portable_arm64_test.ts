@@ -8,41 +8,13 @@
  */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-
-/** Environment variable naming the aarch64 Deno runner. */
-const RUNNER_ENV = "NOTMNIST_DENO_ARM64";
-
-function runnerPath(): string | undefined {
-  const given = Deno.env.get(RUNNER_ENV);
-  const home = Deno.env.get("HOME");
-  const path = given ?? (home ? `${home}/.cache/arm64-deno/deno-arm64` : undefined);
-  if (path === undefined) return undefined;
-  try {
-    return Deno.statSync(path).isFile ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { arm64Runner, denoStdout } from "./arm64_runner.ts";
 
 const SCRIPT = fromFileUrl(new URL("./portable_hash_main.ts", import.meta.url));
-const RUNNER = runnerPath();
+const RUNNER = arm64Runner("portable_arm64_test");
 
-async function hashLine(exe: string): Promise<string> {
-  const out = await new Deno.Command(exe, {
-    args: ["run", "--allow-read", "--no-lock", SCRIPT],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assert(out.success, `${exe} failed: ${new TextDecoder().decode(out.stderr).slice(-800)}`);
-  return text;
-}
-
-if (RUNNER === undefined) {
-  console.log(
-    `portable_arm64_test: skipped, no aarch64 Deno runner (set ${RUNNER_ENV} or run ` +
-      "`bash ../shared/tools/arm64/setup.sh` as root)",
-  );
+function hashLine(exe: string): Promise<string> {
+  return denoStdout(exe, ["run", "--allow-read", "--no-lock", SCRIPT]);
 }
 
 Deno.test({
