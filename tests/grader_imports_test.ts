@@ -7,7 +7,8 @@
  */
 import { assert, assertEquals } from "../deps/assert.ts";
 import { join } from "node:path";
-import { runSandboxed } from "../grader/sandbox/mod.ts";
+import type { SandboxResult } from "../grader/sandbox/mod.ts";
+import { fenced } from "./sandbox_fixture.ts";
 import { checkModuleGraph } from "../grader/sandbox/module_graph.ts";
 import { allowedImports, importVerdict } from "../grader/sandbox/allowed_imports.ts";
 import { denoDirs, planSandbox } from "../grader/sandbox/plan.ts";
@@ -18,24 +19,8 @@ const fixture = (name: string): string => join(root, "tests/fixtures/students", 
 const splits = toySplits(7);
 const denoJson = await Deno.readTextFile(join(root, "deno.json"));
 
-async function sandboxed(name: string) {
-  const outDir = await Deno.makeTempDir({ prefix: "grader-imports-" });
-  try {
-    return await runSandboxed({
-      module: fixture(name),
-      train: splits.train,
-      valid: splits.valid,
-      testImages: splits.test,
-      seed: 1,
-      outDir,
-      timeoutSeconds: 60,
-      trusted: false,
-      backend: {},
-      projectRoot: root,
-    });
-  } finally {
-    await Deno.remove(outDir, { recursive: true });
-  }
+async function sandboxed(name: string): Promise<SandboxResult> {
+  return (await fenced(name)).r;
 }
 
 Deno.test("the allowed list is deno.json's import map and the lab's name", () => {

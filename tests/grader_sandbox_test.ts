@@ -8,16 +8,16 @@ import { grade, stratifiedSubset, type TaskSpec } from "../grader/grade.ts";
 import type { GradeReport } from "../grader/report/types.ts";
 import { toGradescope } from "../grader/report/reports.ts";
 import { RUBRIC, type Rubric, type TaskNumber, taskPoints } from "../grader/rubric/rubric.ts";
-import { runSandboxed, type SandboxResult } from "../grader/sandbox/mod.ts";
+import { runSandboxed } from "../grader/sandbox/mod.ts";
 import { folderUsage, parseVmRss } from "../grader/sandbox/limits.ts";
 import { planSandbox } from "../grader/sandbox/plan.ts";
 import { webCachePath } from "../grader/sandbox/web_storage.ts";
 import { moduleUrl, NonLocalModuleError } from "../grader/sandbox/module_graph.ts";
 import { checkedErrorKind, PORTABLE_DIR } from "../grader/sandbox/protocol.ts";
-import type { BackendRequest } from "../compute/backend_request.ts";
 import { describeError, errorKindOfText } from "../grader/sandbox/task_output.ts";
 import { loadBlas } from "../compute/blas/library.ts";
 import { toySplits } from "./toy_data.ts";
+import { fenced } from "./sandbox_fixture.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fixture = (name: string): string => join(root, "tests/fixtures/students", `${name}.ts`);
@@ -204,30 +204,16 @@ Deno.test("a module that statically imports a file from a forbidden folder is re
 });
 
 Deno.test("forged protocol messages from train() get no test images and set nothing", async () => {
-  const outDir = await Deno.makeTempDir({ prefix: "grader-forge-" });
-  try {
-    const r = await runSandboxed({
-      module: fixture("forge_protocol"),
-      train: splits.train,
-      valid: splits.valid,
-      testImages: splits.test,
-      seed: 1,
-      outDir,
-      timeoutSeconds: 60,
-      trusted: false,
-      projectRoot: root,
-      backend: { force: "cpu" },
-    });
-    assertEquals(r.failure, undefined, r.logTail);
-    // No test image reached the module while it was training.
-    assertEquals(await Deno.readTextFile(join(outDir, "early_test_images.txt")), "0");
-    assertEquals(r.roles.main?.info.name, "nearest centroid");
-    // Backend and times are the main isolate's, not the module's word.
-    assertEquals(r.backend?.name, "cpu");
-    assert(r.trainSeconds !== undefined && r.trainSeconds >= 4 && r.trainSeconds < 60);
-  } finally {
-    await Deno.remove(outDir, { recursive: true });
-  }
+  const { r, files } = await fenced("forge_protocol", {}, 60, { force: "cpu" }, [
+    "early_test_images.txt",
+  ]);
+  assertEquals(r.failure, undefined, r.logTail);
+  // No test image reached the module while it was training.
+  assertEquals(files["early_test_images.txt"], "0");
+  assertEquals(r.roles.main?.info.name, "nearest centroid");
+  // Backend and times are the main isolate's, not the module's word.
+  assertEquals(r.backend?.name, "cpu");
+  assert(r.trainSeconds !== undefined && r.trainSeconds >= 4 && r.trainSeconds < 60);
 });
 
 Deno.test("no persistent web store reaches from one run to the next", async () => {
@@ -291,35 +277,6 @@ Deno.test("stratifiedSubset keeps class proportions, is seeded and keeps the ori
   assert(stratifiedSubset(splits.train, 50, 4).images.some((v, i) => v !== s.images[i]));
   assertEquals(stratifiedSubset(splits.train, undefined, 3), splits.train);
 });
-
-/** Runs one fixture through runSandboxed with small caps; returns the result and the output folder's entries after. */
-async function fenced(
-  name: string,
-  limits: { memoryMb?: number; outputMb?: number; logMb?: number } = {},
-  timeoutSeconds = 60,
-  backend: BackendRequest = {},
-): Promise<{ r: SandboxResult; left: string[] }> {
-  const outDir = await Deno.makeTempDir({ prefix: "grader-fence-" });
-  try {
-    const r = await runSandboxed({
-      module: fixture(name),
-      train: splits.train,
-      valid: splits.valid,
-      testImages: splits.test,
-      seed: 1,
-      outDir,
-      timeoutSeconds,
-      trusted: false,
-      backend,
-      projectRoot: root,
-      limits,
-    });
-    const left = await Array.fromAsync(Deno.readDir(outDir), (e) => e.name);
-    return { r, left };
-  } finally {
-    await Deno.remove(outDir, { recursive: true });
-  }
-}
 
 Deno.test("fence: a student's own Worker cannot gain permissions", async () => {
   const { r } = await fenced("worker_escalate");
