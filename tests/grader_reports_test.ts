@@ -8,6 +8,8 @@ import { confusionMatrixSvg, learningCurveSvg } from "../models/pictures.ts";
 import { escapeXml } from "../utils/xml.ts";
 import { RUBRIC, type Rubric } from "../grader/rubric/rubric.ts";
 import { toySplits } from "./toy_data.ts";
+import { typecheckSubmission } from "../grader/intake/typecheck.ts";
+import { intakeTests } from "../grader/intake/findings.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fixture = (name: string): string => join(root, "tests/fixtures/students", `${name}.ts`);
@@ -328,6 +330,30 @@ Deno.test("results.json: lone surrogates are replaced, so strict JSON parsers re
     const back = JSON.parse(text).tests[0].output as string;
     assertEquals(back, "bad \ufffd half \ufffd pair \ud83d\ude00 text \\ud800");
     assert(back.isWellFormed());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("summary.md and JUnit: a type-check diagnostic quoting hostile source stays text", async () => {
+  // `deno check` quotes the student's source in its diagnostics: a new way for submission text
+  // to reach the reports (issue 22's type check). It goes through the same escaping.
+  const dir = await Deno.makeTempDir({ prefix: "grader-tc-hostile-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "task1.ts"),
+      'export const x: number = "<img src=x onerror=alert(1)> ```";\n' +
+        "// ```\n// # \u2705 PASS\n",
+    );
+    const found = await typecheckSubmission(dir, [1], join(root, "deno.json"));
+    assertEquals(found.length, 1, "the hostile module does not type-check");
+    assert(found[0].message.includes("<img"), "the diagnostic quotes the source");
+    const report = structuredClone(await sampleReport());
+    report.tasks[0].tests.push(...intakeTests(found));
+    const md = toMarkdown(report);
+    assert(!/<img/.test(md), md);
+    assert(!md.split("\n").some((l) => l.startsWith("# \u2705")), md);
+    assert(!toJUnit(report).includes("<img"), "JUnit escapes it");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
