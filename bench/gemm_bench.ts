@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import { getThreadsCount, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { createPortableBlas, type PortableBlas } from "../compute/portable/mod.ts";
-import { f32x4PeakGflops } from "../compute/portable/peak.ts";
+import { f32x4Peak } from "../compute/portable/peak.ts";
 import { SMALL_RECIPE } from "../models/recipes.ts";
 import { MODELS } from "./train_bench.ts";
 
@@ -119,9 +119,12 @@ async function main(): Promise<void> {
   await tf.ready();
   const blas = await createPortableBlas({ threads: 1 });
   const cases = labShapes().map((s) => makeCase(blas, s));
-  const peak = f32x4PeakGflops();
+  const simd = f32x4Peak();
+  const peak = simd.gflops;
   console.log(
-    `gemm: one thread; f32x4 mul+add peak ${peak.toFixed(1)} GFLOP/s; ` +
+    `gemm: one thread; f32x4 mul+add peak ${peak.toFixed(1)} GFLOP/s ` +
+      `(12 chains ${simd.narrow.toFixed(1)}, 24 chains ${simd.wide.toFixed(1)}: ` +
+      `${simd.revectorised ? "V8 runs f32x4 pairs as 256-bit operations" : "128-bit only"}); ` +
       `xnnpack = tfjs-backend-wasm matMul (threads ${getThreadsCount()})`,
   );
   const best = cases.map(() => ({ p: Infinity, x: Infinity }));

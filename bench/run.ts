@@ -9,6 +9,8 @@
  * @module
  */
 
+import { withEngineFlags } from "../compute/v8_flags.ts";
+
 const BENCHES: Record<string, string> = {
   data: "bench/data_bench.ts",
   train: "bench/train_bench.ts",
@@ -20,7 +22,7 @@ const BENCHES: Record<string, string> = {
 async function runBench(name: string, file: string, args: string[]): Promise<number> {
   console.log(`\n=== bench ${name} (${file}) ===`);
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", file, ...args],
+    args: withEngineFlags(["run", "-A", file, ...args]),
     stdout: "inherit",
     stderr: "inherit",
   });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type GemmExports, gemmFunctions, type TileShape } from "./gemm_module.ts";
+import { type GemmExports, gemmFunctions, regionsEnd, type TileShape } from "./gemm_module.ts";
 import { TILE } from "./gemm_plan.ts";
 import { wasmModule } from "./wasm_emit.ts";
 
@@ -20,27 +20,45 @@ export class PortableMemoryError extends RangeError {
   override name = "PortableMemoryError";
 }
 
-/** The GEMM module's bytes for `tile` (compiled once per tile). */
-export function gemmModuleBytes(tile: TileShape = TILE): Uint8Array {
-  return wasmModule(gemmFunctions(tile), 1, MAX_PAGES);
+/**
+ * Thread `thread`'s GEMM module bytes for `tile`: its region's addresses are
+ * constants in its code, and the memory it imports is declared at least as
+ * large as that region, so the region's accesses need no bounds check.
+ */
+export function gemmModuleBytes(tile: TileShape = TILE, thread = 0): Uint8Array {
+  const minPages = Math.ceil(regionsEnd(tile, thread + 1) / PAGE);
+  return wasmModule(gemmFunctions(tile, thread), minPages, MAX_PAGES);
+}
+
+/** Thread `thread`'s compiled GEMM module for `tile`. */
+export function gemmModule(tile: TileShape = TILE, thread = 0): WebAssembly.Module {
+  return new WebAssembly.Module(gemmModuleBytes(tile, thread) as BufferSource);
+}
+
+/** An instance of a GEMM module on the shared `memory`. */
+function instantiateGemm(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): GemmExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as GemmExports;
 }
 
 /** The shared memory, its allocator and a GEMM instance on it. */
 export class GemmMemory {
-  /** The shared memory (post it to Workers with {@link module}). */
+  /** The shared memory (post it to Workers: each compiles its own thread's module). */
   readonly memory: WebAssembly.Memory;
-  /** The compiled module (post it to Workers). */
-  readonly module: WebAssembly.Module;
-  /** This thread's instance's exports. */
+  /** This thread's (thread 0's) instance's exports. */
   readonly exports: GemmExports;
-  #top = 64;
+  #top: number;
   readonly #buffers = new Set<ArrayBufferLike>();
 
-  constructor(tile: TileShape = TILE, module?: WebAssembly.Module) {
-    this.module = module ?? new WebAssembly.Module(gemmModuleBytes(tile) as BufferSource);
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
-    this.exports = instance.exports as unknown as GemmExports;
+  /** A memory holding the regions of `threads` threads, and thread 0's instance. */
+  constructor(tile: TileShape = TILE, threads = 1) {
+    this.#top = regionsEnd(tile, threads);
+    const initial = Math.max(16, Math.ceil(this.#top / PAGE));
+    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    this.exports = instantiateGemm(gemmModule(tile, 0), this.memory);
     this.#buffers.add(this.memory.buffer);
   }
 

@@ -1,7 +1,8 @@
 /**
  * The portable SGEMM's WebAssembly code, generated here: packing of A and B
- * panels, the register-blocked macro kernel (an `MR x NR` tile of f32x4
- * accumulators per step of k) and the alpha/beta epilogue. Only plain
+ * panels, the register-blocked macro kernels (an `MR x NR` tile of f32x4
+ * accumulators per step of k, one kernel per unrolled depth) and the
+ * alpha/beta epilogue. Only plain
  * `f32x4.mul` and `f32x4.add` (and their scalar twins in the epilogue tail):
  * every lane rounds its product, then its sum, in IEEE single precision, so
  * the result is the same on every host. The order of the operations is in
@@ -10,20 +11,28 @@
  * @module
  */
 import { addLocal, addTo, F32, forLoop, I32, op, V128, type WasmFunction } from "./wasm_emit.ts";
+import { threadRegion, unrolledMacro } from "./gemm_macro.ts";
+import { type TileShape, UNROLLS } from "./gemm_shape.ts";
 
-/** The register tile of the micro kernel: `mr` rows by `nr` columns (`nr` a multiple of 4). */
-export interface TileShape {
-  /** Rows of the register tile. */
-  mr: number;
-  /** Columns of the register tile (a multiple of 4). */
-  nr: number;
-}
+export { regionBytes, regionsEnd, type ThreadRegion, threadRegion } from "./gemm_macro.ts";
+export { type TileShape, UNROLLS } from "./gemm_shape.ts";
 
 /** The exported functions of a portable GEMM module (byte offsets into its memory). */
 export interface GemmExports {
-  /** Packs `panels` full panels of width `mr`, k-strided by `ks` bytes, j-strided by `js` bytes. */
-  pack_a(src: number, ks: number, js: number, kc: number, panels: number, dst: number): void;
-  /** Same as `pack_a` for panels of width `nr`. */
+  /**
+   * Packs `rows` rows of A (then zero rows up to `padRows`), each `kc` floats
+   * contiguous: element (i, p) from `src + i * js + p * ks`, to `dst + (i * kc + p) * 4`.
+   */
+  pack_rows(
+    src: number,
+    ks: number,
+    js: number,
+    kc: number,
+    rows: number,
+    padRows: number,
+    dst: number,
+  ): void;
+  /** Packs `panels` full panels of width `nr`, k-strided by `ks` bytes, j-strided by `js` bytes. */
   pack_b(src: number, ks: number, js: number, kc: number, panels: number, dst: number): void;
   /** One panel of `width` with `nj` valid columns, zero-padded. */
   pack_edge(
@@ -35,17 +44,21 @@ export interface GemmExports {
     width: number,
     dst: number,
   ): void;
-  /** Accumulates `mp x np` tiles of packed A times packed B into W (`first`: start from zero). */
-  macro(
-    pa: number,
+  /**
+   * `macro_U` (U in {@link UNROLLS}): accumulates `mp x np` tiles of A (rows
+   * of U contiguous floats, `ars` bytes apart: packed or in place) times packed
+   * B, depth exactly U, into W (`first`: start from zero).
+   */
+  [macro: `macro_${number}`]: (
+    a: number,
+    ars: number,
     pb: number,
     w: number,
     ldw: number,
-    kc: number,
     mp: number,
     np: number,
     first: number,
-  ): void;
+  ) => void;
   /** `C = W` over `rows x cols`. */
   epi_copy(w: number, ldw: number, c: number, ldc: number, rows: number, cols: number): void;
   /** `C^T = alpha W + beta C^T` (scalar; for outputs computed transposed), `mode` as `epi_ab`. */
@@ -131,6 +144,94 @@ function packFull(name: string, width: number): WasmFunction {
   return { name, params: I6, locals: [I32, I32, I32, I32, I32], code };
 }
 
+/** Rows of A, each `kc` floats contiguous (a vector copy where the row is contiguous). */
+function packRows(): WasmFunction {
+  // params: src 0, ks 1, js 2, kc 3, rows 4, padRows 5, dst 6; locals: i 7, q 8, row 9, end4 10, end 11
+  const [src, ks, js, kc, rows, padRows, dst, i, q, row, end4, end] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+  ];
+  const copyVec = [...op.get(dst), ...op.get(q), ...op.i32Add, ...op.get(row), ...op.get(q)];
+  const contiguous = [
+    ...op.i32(0),
+    ...op.set(q),
+    ...forLoop(q, end4, 16, [...copyVec, ...op.i32Add, ...op.v128Load(), ...op.v128Store()]),
+    ...forLoop(q, end, 4, [...copyVec, ...op.i32Add, ...op.f32Load(), ...op.f32Store()]),
+  ];
+  // strided: dst[q] = row[(q / 4) * ks]
+  const strided = [
+    ...op.i32(0),
+    ...op.set(q),
+    ...forLoop(q, end, 4, [
+      ...op.get(dst),
+      ...op.get(q),
+      ...op.i32Add,
+      ...op.get(row),
+      ...op.f32Load(),
+      ...op.f32Store(),
+      ...addLocal(row, ks),
+    ]),
+  ];
+  const zeros = [
+    ...op.i32(0),
+    ...op.set(q),
+    ...forLoop(q, end, 4, [
+      ...op.get(dst),
+      ...op.get(q),
+      ...op.i32Add,
+      ...op.f32(0),
+      ...op.f32Store(),
+    ]),
+  ];
+  const code = [
+    ...op.get(kc),
+    ...op.i32(-4),
+    ...op.i32And,
+    ...op.i32(4),
+    ...op.i32Mul,
+    ...op.set(end4),
+    ...op.get(kc),
+    ...op.i32(4),
+    ...op.i32Mul,
+    ...op.set(end),
+    ...forLoop(i, padRows, 1, [
+      ...op.get(src),
+      ...op.get(i),
+      ...op.get(js),
+      ...op.i32Mul,
+      ...op.i32Add,
+      ...op.set(row),
+      ...op.get(i),
+      ...op.get(rows),
+      ...op.i32LtU,
+      ...op.if,
+      ...op.get(ks),
+      ...op.i32(4),
+      0x46, // i32.eq
+      ...op.if,
+      ...contiguous,
+      ...op.else,
+      ...strided,
+      ...op.end,
+      ...op.else,
+      ...zeros,
+      ...op.end,
+      ...addLocal(dst, end),
+    ]),
+  ];
+  return { name: "pack_rows", params: [...I6, I32], locals: [I32, I32, I32, I32, I32], code };
+}
+
 function packEdge(): WasmFunction {
   // params: src 0, ks 1, js 2, kc 3, nj 4, width 5, dst 6; locals: k 7, jj 8, row 9
   const [src, ks, js, kc, nj, width, dst, k, jj, row] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -163,119 +264,6 @@ function packEdge(): WasmFunction {
     ]),
   ];
   return { name: "pack_edge", params: [...I6, I32], locals: [I32, I32, I32], code };
-}
-
-/**
- * The macro kernel: for each B panel (outer), for each A panel (inner), one
- * `mr x nr` tile: accumulators from W (or zero when `first`), then for k
- * ascending `acc += a[i][k] * b[k][j]` (product rounded, then sum rounded),
- * then back to W.
- */
-function macro({ mr, nr }: TileShape): WasmFunction {
-  const nv = nr / 4;
-  // params: pa 0, pb 1, w 2, ldw 3, kc 4, mp 5, np 6, first 7
-  const [pa, pb, w, ldw, kc, mp, np, first] = [0, 1, 2, 3, 4, 5, 6, 7];
-  // i32 locals
-  const [jp, ip, pai, pbk, wt, k, wrow, kEven] = [8, 9, 10, 11, 12, 13, 14, 15];
-  const v0 = 16;
-  const acc = (r: number, v: number) => v0 + r * nv + v;
-  const bv = (v: number) => v0 + mr * nv + v;
-  const av = v0 + mr * nv + nv;
-  const init: number[] = [];
-  const load: number[] = [...op.get(wt), ...op.set(wrow)];
-  const store: number[] = [...op.get(wt), ...op.set(wrow)];
-  for (let r = 0; r < mr; r++) {
-    for (let v = 0; v < nv; v++) {
-      init.push(...op.v128Zero, ...op.set(acc(r, v)));
-      load.push(...op.get(wrow), ...op.v128Load(v * 16), ...op.set(acc(r, v)));
-      store.push(...op.get(wrow), ...op.get(acc(r, v)), ...op.v128Store(v * 16));
-    }
-    load.push(...addLocal(wrow, ldw));
-    store.push(...addLocal(wrow, ldw));
-  }
-  // One step of k at element offset `u` into the packed panels (no pointer update).
-  const step = (u: number): number[] => {
-    const out: number[] = [];
-    for (let v = 0; v < nv; v++) {
-      out.push(...op.get(pbk), ...op.v128Load((u * nr + v * 4) * 4), ...op.set(bv(v)));
-    }
-    for (let r = 0; r < mr; r++) {
-      out.push(...op.get(pai), ...op.load32Splat((u * mr + r) * 4), ...op.set(av));
-      for (let v = 0; v < nv; v++) {
-        out.push(...op.get(acc(r, v)), ...op.get(av), ...op.get(bv(v)), ...op.f32x4Mul);
-        out.push(...op.f32x4Add, ...op.set(acc(r, v)));
-      }
-    }
-    return out;
-  };
-  // k in pairs (one loop test per two steps), then the odd last step.
-  const pairs = [...step(0), ...step(1), ...addTo(pai, 2 * mr * 4), ...addTo(pbk, 2 * nr * 4)];
-  const kLoop = [
-    ...op.get(kc),
-    ...op.i32(-2),
-    ...op.i32And,
-    ...op.set(kEven),
-    ...op.i32(0),
-    ...op.set(k),
-    ...forLoop(k, kEven, 2, pairs),
-    ...op.get(kc),
-    ...op.i32(1),
-    ...op.i32And,
-    ...op.if,
-    ...step(0),
-    ...op.end,
-  ];
-  const tile = [
-    ...op.get(first),
-    ...op.if,
-    ...init,
-    ...op.else,
-    ...load,
-    ...op.end,
-    ...kLoop,
-    ...store,
-  ];
-  // A panel ip starts at pa + ip * kc * mr * 4; B panel jp at pb + jp * kc * nr * 4;
-  // tile (ip, jp) of W at w + ip * mr * ldw + jp * nr * 4.
-  const code = [
-    ...forLoop(jp, np, 1, [
-      ...op.i32(0),
-      ...op.set(ip),
-      ...forLoop(ip, mp, 1, [
-        ...op.get(pa),
-        ...op.get(ip),
-        ...op.get(kc),
-        ...op.i32Mul,
-        ...op.i32(mr * 4),
-        ...op.i32Mul,
-        ...op.i32Add,
-        ...op.set(pai),
-        ...op.get(pb),
-        ...op.get(jp),
-        ...op.get(kc),
-        ...op.i32Mul,
-        ...op.i32(nr * 4),
-        ...op.i32Mul,
-        ...op.i32Add,
-        ...op.set(pbk),
-        ...op.get(w),
-        ...op.get(ip),
-        ...op.get(ldw),
-        ...op.i32Mul,
-        ...op.i32(mr),
-        ...op.i32Mul,
-        ...op.i32Add,
-        ...op.get(jp),
-        ...op.i32(nr * 4),
-        ...op.i32Mul,
-        ...op.i32Add,
-        ...op.set(wt),
-        ...tile,
-      ]),
-    ]),
-  ];
-  const locals = [...new Array(8).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
-  return { name: "macro", params: [...I6, I32, I32], locals, code };
 }
 
 /**
@@ -375,16 +363,16 @@ function epilogue(name: string, withAB: boolean, transposed = false): WasmFuncti
   return { name, params, locals, code };
 }
 
-/** The functions of a portable GEMM module for the register tile `tile`. */
-export function gemmFunctions(tile: TileShape): WasmFunction[] {
+/** The functions of thread `thread`'s portable GEMM module for the register tile `tile`. */
+export function gemmFunctions(tile: TileShape, thread = 0): WasmFunction[] {
   if (tile.nr % 4 !== 0 || tile.nr < 4 || tile.mr < 1) {
     throw new RangeError(`tile ${tile.mr}x${tile.nr}: nr must be a positive multiple of 4`);
   }
   return [
-    packFull("pack_a", tile.mr),
+    packRows(),
     packFull("pack_b", tile.nr),
     packEdge(),
-    macro(tile),
+    ...UNROLLS.map((u) => unrolledMacro(tile, u, threadRegion(tile, thread))),
     epilogue("epi_copy", false),
     epilogue("epi_ab", true),
     epilogue("epi_t", true, true),

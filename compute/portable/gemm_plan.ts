@@ -25,11 +25,12 @@
  * @module
  */
 import type { GemmExports, TileShape } from "./gemm_module.ts";
+import { UNROLLS } from "./gemm_shape.ts";
 
 const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
 
 /** The register tile of the micro kernel (measured: see docs/portable.md). */
-export const TILE: TileShape = { mr: 5, nr: 8 };
+export const TILE: TileShape = { mr: 2, nr: 16 };
 
 /** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
 export interface Blocking {
@@ -42,7 +43,16 @@ export interface Blocking {
 }
 
 /** The cache blocks (used rounded down to whole tiles: see {@link tiledBlocking}). */
-export const BLOCKING: Blocking = { mc: 128, kc: 256, nc: 512 };
+export const BLOCKING: Blocking = { mc: 128, kc: UNROLLS[0], nc: 512 };
+
+/**
+ * The depth of the next block when `rest` of the inner size is left: the
+ * largest unrolled depth ({@link UNROLLS}) that fits, at most `kc`.
+ */
+export function depthBlock(rest: number, kc: number = BLOCKING.kc): number {
+  for (const u of UNROLLS) if (u <= rest && u <= kc) return u;
+  return 1;
+}
 
 /**
  * `blocking` with `mc` and `nc` rounded down to whole tiles (at least one), so
@@ -118,9 +128,15 @@ function fill(m: number, n: number, tile: TileShape): number {
   return (m / ceilTo(m, tile.mr)) * (n / ceilTo(n, tile.nr));
 }
 
-/** Whether computing `call` transposed wastes clearly less of the tile (few, odd columns). */
+/**
+ * Whether computing `call` transposed is cheaper: when it wastes clearly less
+ * of the tile (few, odd columns) and `op(A)` is `A^T`, which is gathered
+ * either way. When `op(A)` is `A`, its rows are read in place, and the
+ * transposed call would have to gather that (large) operand into B panels.
+ */
 export function preferTransposed(call: GemmCall, tile: TileShape = TILE): boolean {
-  return call.n <= 4 * tile.nr && fill(call.n, call.m, tile) > 1.15 * fill(call.m, call.n, tile);
+  return call.transA && call.n <= 4 * tile.nr &&
+    fill(call.n, call.m, tile) > 1.15 * fill(call.m, call.n, tile);
 }
 
 /** The part of the output one thread computes: rows `[r0, r1)`, columns `[c0, c1)`. */
@@ -174,7 +190,8 @@ function packPanels(
 
 /**
  * Computes the range `r` of `call` with the scratch `s` (`k >= 1`). Loop order:
- * column blocks of `nc`, then depth blocks of `kc` (pack B), then row blocks of
+ * column blocks of `nc`, then depth blocks ({@link depthBlock}: `kc`, then the
+ * rest in unrolled sizes; pack B), then row blocks of
  * `mc` (pack A, macro kernel), then the alpha/beta epilogue of the column block.
  */
 export function runRange(
@@ -198,19 +215,33 @@ export function runRange(
   const bjs = call.transB ? ldb * 4 : 4;
   const ldw = ceilTo(Math.min(blocking.nc, cols), nr) * 4;
   const mode = (call.alpha !== 1 ? 1 : 0) | (call.beta !== 0 ? 2 : 0);
-  const packA = x.pack_a.bind(x);
   const packB = x.pack_b.bind(x);
   for (let jc = r.c0; jc < r.c1; jc += blocking.nc) {
     const nc = Math.min(blocking.nc, r.c1 - jc);
     const np = Math.ceil(nc / nr);
-    for (let pc = 0; pc < k; pc += blocking.kc) {
-      const kc = Math.min(blocking.kc, k - pc);
+    for (let pc = 0, kc = 0; pc < k; pc += kc) {
+      kc = depthBlock(k - pc, blocking.kc);
       packPanels(x, packB, nr, b + pc * bks + jc * bjs, bks, bjs, kc, nc, s.pb);
+      const macro = x[`macro_${kc}`];
+      const first = pc === 0 ? 1 : 0;
       for (let ic = r.r0; ic < r.r1; ic += blocking.mc) {
         const mc = Math.min(blocking.mc, r.r1 - ic);
-        packPanels(x, packA, mr, a + pc * aks + ic * ajs, aks, ajs, kc, mc, s.pa);
+        const aAt = a + pc * aks + ic * ajs;
         const w = s.w + (ic - r.r0) * ldw;
-        x.macro(s.pa, s.pb, w, ldw, kc, Math.ceil(mc / mr), np, pc === 0 ? 1 : 0);
+        if (call.transA) {
+          // Rows of op(A) are columns of A: gathered into kc-float rows.
+          x.pack_rows(aAt, aks, ajs, kc, mc, ceilTo(mc, mr), s.pa);
+          macro(s.pa, kc * 4, s.pb, w, ldw, Math.ceil(mc / mr), np, first);
+          continue;
+        }
+        // Rows of A read in place; a last partial panel is copied and zero-padded.
+        const full = Math.floor(mc / mr);
+        if (full > 0) macro(aAt, ajs, s.pb, w, ldw, full, np, first);
+        const rest = mc - full * mr;
+        if (rest > 0) {
+          x.pack_rows(aAt + full * mr * ajs, aks, ajs, kc, rest, mr, s.pa);
+          macro(s.pa, kc * 4, s.pb, w + full * mr * ldw, ldw, 1, np, first);
+        }
       }
     }
     if (call.transC) {

@@ -1,7 +1,8 @@
 /**
- * A portable-GEMM Worker (node:worker_threads): instantiates the GEMM module on the engine's shared
- * memory (its workerData), then waits on the control block's generation counter and computes
- * its part of each call (see gemm_control.ts).
+ * A portable-GEMM Worker (node:worker_threads): instantiates its thread's GEMM
+ * module on the engine's shared memory (both in its workerData: it loads no
+ * code generator), then waits on the control block's generation counter and
+ * computes its part of each call (see gemm_control.ts).
  *
  * @module
  */
@@ -12,10 +13,11 @@ import { parentPort, workerData } from "node:worker_threads";
 
 /** What the thread runs on (its workerData). */
 export interface WorkerInit {
+  /** This thread's module (compiled by the caller: its region's addresses are constants in it). */
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   ctrl: SharedArrayBuffer;
-  /** This worker's thread index (1-based: the caller is thread 0). */
+  /** This worker's index (0-based; it is thread `index + 1`: the caller is thread 0). */
   index: number;
 }
 

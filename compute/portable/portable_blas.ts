@@ -24,7 +24,7 @@
  * @module
  */
 import { MAX_THREADS, newControl, SLOT, writeWork } from "./gemm_control.ts";
-import { GemmMemory } from "./gemm_memory.ts";
+import { GemmMemory, gemmModule } from "./gemm_memory.ts";
 import {
   type GemmCall,
   type GemmScratch,
@@ -323,7 +323,7 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
       `portable BLAS: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`,
     );
   }
-  const mem = new GemmMemory(TILE);
+  const mem = new GemmMemory(TILE, threads);
   const ctrl = newControl();
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
@@ -332,7 +332,8 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
     // process alive (calls are synchronous: they need no event loop).
     // The init goes as workerData, not a message: started from a Deno Worker (graded code's,
     // reproducible), a message to a just-started thread is delivered about 0.5 s late.
-    const init: WorkerInit = { module: mem.module, memory: mem.memory, ctrl, index: i - 1 };
+    const module = gemmModule(TILE, i);
+    const init: WorkerInit = { module, memory: mem.memory, ctrl, index: i - 1 };
     const w = new Worker(new URL("./gemm_worker.ts", import.meta.url), { workerData: init });
     ready.push(
       new Promise((resolve, reject) => {

@@ -41,19 +41,36 @@ export function cleanDiagnostics(text: string, stagedDir: string): string {
     .join("\n").slice(0, TYPECHECK_MAX_CHARS);
 }
 
-/** Runs `deno check --cached-only` on `module` with `config`; never throws for a bad module. */
+/**
+ * Runs `deno check --cached-only` on `module` with `config`; never throws for a bad module.
+ * It resolves packages through a temporary copy of the project's deno.lock: without a
+ * lockfile, Deno would need every package's registry metadata (not kept in the cache for
+ * the packages' own dependencies, such as `@types/long`), and a check offline would fail.
+ */
 export async function typecheckModule(
   module: string,
   config: string,
   stagedDir: string,
   timeoutSeconds = TYPECHECK_TIMEOUT_SECONDS,
 ): Promise<TypecheckResult> {
-  const run = await runDenoBounded(
-    ["check", "--cached-only", "--no-lock", "--quiet", "--config", config, module],
-    { timeoutSeconds, env: { NO_COLOR: "1" } },
+  const lockText = await Deno.readTextFile(join(dirname(config), "deno.lock")).catch(() =>
+    undefined
   );
-  const text = run.stderr + run.stdout;
-  return { ok: run.ok, timedOut: run.timedOut, output: cleanDiagnostics(text, stagedDir) };
+  const lock = lockText === undefined
+    ? undefined
+    : await Deno.makeTempFile({ prefix: "notmnist-check-", suffix: ".lock" });
+  try {
+    if (lock !== undefined) await Deno.writeTextFile(lock, lockText!);
+    const lockArgs = lock === undefined ? ["--no-lock"] : [`--lock=${lock}`];
+    const run = await runDenoBounded(
+      ["check", "--cached-only", ...lockArgs, "--quiet", "--config", config, module],
+      { timeoutSeconds, env: { NO_COLOR: "1" } },
+    );
+    const text = run.stderr + run.stdout;
+    return { ok: run.ok, timedOut: run.timedOut, output: cleanDiagnostics(text, stagedDir) };
+  } finally {
+    if (lock !== undefined) await Deno.remove(lock).catch(() => {});
+  }
 }
 
 /** The finding for one task's module (`undefined` when it type-checks). */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { v8FlagsArg } from "../../compute/v8_flags.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type ChildHeader, workerPermissions } from "./protocol.ts";
@@ -251,7 +252,7 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     CACHED_ONLY_FLAG,
     "--config",
     join(projectRoot, "deno.json"),
-    `--v8-flags=--max-old-space-size=${req.maxMemoryMb ?? 6144}`,
+    ...v8FlagsArg([`--max-old-space-size=${req.maxMemoryMb ?? 6144}`]),
     entry,
     dataDir,
     outDir,
