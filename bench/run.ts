@@ -9,7 +9,7 @@
  * @module
  */
 
-import { withEngineFlags } from "../compute/v8_flags.ts";
+import { engineEnv, withEngineFlags } from "../compute/v8_flags.ts";
 
 const BENCHES: Record<string, string> = {
   data: "bench/data_bench.ts",
@@ -23,6 +23,7 @@ async function runBench(name: string, file: string, args: string[]): Promise<num
   console.log(`\n=== bench ${name} (${file}) ===`);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: withEngineFlags(["run", "-A", file, ...args]),
+    env: engineEnv(),
     stdout: "inherit",
     stderr: "inherit",
   });

@@ -1,14 +1,15 @@
 /**
  * `deno run --allow-run compute/launch.ts run [flags] script.ts [args]`: runs
  * that Deno command line with the engine's V8 flags added (compute/v8_flags.ts:
- * on x86-64 only, where V8 knows them), stdin/stdout/stderr passed through,
+ * on x86-64 only, where V8 knows them; it says so in `NOTMNIST_ENGINE_V8_FLAGS`),
+ * stdin/stdout/stderr passed through,
  * Ctrl-C and SIGTERM forwarded, and exits with the command's exit code. The
  * `deno task` entries of the lab's tasks go through it (deno.json), so their
  * permissions stay written in one place, next to the script they run.
  *
  * @module
  */
-import { withEngineFlags } from "./v8_flags.ts";
+import { engineEnv, withEngineFlags } from "./v8_flags.ts";
 
 if (import.meta.main) {
   if (Deno.args.length < 2) {
@@ -19,6 +20,7 @@ if (import.meta.main) {
   }
   const child = new Deno.Command(Deno.execPath(), {
     args: withEngineFlags(Deno.args),
+    env: engineEnv(),
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -28,9 +28,40 @@
 /** What `Deno.build.arch` can be. */
 export type Arch = typeof Deno.build.arch;
 
+/** V8's 128-to-256-bit revectorisation of WebAssembly SIMD. */
+export const REVECTORIZE_FLAG = "--experimental-wasm-revectorize";
+
+/**
+ * The environment variable a launcher sets (to the V8 flags it gave) in the
+ * processes it starts with the engine's flags, so that the engine knows which
+ * register tile suits the code V8 will generate (compute/portable/gemm_plan.ts).
+ * The flags cannot be read back from V8; a wrong value costs speed, never a bit.
+ */
+export const ENGINE_FLAGS_ENV = "NOTMNIST_ENGINE_V8_FLAGS";
+
 /** The V8 flags for the engine on `arch` (the running Deno's by default). */
 export function engineV8Flags(arch: Arch = Deno.build.arch): string[] {
-  return arch === "x86_64" ? ["--experimental-wasm-revectorize"] : [];
+  return arch === "x86_64" ? [REVECTORIZE_FLAG] : [];
+}
+
+/** The environment a launcher adds for a process it starts with {@link engineV8Flags}. */
+export function engineEnv(arch: Arch = Deno.build.arch): Record<string, string> {
+  const flags = engineV8Flags(arch);
+  return flags.length === 0 ? {} : { [ENGINE_FLAGS_ENV]: flags.join(",") };
+}
+
+/**
+ * Whether this process's launcher says it gave V8 the revectorisation flag
+ * (false where the variable cannot be read: a graded Worker is told by its parent).
+ */
+export function launchedRevectorized(): boolean {
+  try {
+    const state = Deno.permissions.querySync({ name: "env", variable: ENGINE_FLAGS_ENV }).state;
+    if (state !== "granted") return false;
+    return (Deno.env.get(ENGINE_FLAGS_ENV) ?? "").split(",").includes(REVECTORIZE_FLAG);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -387,10 +387,14 @@ Deno.test("planSandbox: graded code gets a Worker with read/write of its folder 
     "/tmp/w/preds",
   ]);
   assert(p.permissions.includes("--unstable-worker-options"));
-  // Reproducible (the default): the portable core, no FFI, only the engine's thread count.
+  // Reproducible (the default): the portable core, no FFI, only the engine's thread count and
+  // V8 flags (the plan's own: they pick the register tile).
   assert(!p.permissions.includes("--allow-ffi"), p.permissions.join(" "));
   assert(!p.permissions.some((f) => /^--allow-(net|run|sys|all)|^-A$|^--allow-env$/.test(f)));
-  assert(p.permissions.includes("--allow-env=NOTMNIST_BLAS_THREADS"), p.permissions.join(" "));
+  assert(
+    p.permissions.includes("--allow-env=NOTMNIST_BLAS_THREADS,NOTMNIST_ENGINE_V8_FLAGS"),
+    p.permissions.join(" "),
+  );
   assert(
     p.permissions.some((f) => f.startsWith("--allow-read=") && f.includes("compute/portable")),
   );

@@ -93,11 +93,18 @@ const SHAPES: [number, number, number][] = [
   [5, BLOCKING.nc + 88, 40], // n crosses a column block
   [17, 1, 33], // one column (the sgemv shape)
   [1, 29, 11],
+  [9, 33, 127], // the lab's batches of 127: one depth block padded with zero products to 128
+  [6, 20, 126],
+  [5, 7, 10], // a short inner size: blocks of 8 and 2
 ];
 const SCALARS: [number, number][] = [[1, 0], [0.5, 1], [1, -2], [-1.5, 0.25]];
 
-async function withBlas(threads: number, f: (blas: PortableBlas) => void): Promise<void> {
-  const blas = await createPortableBlas({ threads });
+async function withBlas(
+  threads: number,
+  f: (blas: PortableBlas) => void,
+  wide = false,
+): Promise<void> {
+  const blas = await createPortableBlas({ threads, wide });
   try {
     f(blas);
   } finally {
@@ -105,21 +112,40 @@ async function withBlas(threads: number, f: (blas: PortableBlas) => void): Promi
   }
 }
 
-Deno.test("portable sgemm: the documented order, bit for bit, odd shapes x transposes x alpha/beta", async () => {
-  await withBlas(1, (blas) => {
-    let seed = 100;
-    for (const [m, n, k] of SHAPES) {
-      for (const transA of [false, true]) {
-        for (const transB of [false, true]) {
-          for (const [alpha, beta] of SCALARS) {
-            const t: Case = { transA, transB, m, n, k, alpha, beta, pad: seed % 3 === 0 ? 3 : 0 };
-            const o = operands(t, seed++);
-            const want = expected(t, o);
-            run(blas, t, o);
-            assertEquals(bitDiffs(o.c, want), [], label(t));
+Deno.test("portable sgemm: the documented order, bit for bit, odd shapes x transposes x alpha/beta x both tiles", async () => {
+  for (const wide of [false, true]) {
+    await withBlas(1, (blas) => {
+      let seed = 100;
+      for (const [m, n, k] of SHAPES) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const [alpha, beta] of SCALARS) {
+              const t: Case = { transA, transB, m, n, k, alpha, beta, pad: seed % 3 === 0 ? 3 : 0 };
+              const o = operands(t, seed++);
+              const want = expected(t, o);
+              run(blas, t, o);
+              assertEquals(bitDiffs(o.c, want), [], `${label(t)} wide=${wide}`);
+            }
           }
         }
       }
+    }, wide);
+  }
+});
+
+Deno.test("portable sgemm: zero-padded depth blocks keep infinities, NaN and signed zeros", async () => {
+  // k = 127 runs as one block of 128 with a zero product added: s + (+0 * +0) must equal s
+  // for every s the real products can make (+-inf, NaN, -0 products summing to +0).
+  const specials = [Infinity, -Infinity, NaN, -0, 0, 1, -1, 3e38, -3e38];
+  await withBlas(1, (blas) => {
+    for (const transA of [false, true]) {
+      const t: Case = { transA, transB: false, m: 6, n: 18, k: 127, alpha: 1, beta: 0 };
+      const o = operands(t, 11);
+      o.a.forEach((_, i) => o.a[i] = specials[(i * 7) % specials.length]);
+      o.b.forEach((_, i) => o.b[i] = i % 5 === 0 ? -0 : specials[(i * 5) % specials.length]);
+      const want = expected(t, o);
+      run(blas, t, o);
+      assertEquals(bitDiffs(o.c, want), [], label(t));
     }
   });
 });

@@ -7,7 +7,13 @@
 import { assert, assertEquals } from "../deps/assert.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { denoStdout } from "./arm64_runner.ts";
-import { engineV8Flags, v8FlagsArg, withEngineFlags } from "../compute/v8_flags.ts";
+import {
+  ENGINE_FLAGS_ENV,
+  engineEnv,
+  engineV8Flags,
+  v8FlagsArg,
+  withEngineFlags,
+} from "../compute/v8_flags.ts";
 
 const SCRIPT = fromFileUrl(new URL("./portable_hash_main.ts", import.meta.url));
 
@@ -33,15 +39,20 @@ Deno.test("engine V8 flags: x86-64 only, merged into one --v8-flags, after the s
 });
 
 Deno.test({
-  name: "portable sgemm: the same SHA-256 with and without the engine's V8 flags (revectorised)",
+  name: "portable sgemm: the same SHA-256 with and without the V8 flags, narrow and wide tiles",
   ignore: engineV8Flags().length === 0,
   fn: async () => {
-    const args = ["run", "--allow-read", "--no-lock", SCRIPT];
-    const [plain, flagged] = await Promise.all([
+    const args = ["run", "--allow-read", `--allow-env=${ENGINE_FLAGS_ENV}`, "--no-lock", SCRIPT];
+    const wide = engineEnv();
+    // No flag and narrow tile; no flag but told wide (the wide tile at 128 bits); flag and
+    // narrow; flag and wide (what the launchers run).
+    const hashes = await Promise.all([
       denoStdout(Deno.execPath(), args),
+      denoStdout(Deno.execPath(), args, wide),
       denoStdout(Deno.execPath(), withEngineFlags(args)),
+      denoStdout(Deno.execPath(), withEngineFlags(args), wide),
     ]);
-    assert(plain.startsWith("portable-gemm-sha256 "), plain);
-    assertEquals(flagged, plain);
+    assert(hashes[0].startsWith("portable-gemm-sha256 "), hashes[0]);
+    assertEquals(hashes, new Array(4).fill(hashes[0]));
   },
 });

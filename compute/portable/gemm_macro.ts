@@ -58,19 +58,20 @@ export function unrolledMacro(
   region: ThreadRegion,
 ): WasmFunction {
   const nv = nr / 4;
-  // params: a 0, ars 1, pb 2, w 3, ldw 4, mp 5, np 6, first 7
-  const [a, ars, pb, w, ldw, mp, np, first] = [0, 1, 2, 3, 4, 5, 6, 7];
-  // i32 locals: jp, ip, src, q, wt, wrow, panel, then one row pointer of A per tile row
-  const [jp, ip, src, q, wt, wrow, panel] = [8, 9, 10, 11, 12, 13, 14];
-  const aRow = (r: number) => 15 + r;
-  const v0 = 15 + mr;
+  // params: a 0, ars 1, pb 2, w 3, ldw 4, mp 5, np 6, first 7, kc 8
+  const [a, ars, pb, w, ldw, mp, np, first, kc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  // i32 locals: jp, ip, src, q, wt, wrow, panel (bytes of a packed panel), full (bytes of a
+  // padded one), then one row pointer of A per tile row
+  const [jp, ip, src, q, wt, wrow, panel, full] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const aRow = (r: number) => 17 + r;
+  const v0 = 17 + mr;
   const acc = (r: number, v: number) => v0 + r * nv + v;
   const bv = (v: number) => v0 + mr * nv + v;
   const av = v0 + mr * nv + nv;
   const at = (r: number, v: number) => region.tileAt + (r * nr + v * 4) * 4;
   const panelAt = region.panelAt;
   const zero = op.i32(0);
-  // The B panel jp (u * nr floats, contiguous) to the private memory.
+  // The B panel jp (kc * nr floats, contiguous) to the region, zero rows up to u.
   const copyPanel = [
     ...op.get(pb),
     ...op.get(jp),
@@ -88,6 +89,7 @@ export function unrolledMacro(
       ...op.v128Load(),
       ...op.v128Store(panelAt),
     ]),
+    ...forLoop(q, full, 16, [...op.get(q), ...op.v128Zero, ...op.v128Store(panelAt)]),
   ];
   const fromW: number[] = [...op.get(wt), ...op.set(wrow)];
   const zeroTile: number[] = [];
@@ -145,8 +147,12 @@ export function unrolledMacro(
     rowsOf.push(...op.get(ars), ...op.i32Mul, ...op.i32Add, ...op.set(aRow(r)));
   }
   const code = [
-    ...op.i32(u * nr * 4),
+    ...op.get(kc),
+    ...op.i32(nr * 4),
+    ...op.i32Mul,
     ...op.set(panel),
+    ...op.i32(u * nr * 4),
+    ...op.set(full),
     ...forLoop(jp, np, 1, [
       ...copyPanel,
       ...op.i32(0),
@@ -169,6 +175,6 @@ export function unrolledMacro(
       ]),
     ]),
   ];
-  const locals = [...new Array(7 + mr).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
-  return { name: `macro_${u}`, params: new Array(8).fill(I32), locals, code };
+  const locals = [...new Array(8 + mr).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
+  return { name: `macro_${u}`, params: new Array(9).fill(I32), locals, code };
 }

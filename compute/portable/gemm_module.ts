@@ -20,8 +20,9 @@ export { type TileShape, UNROLLS } from "./gemm_shape.ts";
 /** The exported functions of a portable GEMM module (byte offsets into its memory). */
 export interface GemmExports {
   /**
-   * Packs `rows` rows of A (then zero rows up to `padRows`), each `kc` floats
-   * contiguous: element (i, p) from `src + i * js + p * ks`, to `dst + (i * kc + p) * 4`.
+   * Packs `rows` rows of A (then zero rows up to `padRows`), each `kpad` floats
+   * contiguous (`kc` of A, then zeros): element (i, p) from `src + i * js + p * ks`,
+   * to `dst + (i * kpad + p) * 4`.
    */
   pack_rows(
     src: number,
@@ -31,6 +32,7 @@ export interface GemmExports {
     rows: number,
     padRows: number,
     dst: number,
+    kpad: number,
   ): void;
   /** Packs `panels` full panels of width `nr`, k-strided by `ks` bytes, j-strided by `js` bytes. */
   pack_b(src: number, ks: number, js: number, kc: number, panels: number, dst: number): void;
@@ -47,7 +49,8 @@ export interface GemmExports {
   /**
    * `macro_U` (U in {@link UNROLLS}): accumulates `mp x np` tiles of A (rows
    * of U contiguous floats, `ars` bytes apart: packed or in place) times packed
-   * B, depth exactly U, into W (`first`: start from zero).
+   * B (panels of `kc <= U` rows, taken as zero from `kc` to U: adding the zero
+   * products `+0 * +0` changes no sum), depth U, into W (`first`: start from zero).
    */
   [macro: `macro_${number}`]: (
     a: number,
@@ -58,6 +61,7 @@ export interface GemmExports {
     mp: number,
     np: number,
     first: number,
+    kc: number,
   ) => void;
   /** `C = W` over `rows x cols`. */
   epi_copy(w: number, ldw: number, c: number, ldc: number, rows: number, cols: number): void;
@@ -144,23 +148,12 @@ function packFull(name: string, width: number): WasmFunction {
   return { name, params: I6, locals: [I32, I32, I32, I32, I32], code };
 }
 
-/** Rows of A, each `kc` floats contiguous (a vector copy where the row is contiguous). */
+/** Rows of A, each `kpad` floats contiguous, zero after `kc` (a vector copy where the row is contiguous). */
 function packRows(): WasmFunction {
-  // params: src 0, ks 1, js 2, kc 3, rows 4, padRows 5, dst 6; locals: i 7, q 8, row 9, end4 10, end 11
-  const [src, ks, js, kc, rows, padRows, dst, i, q, row, end4, end] = [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-  ];
+  // params: src 0, ks 1, js 2, kc 3, rows 4, padRows 5, dst 6, kpad 7;
+  // locals: i 8, q 9, row 10, end4 11, end 12, padEnd 13
+  const [src, ks, js, kc, rows, padRows, dst, kpad] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [i, q, row, end4, end, padEnd] = [8, 9, 10, 11, 12, 13];
   const copyVec = [...op.get(dst), ...op.get(q), ...op.i32Add, ...op.get(row), ...op.get(q)];
   const contiguous = [
     ...op.i32(0),
@@ -182,17 +175,14 @@ function packRows(): WasmFunction {
       ...addLocal(row, ks),
     ]),
   ];
-  const zeros = [
-    ...op.i32(0),
-    ...op.set(q),
-    ...forLoop(q, end, 4, [
-      ...op.get(dst),
-      ...op.get(q),
-      ...op.i32Add,
-      ...op.f32(0),
-      ...op.f32Store(),
-    ]),
-  ];
+  // zeros from q to padEnd
+  const zeroTail = forLoop(q, padEnd, 4, [
+    ...op.get(dst),
+    ...op.get(q),
+    ...op.i32Add,
+    ...op.f32(0),
+    ...op.f32Store(),
+  ]);
   const code = [
     ...op.get(kc),
     ...op.i32(-4),
@@ -204,6 +194,10 @@ function packRows(): WasmFunction {
     ...op.i32(4),
     ...op.i32Mul,
     ...op.set(end),
+    ...op.get(kpad),
+    ...op.i32(4),
+    ...op.i32Mul,
+    ...op.set(padEnd),
     ...forLoop(i, padRows, 1, [
       ...op.get(src),
       ...op.get(i),
@@ -224,12 +218,15 @@ function packRows(): WasmFunction {
       ...strided,
       ...op.end,
       ...op.else,
-      ...zeros,
+      ...op.i32(0),
+      ...op.set(q),
       ...op.end,
-      ...addLocal(dst, end),
+      ...zeroTail,
+      ...addLocal(dst, padEnd),
     ]),
   ];
-  return { name: "pack_rows", params: [...I6, I32], locals: [I32, I32, I32, I32, I32], code };
+  const locals = [I32, I32, I32, I32, I32, I32];
+  return { name: "pack_rows", params: [...I6, I32, I32], locals, code };
 }
 
 function packEdge(): WasmFunction {

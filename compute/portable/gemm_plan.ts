@@ -32,6 +32,12 @@ const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
 /** The register tile of the micro kernel (measured: see docs/portable.md). */
 export const TILE: TileShape = { mr: 2, nr: 16 };
 
+/**
+ * The register tile where V8 runs f32x4 pairs as 256-bit operations: 2 x 32
+ * (8 accumulators of 256 bits); at 128 bits it would spill (see docs/portable.md).
+ */
+export const WIDE_TILE: TileShape = { mr: 2, nr: 32 };
+
 /** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
 export interface Blocking {
   /** Rows of A packed at once. */
@@ -45,13 +51,28 @@ export interface Blocking {
 /** The cache blocks (used rounded down to whole tiles: see {@link tiledBlocking}). */
 export const BLOCKING: Blocking = { mc: 128, kc: UNROLLS[0], nc: 512 };
 
+/** One depth block: `kc` of the inner size, computed by the kernel unrolled for `u >= kc`. */
+export interface DepthBlock {
+  /** Depth of the block. */
+  kc: number;
+  /** The unrolled depth that computes it (`u - kc` zero products are added: exact). */
+  u: number;
+}
+
 /**
- * The depth of the next block when `rest` of the inner size is left: the
- * largest unrolled depth ({@link UNROLLS}) that fits, at most `kc`.
+ * The next depth block when `rest` of the inner size is left: `kc` while it
+ * lasts, then the smallest unrolled depth ({@link UNROLLS}) that holds the
+ * rest when at most a quarter of it would be padding, else the largest one
+ * that fits in the rest. Padding adds `+0 * +0` to sums that start at `+0`
+ * (so are never `-0`): `s + 0 = s` bit for bit, even for infinities and NaN.
  */
-export function depthBlock(rest: number, kc: number = BLOCKING.kc): number {
-  for (const u of UNROLLS) if (u <= rest && u <= kc) return u;
-  return 1;
+export function depthBlock(rest: number, kc: number = BLOCKING.kc): DepthBlock {
+  const fits = UNROLLS.filter((u) => u <= kc);
+  if (rest >= fits[0]) return { kc: fits[0], u: fits[0] };
+  const holds = fits.filter((u) => u >= rest).at(-1);
+  if (holds !== undefined && rest * 4 >= holds * 3) return { kc: rest, u: holds };
+  const u = fits.find((u) => u <= rest) ?? 1;
+  return { kc: u, u };
 }
 
 /**
@@ -163,7 +184,7 @@ export function scratchBytes(
   given: Blocking = BLOCKING,
 ): GemmScratch {
   const blocking = tiledBlocking(given, tile);
-  const kc = Math.min(blocking.kc, k);
+  const kc = depthBlock(k, blocking.kc).u;
   const mc = ceilTo(Math.min(blocking.mc, rows), tile.mr);
   const nc = ceilTo(Math.min(blocking.nc, cols), tile.nr);
   return { pa: mc * kc * 4, pb: nc * kc * 4, w: ceilTo(rows, tile.mr) * nc * 4 };
@@ -220,27 +241,29 @@ export function runRange(
     const nc = Math.min(blocking.nc, r.c1 - jc);
     const np = Math.ceil(nc / nr);
     for (let pc = 0, kc = 0; pc < k; pc += kc) {
-      kc = depthBlock(k - pc, blocking.kc);
+      const block = depthBlock(k - pc, blocking.kc);
+      kc = block.kc;
+      const u = block.u;
       packPanels(x, packB, nr, b + pc * bks + jc * bjs, bks, bjs, kc, nc, s.pb);
-      const macro = x[`macro_${kc}`];
+      const macro = x[`macro_${u}`];
       const first = pc === 0 ? 1 : 0;
       for (let ic = r.r0; ic < r.r1; ic += blocking.mc) {
         const mc = Math.min(blocking.mc, r.r1 - ic);
         const aAt = a + pc * aks + ic * ajs;
         const w = s.w + (ic - r.r0) * ldw;
-        if (call.transA) {
-          // Rows of op(A) are columns of A: gathered into kc-float rows.
-          x.pack_rows(aAt, aks, ajs, kc, mc, ceilTo(mc, mr), s.pa);
-          macro(s.pa, kc * 4, s.pb, w, ldw, Math.ceil(mc / mr), np, first);
+        if (call.transA || u > kc) {
+          // Rows of op(A) gathered (columns of A), or zero-padded to the kernel's depth.
+          x.pack_rows(aAt, aks, ajs, kc, mc, ceilTo(mc, mr), s.pa, u);
+          macro(s.pa, u * 4, s.pb, w, ldw, Math.ceil(mc / mr), np, first, kc);
           continue;
         }
         // Rows of A read in place; a last partial panel is copied and zero-padded.
         const full = Math.floor(mc / mr);
-        if (full > 0) macro(aAt, ajs, s.pb, w, ldw, full, np, first);
+        if (full > 0) macro(aAt, ajs, s.pb, w, ldw, full, np, first, kc);
         const rest = mc - full * mr;
         if (rest > 0) {
-          x.pack_rows(aAt + full * mr * ajs, aks, ajs, kc, rest, mr, s.pa);
-          macro(s.pa, kc * 4, s.pb, w + full * mr * ldw, ldw, 1, np, first);
+          x.pack_rows(aAt + full * mr * ajs, aks, ajs, kc, rest, mr, s.pa, u);
+          macro(s.pa, u * 4, s.pb, w + full * mr * ldw, ldw, 1, np, first, kc);
         }
       }
     }

@@ -9,7 +9,7 @@ import type { TileShape } from "./gemm_module.ts";
 import type { GemmRange } from "./gemm_plan.ts";
 
 /** Below this many multiply-adds a call runs on one thread (thread hand-off costs more). */
-export const MIN_PARALLEL_MACS = 1 << 18;
+export const MIN_PARALLEL_MACS = 1 << 20;
 
 /** The ranges of an `m x n` output (depth `k`) for up to `threads` threads (non-empty ones only). */
 export function splitOutput(

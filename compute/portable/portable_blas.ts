@@ -33,7 +33,10 @@ import {
   scratchBytes,
   TILE,
   transposedCall,
+  WIDE_TILE,
 } from "./gemm_plan.ts";
+import type { TileShape } from "./gemm_shape.ts";
+import { launchedRevectorized } from "../v8_flags.ts";
 import { splitOutput } from "./gemm_split.ts";
 import { PORTABLE_ENGINE } from "../numerics.ts";
 import type { WorkerInit } from "./gemm_worker.ts";
@@ -53,6 +56,12 @@ export interface PortableTiming {
 export interface PortableBlasOptions {
   /** Threads (the caller plus `threads - 1` Workers); default 1. */
   threads?: number;
+  /**
+   * Use the wide register tile ({@link WIDE_TILE}), for processes whose V8
+   * revectorises (compute/v8_flags.ts); default: what the launcher says
+   * ({@link launchedRevectorized}). Speed only: every tile gives the same bits.
+   */
+  wide?: boolean;
 }
 
 /** Thrown for a call whose shapes, leading dimensions or arrays do not fit. */
@@ -83,6 +92,7 @@ export class PortableBlas {
   readonly #mem: GemmMemory;
   readonly #workers: Worker[];
   readonly #ctrl: SharedArrayBuffer;
+  readonly #tile: TileShape;
   #threads: number;
   #scratchAt = 0;
   #scratchBytes = 0;
@@ -90,11 +100,17 @@ export class PortableBlas {
   #stageBytes = 0;
 
   /** Use {@link createPortableBlas}. */
-  constructor(mem: GemmMemory, workers: Worker[], ctrl: SharedArrayBuffer) {
+  constructor(mem: GemmMemory, workers: Worker[], ctrl: SharedArrayBuffer, tile: TileShape = TILE) {
     this.#mem = mem;
+    this.#tile = tile;
     this.#workers = workers;
     this.#ctrl = ctrl;
     this.#threads = workers.length + 1;
+  }
+
+  /** The register tile of its kernels. */
+  get tile(): TileShape {
+    return { ...this.#tile };
   }
 
   /** Threads in use. */
@@ -152,9 +168,10 @@ export class PortableBlas {
     if (m === 0 || n === 0) return;
     if (k === 0) return this.#scaleOnly(given);
     this.#checkOffsets(given);
-    const call = preferTransposed(given) ? transposedCall(given) : given;
-    const ranges = splitOutput(call.m, call.n, k, this.#threads, TILE);
-    const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k));
+    const tile = this.#tile;
+    const call = preferTransposed(given, tile) ? transposedCall(given) : given;
+    const ranges = splitOutput(call.m, call.n, k, this.#threads, tile);
+    const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k, tile));
     const total = sizes.reduce((t, s) => t + s.pa + s.pb + s.w + 48, 0);
     let at = this.#scratch(total);
     const scratch: GemmScratch[] = sizes.map((s) => {
@@ -164,7 +181,9 @@ export class PortableBlas {
       at = w + Math.ceil(s.w / 16) * 16;
       return { pa, pb, w };
     });
-    if (ranges.length === 1) return runRange(this.#mem.exports, call, ranges[0], scratch[0]);
+    if (ranges.length === 1) {
+      return runRange(this.#mem.exports, call, ranges[0], scratch[0], tile);
+    }
     const ints = new Int32Array(this.#ctrl);
     // Worker i (0-based) takes range i + 1; this thread takes range 0.
     writeWork(this.#ctrl, call, ranges.slice(1), scratch.slice(1));
@@ -173,7 +192,7 @@ export class PortableBlas {
     Atomics.notify(ints, SLOT.gen);
     let mine: unknown;
     try {
-      runRange(this.#mem.exports, call, ranges[0], scratch[0]);
+      runRange(this.#mem.exports, call, ranges[0], scratch[0], tile);
     } catch (err) {
       mine = err; // rethrown once the Workers are done with this call's memory
     }
@@ -323,7 +342,8 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
       `portable BLAS: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`,
     );
   }
-  const mem = new GemmMemory(TILE, threads);
+  const tile = (opts.wide ?? launchedRevectorized()) ? WIDE_TILE : TILE;
+  const mem = new GemmMemory(tile, threads);
   const ctrl = newControl();
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
@@ -332,8 +352,8 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
     // process alive (calls are synchronous: they need no event loop).
     // The init goes as workerData, not a message: started from a Deno Worker (graded code's,
     // reproducible), a message to a just-started thread is delivered about 0.5 s late.
-    const module = gemmModule(TILE, i);
-    const init: WorkerInit = { module, memory: mem.memory, ctrl, index: i - 1 };
+    const module = gemmModule(tile, i);
+    const init: WorkerInit = { module, tile, memory: mem.memory, ctrl, index: i - 1 };
     const w = new Worker(new URL("./gemm_worker.ts", import.meta.url), { workerData: init });
     ready.push(
       new Promise((resolve, reject) => {
@@ -354,5 +374,5 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
     for (const w of workers) w.terminate();
     throw err;
   }
-  return new PortableBlas(mem, workers, ctrl);
+  return new PortableBlas(mem, workers, ctrl, tile);
 }

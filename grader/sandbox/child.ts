@@ -27,6 +27,7 @@ import { type ImageSet, PIXELS } from "../../data/types.ts";
 import type { TaskInput, TrainedModel } from "../../tasks/types.ts";
 import type { BlasLibrary } from "../../compute/blas/library.ts";
 import { openEngine } from "../../compute/engine.ts";
+import { launchedRevectorized } from "../../compute/v8_flags.ts";
 import { defaultBlasThreads } from "../../compute/blas/library.ts";
 
 /** The engine's threads for graded code's Worker (which cannot read the environment). */
@@ -277,11 +278,11 @@ export async function runWorkerHost(workerUrl: string, args: string[]): Promise<
   let blas: BlasLibrary | undefined;
   let channel: BlasChannel | undefined;
   let blasSkipped = "";
-  let engine: { threads: number } | undefined;
+  let engine: { threads: number; wide: boolean } | undefined;
   const numerics = header.backend?.numerics ?? DEFAULT_NUMERICS;
   if (header.worker?.blas && numerics === "reproducible") {
     // The Worker runs the portable core itself (measured faster than serving it: no copies).
-    engine = { threads: engineThreads() };
+    engine = { threads: engineThreads(), wide: launchedRevectorized() };
   } else if (header.worker?.blas) {
     // Served in the grader's numerics mode (reproducible: the portable core).
     const open = await openEngine(numerics);

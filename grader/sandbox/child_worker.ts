@@ -81,7 +81,8 @@ async function trainTask(
   if (start.engine) {
     // Reproducible: the portable core in this Worker. If it cannot start, wasm-blas registers
     // nothing, backend selection moves on (stock wasm) and the numerics line says "NO" and why.
-    const blas = await createPortableBlas({ threads: start.engine.threads }).catch(() => undefined);
+    const { threads, wide } = start.engine;
+    const blas = await createPortableBlas({ threads, wide }).catch(() => undefined);
     if (blas) await registerWasmBlasBackendWith(blas, { numerics: start.backend?.numerics });
   } else if (start.blas) {
     const { buffer, ...info } = start.blas;

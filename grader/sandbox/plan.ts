@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { v8FlagsArg } from "../../compute/v8_flags.ts";
+import { ENGINE_FLAGS_ENV, engineEnv, v8FlagsArg } from "../../compute/v8_flags.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { type ChildHeader, workerPermissions } from "./protocol.ts";
@@ -151,10 +151,11 @@ export function childNeedsFfi(req: Pick<SandboxRequest, "backend">): boolean {
 /**
  * The environment names the child's main isolate may read: every BLAS
  * setting with FFI, else only the engine's thread count (the portable core's
- * threads; they never change a bit).
+ * threads; they never change a bit); and the engine's V8 flags (set by the
+ * plan itself: they choose the register tile, never a bit).
  */
 export function childEnvNames(ffi: boolean): readonly string[] {
-  return ffi ? BLAS_ENV_NAMES : [BLAS_THREADS_ENV];
+  return [...(ffi ? BLAS_ENV_NAMES : [BLAS_THREADS_ENV]), ENGINE_FLAGS_ENV];
 }
 
 /** Plans a run: paths, entry files, permissions, argv and environment. Pure. */
@@ -183,6 +184,7 @@ export function planSandbox(req: SandboxRequest, ctx: PlanContext): SandboxPlan 
     DENO_NO_UPDATE_CHECK: "1",
     ...NO_REGISTRY_ENV,
     ...blasEnv,
+    ...engineEnv(),
   };
   const header: ChildHeader = {
     seed: req.seed,

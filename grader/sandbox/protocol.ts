@@ -180,9 +180,10 @@ export interface WorkerStart {
   port: MessagePort;
   /**
    * Reproducible numerics: the Worker runs the portable core itself, with
-   * these threads (its arrays then live in the engine's memory: no copies).
+   * these threads (its arrays then live in the engine's memory: no copies) and
+   * the wide register tile when V8 revectorises (speed only: the same bits).
    */
-  engine?: { threads: number };
+  engine?: { threads: number; wide: boolean };
   /** Remote BLAS channel and the served library's description, when one is served. */
   blas?: {
     buffer: SharedArrayBuffer;
