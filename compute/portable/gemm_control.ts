@@ -18,6 +18,8 @@ export const SLOT = {
   stop: 3,
   call: 4,
   failed: 20,
+  /** Workers that have started (and read the generation): parallel calls need all of them. */
+  ready: 21,
   threads: 32,
 } as const;
 const PER_THREAD = 8;

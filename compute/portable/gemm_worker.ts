@@ -28,6 +28,8 @@ function serve({ module, tile, memory, ctrl, index }: WorkerInit): void {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   const ints = new Int32Array(ctrl);
   let seen = Atomics.load(ints, SLOT.gen);
+  Atomics.add(ints, SLOT.ready, 1);
+  Atomics.notify(ints, SLOT.ready);
   parentPort?.postMessage("ready");
   for (;;) {
     Atomics.wait(ints, SLOT.gen, seen);

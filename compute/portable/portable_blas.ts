@@ -62,6 +62,13 @@ export interface PortableBlasOptions {
    * ({@link launchedRevectorized}). Speed only: every tile gives the same bits.
    */
   wide?: boolean;
+  /**
+   * Wait for the Workers before resolving (default). With `false` the engine
+   * resolves at once and runs each call on the calling thread alone until every
+   * Worker has started (a Worker started from a Deno Worker takes ~0.5 s): the
+   * same bits either way, and the start overlaps the caller's own setup.
+   */
+  wait?: boolean;
 }
 
 /** Thrown for a call whose shapes, leading dimensions or arrays do not fit. */
@@ -94,6 +101,8 @@ export class PortableBlas {
   readonly #ctrl: SharedArrayBuffer;
   readonly #tile: TileShape;
   #threads: number;
+  #helpersReady = false;
+  #helpersBroken = false;
   #scratchAt = 0;
   #scratchBytes = 0;
   #stageAt = 0;
@@ -111,6 +120,20 @@ export class PortableBlas {
   /** The register tile of its kernels. */
   get tile(): TileShape {
     return { ...this.#tile };
+  }
+
+  /** Whether every Worker has started (until then calls run on the calling thread). */
+  get helpersReady(): boolean {
+    if (!this.#helpersReady && !this.#helpersBroken) {
+      const started = Atomics.load(new Int32Array(this.#ctrl), SLOT.ready);
+      this.#helpersReady = started >= this.#workers.length;
+    }
+    return this.#helpersReady && !this.#helpersBroken;
+  }
+
+  /** Marks the Workers unusable (one failed to start): calls run on the calling thread. */
+  helpersFailed(): void {
+    this.#helpersBroken = true;
   }
 
   /** Threads in use. */
@@ -170,7 +193,8 @@ export class PortableBlas {
     this.#checkOffsets(given);
     const tile = this.#tile;
     const call = preferTransposed(given, tile) ? transposedCall(given) : given;
-    const ranges = splitOutput(call.m, call.n, k, this.#threads, tile);
+    const threads = this.#threads > 1 && this.helpersReady ? this.#threads : 1;
+    const ranges = splitOutput(call.m, call.n, k, threads, tile);
     const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k, tile));
     const total = sizes.reduce((t, s) => t + s.pa + s.pb + s.w + 48, 0);
     let at = this.#scratch(total);
@@ -347,6 +371,7 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
   const ctrl = newControl();
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
+  let engine: PortableBlas | undefined;
   for (let i = 1; i < threads; i++) {
     // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
     // process alive (calls are synchronous: they need no event loop).
@@ -362,11 +387,18 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
           resolve();
         });
         w.once("error", (e: Error) => {
+          engine?.helpersFailed();
           reject(new PortableBlasError(`portable BLAS: worker ${i} failed: ${e.message}`));
         });
       }),
     );
     workers.push(w);
+  }
+  engine = new PortableBlas(mem, workers, ctrl, tile);
+  if (opts.wait === false) {
+    // Errors are already recorded by the handlers (the engine then stays on one thread).
+    Promise.all(ready).catch(() => {});
+    return engine;
   }
   try {
     await Promise.all(ready);
@@ -374,5 +406,5 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
     for (const w of workers) w.terminate();
     throw err;
   }
-  return new PortableBlas(mem, workers, ctrl, tile);
+  return engine;
 }

@@ -82,7 +82,9 @@ async function trainTask(
     // Reproducible: the portable core in this Worker. If it cannot start, wasm-blas registers
     // nothing, backend selection moves on (stock wasm) and the numerics line says "NO" and why.
     const { threads, wide } = start.engine;
-    const blas = await createPortableBlas({ threads, wide }).catch(() => undefined);
+    // Not waiting for its threads (~0.5 s to start from this Worker): calls run on this thread
+    // until they are up, with the same bits.
+    const blas = await createPortableBlas({ threads, wide, wait: false }).catch(() => undefined);
     if (blas) await registerWasmBlasBackendWith(blas, { numerics: start.backend?.numerics });
   } else if (start.blas) {
     const { buffer, ...info } = start.blas;
