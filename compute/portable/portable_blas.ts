@@ -109,12 +109,18 @@ export class PortableBlas {
   #stageBytes = 0;
 
   /** Use {@link createPortableBlas}. */
-  constructor(mem: GemmMemory, workers: Worker[], ctrl: SharedArrayBuffer, tile: TileShape = TILE) {
+  constructor(
+    mem: GemmMemory,
+    workers: Worker[],
+    ctrl: SharedArrayBuffer,
+    tile: TileShape = TILE,
+    threads: number = workers.length + 1,
+  ) {
     this.#mem = mem;
     this.#tile = tile;
     this.#workers = workers;
     this.#ctrl = ctrl;
-    this.#threads = workers.length + 1;
+    this.#threads = threads;
   }
 
   /** The register tile of its kernels. */
@@ -371,7 +377,8 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
   const ctrl = newControl();
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
-  let engine: PortableBlas | undefined;
+  // Its Workers are pushed into `workers` below (the engine holds the same array).
+  const engine = new PortableBlas(mem, workers, ctrl, tile, threads);
   for (let i = 1; i < threads; i++) {
     // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
     // process alive (calls are synchronous: they need no event loop).
@@ -387,14 +394,13 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
           resolve();
         });
         w.once("error", (e: Error) => {
-          engine?.helpersFailed();
+          engine.helpersFailed();
           reject(new PortableBlasError(`portable BLAS: worker ${i} failed: ${e.message}`));
         });
       }),
     );
     workers.push(w);
   }
-  engine = new PortableBlas(mem, workers, ctrl, tile);
   if (opts.wait === false) {
     // Errors are already recorded by the handlers (the engine then stays on one thread).
     Promise.all(ready).catch(() => {});
