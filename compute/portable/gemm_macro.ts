@@ -26,13 +26,15 @@ const REGIONS_AT = 64;
 
 /** Bytes of one thread's region for `tile`. */
 export function regionBytes({ mr, nr }: TileShape): number {
-  return Math.ceil((mr * nr * 4 + UNROLLS[0] * nr * 4) / 64) * 64;
+  return align64(mr * nr * 4) + align64(UNROLLS[0] * nr * 4);
 }
+
+const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
 /** Thread `thread`'s region (thread 0 is the caller's). */
 export function threadRegion(tile: TileShape, thread: number): ThreadRegion {
   const tileAt = REGIONS_AT + thread * regionBytes(tile);
-  return { tileAt, panelAt: tileAt + Math.ceil((tile.mr * tile.nr * 4) / 64) * 64 };
+  return { tileAt, panelAt: tileAt + align64(tile.mr * tile.nr * 4) };
 }
 
 /** The first byte after the regions of `threads` threads. */
@@ -41,10 +43,11 @@ export function regionsEnd(tile: TileShape, threads: number): number {
 }
 
 /**
- * The macro kernel for depth blocks of exactly `u`: for each B panel (outer),
- * the panel is copied to the thread's region (constant addresses); for each A
- * panel (inner; its `mr` rows read where they are, `ars` bytes apart), one `mr x nr` tile: accumulators from W (or zero when
- * `first`, through the region's tile), then for k ascending, fully unrolled,
+ * The macro kernel for depth blocks of `u` (`kc <= u` real, the rest zero):
+ * for each B panel (outer), the panel is copied to the thread's region
+ * (constant addresses); for each A panel (inner; its `mr` rows read where they
+ * are, `ars` bytes apart), one `mr x nr` tile: accumulators from W (or zero
+ * when `first`, through the region's tile), then for k ascending, fully unrolled,
  * `acc += a[i][k] * b[k][j]` (product rounded, then sum rounded), then back to
  * W. Every access to B and to the tile has a constant address below the
  * module's minimum memory size, so V8 checks none of them at run time; with
