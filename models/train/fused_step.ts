@@ -62,6 +62,7 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { SimdArena } from "./fused_simd.ts";
+import { clearUpperState } from "./fused_upper.ts";
 import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
@@ -374,6 +375,7 @@ export function createFusedTrainer(
     }
     // Loss and its gradient w.r.t. the logits.
     const out = layers[L - 1];
+    clearUpperState(); // the softmax's Math.exp after 256-bit wasm kernels (fused_upper.ts)
     const ce = softmaxCrossEntropyGrad(out.z, labels, n, NUM_CLASSES, smoothing, out.dz);
     // Backward: weight and bias gradients, then the gradient of the layer below.
     for (let l = L - 1; l >= 0; l--) {
