@@ -309,3 +309,16 @@ Deno.test("a SimdArena in a region of a shared memory: same bits, views valid af
     /shared memory/,
   );
 });
+
+Deno.test("SimdArena.dropoutMask gives the masks of dropoutMask (rates 0..0.999, odd sizes)", () => {
+  const arena = new SimdArena(20000);
+  const out = arena.alloc(10007);
+  for (const rate of [0, 1e-9, 0.1, 0.3, 0.5, 0.999]) {
+    for (const [seed, size] of [[0, 1], [7, 5], [123456789, 4099], [0xffffffff, 10007]]) {
+      out.fill(-1);
+      const got = arena.dropoutMask(size, rate, seed, out);
+      assertEquals(Array.from(got.subarray(0, size)), Array.from(dropoutMask(size, rate, seed)));
+      if (size < out.length) assertEquals(out[size], -1);
+    }
+  }
+});

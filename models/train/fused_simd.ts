@@ -29,6 +29,7 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { fusedSimdModuleBytes } from "./fused_simd_module.ts";
+import { Rng } from "../../utils/rng.ts";
 
 export { fusedSimdModuleBytes };
 
@@ -198,6 +199,20 @@ export class SimdArena {
       this.#passes.mul_step(grad.byteOffset, y.byteOffset, n4);
     }
     dropoutReluBackward(grad.subarray(n4), size - n4, y.subarray(n4), relu, mask?.subarray(n4));
+  }
+
+  /**
+   * `dropoutMask(size, rate, seed, out)` of models/dropout.ts into a buffer of
+   * this arena (same generator, same values), as WebAssembly i32 arithmetic.
+   */
+  dropoutMask(size: number, rate: number, seed: number, out: Float32Array): Float32Array {
+    this.#check(out, size);
+    const rng = new Rng(seed);
+    const [a, b, c, d] = [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()];
+    const threshold = Math.floor(rate * 4294967296) | 0;
+    const keep = Math.fround(1 / (1 - rate));
+    this.#passes.dropout_mask(out.byteOffset, size, a | 0, b | 0, c | 0, d | 0, threshold, keep);
+    return out;
   }
 
   /** {@link applyMask} of fused_kernels.ts on buffers of this arena (same bits). */

@@ -244,6 +244,7 @@ export function createFusedTrainer(
   const forward = arena ? arena.reluDropoutForward.bind(arena) : reluDropoutForward;
   const backward = arena ? arena.dropoutReluBackward.bind(arena) : dropoutReluBackward;
   const mask = arena ? arena.applyMask.bind(arena) : applyMask;
+  const makeMask = arena ? arena.dropoutMask.bind(arena) : dropoutMask;
   const [x, xMask, xDropped, ones] = bufs.slice(L * perLayer);
   ones.fill(1);
   const labels = new Uint8Array(batch);
@@ -327,7 +328,7 @@ export function createFusedTrainer(
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
     let input = x;
     if (inputDropout > 0) {
-      dropoutMask(
+      makeMask(
         n * PIXELS,
         inputDropout,
         deriveSeed(seed, ...dropoutStream(0, stepIndex)),
@@ -360,7 +361,7 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        dropoutMask(
+        makeMask(
           size,
           ly.dropout,
           deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
