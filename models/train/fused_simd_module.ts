@@ -20,9 +20,9 @@ import {
   set,
   stepConsts,
   stepVec,
-  STORE_F32,
   STORE_VEC,
   str,
+  uleb,
   V128,
   vec,
   wasmModule,
@@ -38,6 +38,7 @@ const I32_XOR = 0x73;
 const I32_ROTL = 0x77;
 const I32_LT_U = 0x49;
 const SELECT = 0x1b;
+const F32_STORE = 0x38;
 const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const F32X4_SPLAT = [SIMD, 0x13];
@@ -165,7 +166,8 @@ function elementwiseBody(params: number, body: PassBody): number[] {
 function dropoutMaskBody(): number[] {
   const [mask, n, a, b, c, d, thr, keep] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [i, end, t] = [8, 9, 10];
-  const body = [
+  /** One draw, stored at mask + i + `offset` bytes. */
+  const draw = (offset: number): number[] => [
     // t = a + b + d; d = d + 1; a = b ^ (b >>> 9); b = c + (c << 3); c = rotl(c, 21) + t
     ...get(a),
     ...get(b),
@@ -195,7 +197,7 @@ function dropoutMaskBody(): number[] {
     ...get(t),
     I32_ADD,
     ...set(c),
-    // mask[i] = t <u thr ? 0 : keep
+    // mask[i + offset] = t <u thr ? 0 : keep
     ...get(mask),
     ...get(i),
     I32_ADD,
@@ -205,16 +207,26 @@ function dropoutMaskBody(): number[] {
     ...get(thr),
     I32_LT_U,
     SELECT,
-    ...STORE_F32,
+    F32_STORE,
+    2,
+    ...uleb(offset),
   ];
   const code = [
     ...i32c(0),
     ...set(i),
+    // Four draws per iteration up to (n & ~3), then one per iteration.
+    ...get(n),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 16, [...draw(0), ...draw(4), ...draw(8), ...draw(12)]),
     ...get(n),
     ...i32c(2),
     I32_SHL,
     ...set(end),
-    ...countedLoop(i, end, 4, body),
+    ...countedLoop(i, end, 4, draw(0)),
     END,
   ];
   return funcBody([[3, I32]], code);
