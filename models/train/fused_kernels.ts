@@ -37,7 +37,10 @@ import type { Rng } from "../../utils/rng.ts";
 const f = Math.fround;
 
 /** `byte * (1 / 255)` rounded to float32, for every byte (a lookup instead of a product). */
-const PIXEL_VALUES = Float32Array.from({ length: 256 }, (_, b) => b * (1 / 255));
+export const PIXEL_VALUES: Float32Array = Float32Array.from(
+  { length: 256 },
+  (_, b) => b * (1 / 255),
+);
 
 /**
  * Writes the images `order[start..end)` of `images` (N x 784 bytes) as float32

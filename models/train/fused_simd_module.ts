@@ -27,6 +27,7 @@ import {
   vec,
   wasmModule,
 } from "../../compute/wasm/assembler.ts";
+import { gatherImageBody } from "./fused_gather_module.ts";
 
 const F64 = 0x7c;
 const END = 0x0b;
@@ -356,7 +357,7 @@ function updateBody(l2: boolean, momentum: boolean, nesterov: boolean): number[]
 
 /**
  * The module's bytes: imports `env.memory`, exports the six update variants
- * the elementwise passes and `dropout_mask`. With `shared`, the imported memory is declared
+ * the elementwise passes, `dropout_mask` and `gather_image`. With `shared`, the imported memory is declared
  * shared (maximum 4 GiB), for a region of a shared wasm heap.
  */
 export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
@@ -368,19 +369,22 @@ export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ptrs(2),
     ptrs(3),
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [F32]]), 0],
+    [0x60, ...vec(Array(9).fill([I32])), 0],
   ]);
   const imports = envMemoryImport(shared);
-  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k]), [4]]);
+  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k]), [4], [5]]);
   const names = [
     ...VARIANTS.map(([name]) => name),
     ...ELEMENTWISE.map(([name]) => name),
     "dropout_mask",
+    "gather_image",
   ];
   const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
   const code = vec([
     ...VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)),
     ...ELEMENTWISE.map(([, k, body]) => elementwiseBody(k, body)),
     dropoutMaskBody(),
+    gatherImageBody(),
   ]);
   return wasmModule(types, imports, funcs, exports, code);
 }

@@ -56,6 +56,7 @@ import {
   dropoutReluBackward,
   fillBiasRows,
   gatherShiftBatch,
+  PIXEL_VALUES,
   reluDropoutForward,
   softmaxCrossEntropyGrad,
   updateParams,
@@ -212,7 +213,8 @@ export function createFusedTrainer(
     sizes.push(i * o, o, i * o, o, v * i * o, v * o, batch * o, d, d, batch * o);
   }
   const xIn = batch * PIXELS;
-  sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch);
+  // Then the ones of the bias gradient, the gather's staging image and pixel table.
+  sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch, PIXELS / 4, 256);
   // One contiguous buffer: on a remote BLAS's shared buffer (its operands then
   // pass by offset, not copied), else a SIMD arena (the elementwise passes and
   // the optimizer run as WebAssembly SIMD on it).
@@ -245,8 +247,9 @@ export function createFusedTrainer(
   const backward = arena ? arena.dropoutReluBackward.bind(arena) : dropoutReluBackward;
   const mask = arena ? arena.applyMask.bind(arena) : applyMask;
   const makeMask = arena ? arena.dropoutMask.bind(arena) : dropoutMask;
-  const [x, xMask, xDropped, ones] = bufs.slice(L * perLayer);
+  const [x, xMask, xDropped, ones, stage, table] = bufs.slice(L * perLayer);
   ones.fill(1);
+  table.set(PIXEL_VALUES);
   const labels = new Uint8Array(batch);
 
   const model = net.layers;
@@ -303,7 +306,8 @@ export function createFusedTrainer(
     checkRows(n);
     // Input: gathered, converted, shifted.
     const rng = shift > 0 ? new Rng(deriveSeed(seed, ...shiftStream(stepIndex))) : undefined;
-    gatherShiftBatch(set.images, order, start, end, x, rng, shift);
+    if (arena) arena.gatherShiftBatch(set.images, order, start, end, x, stage, table, rng, shift);
+    else gatherShiftBatch(set.images, order, start, end, x, rng, shift);
     for (let r = 0; r < n; r++) labels[r] = set.labels[order[start + r]];
     return run(n, stepIndex, lr);
   };
