@@ -12,6 +12,7 @@ import {
   dropoutReluBackward,
   fillBiasRows,
   gatherShiftBatch,
+  PIXEL_VALUES,
   reluDropoutForward,
   softmaxCrossEntropyGrad,
   updateParams,
@@ -308,4 +309,50 @@ Deno.test("a SimdArena in a region of a shared memory: same bits, views valid af
     () => new SimdArena(16, { memory: plain, byteOffset: 0, byteLength: 1024 }),
     /shared memory/,
   );
+});
+
+Deno.test("SimdArena.dropoutMask gives the masks of dropoutMask (rates 0..0.999, odd sizes)", () => {
+  const arena = new SimdArena(20000);
+  const out = arena.alloc(10007);
+  for (const rate of [0, 1e-9, 0.1, 0.3, 0.5, 0.999]) {
+    for (const [seed, size] of [[0, 1], [7, 5], [123456789, 4099], [0xffffffff, 10007]]) {
+      out.fill(-1);
+      const got = arena.dropoutMask(size, rate, seed, out);
+      assertEquals(Array.from(got.subarray(0, size)), Array.from(dropoutMask(size, rate, seed)));
+      if (size < out.length) assertEquals(out[size], -1);
+    }
+  }
+});
+
+Deno.test("SimdArena.gatherShiftBatch = gatherShiftBatch, bit for bit, for shifts 0..30", () => {
+  const set = toySet(40, 5);
+  const order = new Rng(9).permutation(set.count);
+  const arena = new SimdArena(40 * 784 + 1024);
+  const out = arena.alloc(40 * 784);
+  const stage = arena.alloc(196);
+  const table = arena.alloc(256);
+  table.set(PIXEL_VALUES);
+  for (const shift of [0, 1, 2, 3, 8, 30]) {
+    for (const [start, end] of [[0, 40], [7, 19], [39, 40]]) {
+      const expected = new Float32Array((end - start) * 784);
+      gatherShiftBatch(set.images, order, start, end, expected, new Rng(shift + start), shift);
+      out.fill(NaN);
+      arena.gatherShiftBatch(
+        set.images,
+        order,
+        start,
+        end,
+        out,
+        stage,
+        table,
+        new Rng(shift + start),
+        shift,
+      );
+      assertSameBits(
+        out.subarray(0, expected.length),
+        expected,
+        `shift ${shift}, rows ${start}..${end}`,
+      );
+    }
+  }
 });

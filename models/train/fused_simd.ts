@@ -29,6 +29,8 @@ import {
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { fusedSimdModuleBytes } from "./fused_simd_module.ts";
+import { IMAGE_SIZE, PIXELS } from "../../data/types.ts";
+import { Rng } from "../../utils/rng.ts";
 
 export { fusedSimdModuleBytes };
 
@@ -198,6 +200,62 @@ export class SimdArena {
       this.#passes.mul_step(grad.byteOffset, y.byteOffset, n4);
     }
     dropoutReluBackward(grad.subarray(n4), size - n4, y.subarray(n4), relu, mask?.subarray(n4));
+  }
+
+  /**
+   * `dropoutMask(size, rate, seed, out)` of models/dropout.ts into a buffer of
+   * this arena (same generator, same values), as WebAssembly i32 arithmetic.
+   */
+  dropoutMask(size: number, rate: number, seed: number, out: Float32Array): Float32Array {
+    this.#check(out, size);
+    const rng = new Rng(seed);
+    const [a, b, c, d] = [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32()];
+    const threshold = Math.floor(rate * 4294967296) | 0;
+    const keep = Math.fround(1 / (1 - rate));
+    this.#passes.dropout_mask(out.byteOffset, size, a | 0, b | 0, c | 0, d | 0, threshold, keep);
+    return out;
+  }
+
+  /**
+   * `gatherShiftBatch` of fused_kernels.ts into `out` (same shifts drawn from
+   * `rng`, same values): each image is copied into `stage` (196 floats = 784
+   * bytes of this arena) and converted by WebAssembly through `table` (this
+   * arena's copy of `PIXEL_VALUES`).
+   */
+  gatherShiftBatch(
+    images: Uint8Array,
+    order: ArrayLike<number>,
+    start: number,
+    end: number,
+    out: Float32Array,
+    stage: Float32Array,
+    table: Float32Array,
+    rng?: Rng,
+    maxShift = 0,
+  ): void {
+    const rows = end - start;
+    this.#check(out, rows * PIXELS);
+    this.#check(stage, PIXELS / 4);
+    this.#check(table, 256);
+    const bytes = new Uint8Array(this.#buffer, stage.byteOffset, PIXELS);
+    const span = 2 * maxShift + 1;
+    const side = IMAGE_SIZE;
+    for (let r = 0; r < rows; r++) {
+      const s = order[start + r] * PIXELS;
+      let dx = 0;
+      let dy = 0;
+      if (rng !== undefined && maxShift > 0) {
+        dx = rng.int(span) - maxShift;
+        dy = rng.int(span) - maxShift;
+      }
+      bytes.set(images.subarray(s, s + PIXELS));
+      const x0 = Math.max(0, dx);
+      const y0 = Math.max(0, dy);
+      const x1 = Math.max(x0, Math.min(side, side + dx));
+      const y1 = Math.max(y0, Math.min(side, side + dy));
+      const dst = out.byteOffset + r * PIXELS * 4;
+      this.#passes.gather_image(stage.byteOffset, dst, table.byteOffset, x0, x1, y0, y1, dx, dy);
+    }
   }
 
   /** {@link applyMask} of fused_kernels.ts on buffers of this arena (same bits). */

@@ -11,6 +11,7 @@ import {
   countedLoop,
   envMemoryImport,
   F32,
+  f32c,
   funcBody,
   get,
   I32,
@@ -21,16 +22,24 @@ import {
   stepVec,
   STORE_VEC,
   str,
+  uleb,
   V128,
   vec,
   wasmModule,
 } from "../../compute/wasm/assembler.ts";
+import { gatherImageBody } from "./fused_gather_module.ts";
 
 const F64 = 0x7c;
 const END = 0x0b;
 const I32_ADD = 0x6a;
 const I32_AND = 0x71;
 const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
+const I32_XOR = 0x73;
+const I32_ROTL = 0x77;
+const I32_LT_U = 0x49;
+const SELECT = 0x1b;
+const F32_STORE = 0x38;
 const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const F32X4_SPLAT = [SIMD, 0x13];
@@ -147,6 +156,81 @@ function elementwiseBody(params: number, body: PassBody): number[] {
     END,
   ];
   return funcBody([[2, I32], [5, V128]], code);
+}
+
+/**
+ * dropout_mask(mask, n, a, b, c, d, thr, keep): `n` floats of an inverted
+ * dropout mask at byte offset `mask` from the sfc32 state (a, b, c, d):
+ * `mask[i] = t <u thr ? 0 : keep` with `t` the generator's i-th output, the
+ * loop of `dropoutMask` (models/dropout.ts) in i32 arithmetic.
+ */
+function dropoutMaskBody(): number[] {
+  const [mask, n, a, b, c, d, thr, keep] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [i, end, t] = [8, 9, 10];
+  /** One draw, stored at mask + i + `offset` bytes. */
+  const draw = (offset: number): number[] => [
+    // t = a + b + d; d = d + 1; a = b ^ (b >>> 9); b = c + (c << 3); c = rotl(c, 21) + t
+    ...get(a),
+    ...get(b),
+    I32_ADD,
+    ...get(d),
+    I32_ADD,
+    ...set(t),
+    ...get(d),
+    ...i32c(1),
+    I32_ADD,
+    ...set(d),
+    ...get(b),
+    ...get(b),
+    ...i32c(9),
+    I32_SHR_U,
+    I32_XOR,
+    ...set(a),
+    ...get(c),
+    ...get(c),
+    ...i32c(3),
+    I32_SHL,
+    I32_ADD,
+    ...set(b),
+    ...get(c),
+    ...i32c(21),
+    I32_ROTL,
+    ...get(t),
+    I32_ADD,
+    ...set(c),
+    // mask[i + offset] = t <u thr ? 0 : keep
+    ...get(mask),
+    ...get(i),
+    I32_ADD,
+    ...f32c(0),
+    ...get(keep),
+    ...get(t),
+    ...get(thr),
+    I32_LT_U,
+    SELECT,
+    F32_STORE,
+    2,
+    ...uleb(offset),
+  ];
+  const code = [
+    ...i32c(0),
+    ...set(i),
+    // Four draws per iteration up to (n & ~3), then one per iteration.
+    ...get(n),
+    ...i32c(-4),
+    I32_AND,
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 16, [...draw(0), ...draw(4), ...draw(8), ...draw(12)]),
+    ...get(n),
+    ...i32c(2),
+    I32_SHL,
+    ...set(end),
+    ...countedLoop(i, end, 4, draw(0)),
+    END,
+  ];
+  return funcBody([[3, I32]], code);
 }
 
 /** The update variants, in export order: [name, l2, momentum, nesterov]. */
@@ -273,7 +357,7 @@ function updateBody(l2: boolean, momentum: boolean, nesterov: boolean): number[]
 
 /**
  * The module's bytes: imports `env.memory`, exports the six update variants
- * and the elementwise passes. With `shared`, the imported memory is declared
+ * the elementwise passes, `dropout_mask` and `gather_image`. With `shared`, the imported memory is declared
  * shared (maximum 4 GiB), for a region of a shared wasm heap.
  */
 export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
@@ -284,14 +368,23 @@ export function fusedSimdModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
     ptrs(1),
     ptrs(2),
     ptrs(3),
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [F32]]), 0],
+    [0x60, ...vec(Array(9).fill([I32])), 0],
   ]);
   const imports = envMemoryImport(shared);
-  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k])]);
-  const names = [...VARIANTS.map(([name]) => name), ...ELEMENTWISE.map(([name]) => name)];
+  const funcs = vec([...VARIANTS.map(() => [0]), ...ELEMENTWISE.map(([, k]) => [k]), [4], [5]]);
+  const names = [
+    ...VARIANTS.map(([name]) => name),
+    ...ELEMENTWISE.map(([name]) => name),
+    "dropout_mask",
+    "gather_image",
+  ];
   const exports = vec(names.map((name, k) => [...str(name), 0x00, k]));
   const code = vec([
     ...VARIANTS.map(([, l2, mom, nest]) => updateBody(l2, mom, nest)),
     ...ELEMENTWISE.map(([, k, body]) => elementwiseBody(k, body)),
+    dropoutMaskBody(),
+    gatherImageBody(),
   ]);
   return wasmModule(types, imports, funcs, exports, code);
 }

@@ -56,12 +56,14 @@ import {
   dropoutReluBackward,
   fillBiasRows,
   gatherShiftBatch,
+  PIXEL_VALUES,
   reluDropoutForward,
   softmaxCrossEntropyGrad,
   updateParams,
   type UpdateRule,
 } from "./fused_kernels.ts";
 import { SimdArena } from "./fused_simd.ts";
+import { clearUpperState } from "./fused_upper.ts";
 import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
@@ -211,7 +213,8 @@ export function createFusedTrainer(
     sizes.push(i * o, o, i * o, o, v * i * o, v * o, batch * o, d, d, batch * o);
   }
   const xIn = batch * PIXELS;
-  sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch);
+  // Then the ones of the bias gradient, the gather's staging image and pixel table.
+  sizes.push(xIn, inputDropout > 0 ? xIn : 0, inputDropout > 0 ? xIn : 0, batch, PIXELS / 4, 256);
   // One contiguous buffer: on a remote BLAS's shared buffer (its operands then
   // pass by offset, not copied), else a SIMD arena (the elementwise passes and
   // the optimizer run as WebAssembly SIMD on it).
@@ -243,8 +246,10 @@ export function createFusedTrainer(
   const forward = arena ? arena.reluDropoutForward.bind(arena) : reluDropoutForward;
   const backward = arena ? arena.dropoutReluBackward.bind(arena) : dropoutReluBackward;
   const mask = arena ? arena.applyMask.bind(arena) : applyMask;
-  const [x, xMask, xDropped, ones] = bufs.slice(L * perLayer);
+  const makeMask = arena ? arena.dropoutMask.bind(arena) : dropoutMask;
+  const [x, xMask, xDropped, ones, stage, table] = bufs.slice(L * perLayer);
   ones.fill(1);
+  table.set(PIXEL_VALUES);
   const labels = new Uint8Array(batch);
 
   const model = net.layers;
@@ -301,7 +306,8 @@ export function createFusedTrainer(
     checkRows(n);
     // Input: gathered, converted, shifted.
     const rng = shift > 0 ? new Rng(deriveSeed(seed, ...shiftStream(stepIndex))) : undefined;
-    gatherShiftBatch(set.images, order, start, end, x, rng, shift);
+    if (arena) arena.gatherShiftBatch(set.images, order, start, end, x, stage, table, rng, shift);
+    else gatherShiftBatch(set.images, order, start, end, x, rng, shift);
     for (let r = 0; r < n; r++) labels[r] = set.labels[order[start + r]];
     return run(n, stepIndex, lr);
   };
@@ -326,7 +332,7 @@ export function createFusedTrainer(
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
     let input = x;
     if (inputDropout > 0) {
-      dropoutMask(
+      makeMask(
         n * PIXELS,
         inputDropout,
         deriveSeed(seed, ...dropoutStream(0, stepIndex)),
@@ -359,7 +365,7 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        dropoutMask(
+        makeMask(
           size,
           ly.dropout,
           deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
@@ -374,6 +380,7 @@ export function createFusedTrainer(
     }
     // Loss and its gradient w.r.t. the logits.
     const out = layers[L - 1];
+    clearUpperState(); // the softmax's Math.exp after 256-bit wasm kernels (fused_upper.ts)
     const ce = softmaxCrossEntropyGrad(out.z, labels, n, NUM_CLASSES, smoothing, out.dz);
     // Backward: weight and bias gradients, then the gradient of the layer below.
     for (let l = L - 1; l >= 0; l--) {
