@@ -93,6 +93,17 @@ export interface GemmExports {
 
 const I6 = [I32, I32, I32, I32, I32, I32];
 
+/** `dst = src * 4`: a float count in local `src` as bytes. */
+function toBytes(src: number, dst: number): number[] {
+  return [...op.get(src), ...op.i32(4), ...op.i32Mul, ...op.set(dst)];
+}
+
+/** Byte ends of `n` floats (local `n`): `end4` of their whole f32x4 groups, `end` of all. */
+function vectorEnds(n: number, end4: number, end: number): number[] {
+  return [...op.get(n), ...op.i32(-4), ...op.i32And, ...op.i32(4), ...op.i32Mul, ...op.set(end4)]
+    .concat(toBytes(n, end));
+}
+
 /** Full panels of compile-time width `width` (a vector copy where the j stride is 4 bytes). */
 function packFull(name: string, width: number): WasmFunction {
   // params: src 0, ks 1, js 2, kc 3, panels 4, dst 5; locals: p 6, k 7, base 8, row 9, q 10
@@ -184,20 +195,8 @@ function packRows(): WasmFunction {
     ...op.f32Store(),
   ]);
   const code = [
-    ...op.get(kc),
-    ...op.i32(-4),
-    ...op.i32And,
-    ...op.i32(4),
-    ...op.i32Mul,
-    ...op.set(end4),
-    ...op.get(kc),
-    ...op.i32(4),
-    ...op.i32Mul,
-    ...op.set(end),
-    ...op.get(kpad),
-    ...op.i32(4),
-    ...op.i32Mul,
-    ...op.set(padEnd),
+    ...vectorEnds(kc, end4, end),
+    ...toBytes(kpad, padEnd),
     ...forLoop(i, padRows, 1, [
       ...op.get(src),
       ...op.get(i),
@@ -332,16 +331,7 @@ function epilogue(name: string, withAB: boolean, transposed = false): WasmFuncti
       ? [...op.get(alpha), ...op.f32x4Splat, ...op.set(va), ...op.get(beta), ...op.f32x4Splat]
       : []),
     ...(withAB ? op.set(vb) : []),
-    ...op.get(cols),
-    ...op.i32(-4),
-    ...op.i32And,
-    ...op.i32(4),
-    ...op.i32Mul,
-    ...op.set(end4),
-    ...op.get(cols),
-    ...op.i32(4),
-    ...op.i32Mul,
-    ...op.set(end),
+    ...vectorEnds(cols, end4, end),
     ...op.get(w),
     ...op.set(wp),
     ...op.get(c),
