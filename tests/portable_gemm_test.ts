@@ -8,9 +8,16 @@
 import { assert, assertEquals, assertThrows } from "../deps/assert.ts";
 import {
   BLOCKING,
+  chooseTile,
   createPortableBlas,
+  type GemmCall,
   type PortableBlas,
   PortableBlasError,
+  TILE,
+  TILES,
+  type TileShape,
+  WIDE_TILE,
+  WIDE_TILES,
 } from "../compute/portable/mod.ts";
 import type { BlasLibrary } from "../compute/blas/library.ts";
 import { bitDiffs, mixedFloats, orderedSgemm } from "./portable_reference.ts";
@@ -99,12 +106,16 @@ const SHAPES: [number, number, number][] = [
 ];
 const SCALARS: [number, number][] = [[1, 0], [0.5, 1], [1, -2], [-1.5, 0.25]];
 
+/** The tile sets the engine can run: narrow only, both (chosen per call), wide only. */
+const TILE_SETS: readonly (readonly TileShape[])[] = [TILES, WIDE_TILES, [WIDE_TILE]];
+const setName = (tiles: readonly TileShape[]) => tiles.map((t) => `${t.mr}x${t.nr}`).join("+");
+
 async function withBlas(
   threads: number,
   f: (blas: PortableBlas) => void,
-  wide = false,
+  tiles: readonly TileShape[] = TILES,
 ): Promise<void> {
-  const blas = await createPortableBlas({ threads, wide });
+  const blas = await createPortableBlas({ threads, tiles });
   try {
     f(blas);
   } finally {
@@ -112,8 +123,8 @@ async function withBlas(
   }
 }
 
-Deno.test("portable sgemm: the documented order, bit for bit, odd shapes x transposes x alpha/beta x both tiles", async () => {
-  for (const wide of [false, true]) {
+Deno.test("portable sgemm: the documented order, bit for bit, odd shapes x transposes x alpha/beta x tile sets", async () => {
+  for (const tiles of TILE_SETS) {
     await withBlas(1, (blas) => {
       let seed = 100;
       for (const [m, n, k] of SHAPES) {
@@ -124,13 +135,41 @@ Deno.test("portable sgemm: the documented order, bit for bit, odd shapes x trans
               const o = operands(t, seed++);
               const want = expected(t, o);
               run(blas, t, o);
-              assertEquals(bitDiffs(o.c, want), [], `${label(t)} wide=${wide}`);
+              assertEquals(bitDiffs(o.c, want), [], `${label(t)} tiles=${setName(tiles)}`);
             }
           }
         }
       }
-    }, wide);
+    }, tiles);
   }
+});
+
+Deno.test("portable sgemm: the tile is chosen per call by padded work (narrow for the 10 classes)", () => {
+  const call = (m: number, n: number, transA = false): GemmCall => ({
+    transA,
+    transB: false,
+    m,
+    n,
+    k: 256,
+    alpha: 1,
+    a: 0,
+    lda: transA ? m : 256,
+    b: 0,
+    ldb: n,
+    beta: 0,
+    c: 0,
+    ldc: n,
+  });
+  const tileOf = (c: GemmCall) => WIDE_TILES[chooseTile(c, WIDE_TILES).tile];
+  assertEquals(tileOf(call(128, 10)), TILE); // 16 columns padded, not 32
+  assertEquals(tileOf(call(128, 512)), WIDE_TILE);
+  assertEquals(tileOf(call(128, 784)), WIDE_TILE); // 800 columns, but the faster tile
+  assertEquals(tileOf(call(128, 16)), TILE);
+  assertEquals(chooseTile(call(128, 10), TILES).tile, 0);
+  // A^T with few columns runs transposed: 10 rows by 256 columns, on the wide tile.
+  const t = chooseTile(call(256, 10, true), WIDE_TILES);
+  assertEquals([t.call.m, t.call.n, t.call.transC, WIDE_TILES[t.tile]], [10, 256, true, WIDE_TILE]);
+  assertThrows(() => chooseTile(call(1, 1), []), RangeError);
 });
 
 Deno.test("portable sgemm: zero-padded depth blocks keep infinities, NaN and signed zeros", async () => {
@@ -221,8 +260,10 @@ const LAB: Case[] = [
   beta: 0,
 }));
 
-Deno.test("portable sgemm: threads 1, 2 and 4 give identical bits on the lab's shapes (and the reference's)", async () => {
+Deno.test("portable sgemm: threads 1, 2 and 4 (and tile sets) give identical bits on the lab's shapes (and the reference's)", async () => {
   const results = new Map<number, Float32Array[]>();
+  // Each thread count on another tile set: the Workers run the tile each call names.
+  const tilesOf = new Map([[1, TILES], [2, WIDE_TILES], [4, [WIDE_TILE]]]);
   for (const threads of [1, 2, 4]) {
     await withBlas(threads, (blas) => {
       assertEquals(blas.threads, threads);
@@ -234,7 +275,7 @@ Deno.test("portable sgemm: threads 1, 2 and 4 give identical bits on the lab's s
           return o.c.slice();
         }),
       );
-    });
+    }, tilesOf.get(threads));
   }
   LAB.forEach((t, i) => {
     for (const threads of [2, 4]) {

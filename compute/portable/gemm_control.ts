@@ -33,6 +33,7 @@ export function newControl(): SharedArrayBuffer {
 export function writeWork(
   ctrl: SharedArrayBuffer,
   call: GemmCall,
+  tile: number,
   ranges: GemmRange[],
   scratch: GemmScratch[],
 ): void {
@@ -44,6 +45,7 @@ export function writeWork(
   ints.set([call.m, call.n, call.k, call.a, call.lda, call.b, call.ldb, call.c, call.ldc], at + 2);
   floats[at + 11] = call.alpha;
   floats[at + 12] = call.beta;
+  ints[at + 13] = tile;
   ranges.forEach((r, t) => {
     const s = scratch[t];
     ints.set([r.r0, r.r1, r.c0, r.c1, s.pa, s.pb, s.w], SLOT.threads + t * PER_THREAD);
@@ -55,7 +57,7 @@ export function writeWork(
 export function readWork(
   ctrl: SharedArrayBuffer,
   t: number,
-): { call: GemmCall; range: GemmRange; scratch: GemmScratch } | undefined {
+): { call: GemmCall; tile: number; range: GemmRange; scratch: GemmScratch } | undefined {
   const ints = new Int32Array(ctrl);
   const floats = new Float32Array(ctrl);
   if (t >= ints[SLOT.active]) return undefined;
@@ -81,5 +83,5 @@ export function readWork(
     SLOT.threads + t * PER_THREAD,
     SLOT.threads + t * PER_THREAD + 7,
   );
-  return { call, range: { r0, r1, c0, c1 }, scratch: { pa, pb, w } };
+  return { call, tile: ints[at + 13], range: { r0, r1, c0, c1 }, scratch: { pa, pb, w } };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { addLocal, forLoop, I32, op, V128, type WasmFunction } from "./wasm_emit.ts";
-import { type TileShape, UNROLLS } from "./gemm_shape.ts";
+import { macroName, type TileShape, UNROLLS } from "./gemm_shape.ts";
 
 /**
  * Where one thread's kernels keep their copy of the current B panel and their
@@ -24,22 +24,30 @@ export interface ThreadRegion {
 /** The first byte of the threads' regions (below it: nothing). */
 const REGIONS_AT = 64;
 
-/** Bytes of one thread's region for `tile`. */
-export function regionBytes({ mr, nr }: TileShape): number {
-  return align64(mr * nr * 4) + align64(UNROLLS[0] * nr * 4);
-}
-
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
+/** Bytes of the largest accumulator tile of `tiles`. */
+const tileBytes = (tiles: readonly TileShape[]): number =>
+  Math.max(...tiles.map(({ mr, nr }) => align64(mr * nr * 4)));
+
+/**
+ * Bytes of one thread's region for the kernels of `tiles`: one region serves
+ * them all (a thread runs one kernel at a time), sized for the largest tile
+ * and the widest panel.
+ */
+export function regionBytes(tiles: readonly TileShape[]): number {
+  return tileBytes(tiles) + Math.max(...tiles.map(({ nr }) => align64(UNROLLS[0] * nr * 4)));
+}
+
 /** Thread `thread`'s region (thread 0 is the caller's). */
-export function threadRegion(tile: TileShape, thread: number): ThreadRegion {
-  const tileAt = REGIONS_AT + thread * regionBytes(tile);
-  return { tileAt, panelAt: tileAt + align64(tile.mr * tile.nr * 4) };
+export function threadRegion(tiles: readonly TileShape[], thread: number): ThreadRegion {
+  const tileAt = REGIONS_AT + thread * regionBytes(tiles);
+  return { tileAt, panelAt: tileAt + tileBytes(tiles) };
 }
 
 /** The first byte after the regions of `threads` threads. */
-export function regionsEnd(tile: TileShape, threads: number): number {
-  return REGIONS_AT + threads * regionBytes(tile);
+export function regionsEnd(tiles: readonly TileShape[], threads: number): number {
+  return REGIONS_AT + threads * regionBytes(tiles);
 }
 
 /**
@@ -179,5 +187,5 @@ export function unrolledMacro(
     ]),
   ];
   const locals = [...new Array(8 + mr).fill(I32), ...new Array(mr * nv + nv + 1).fill(V128)];
-  return { name: `macro_${u}`, params: new Array(9).fill(I32), locals, code };
+  return { name: macroName({ mr, nr }, u), params: new Array(9).fill(I32), locals, code };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { type GemmExports, gemmFunctions, regionsEnd, type TileShape } from "./gemm_module.ts";
-import { TILE } from "./gemm_plan.ts";
+import { TILES } from "./gemm_plan.ts";
 import { wasmModule } from "./wasm_emit.ts";
 
 const PAGE = 65536;
@@ -21,18 +21,19 @@ export class PortableMemoryError extends RangeError {
 }
 
 /**
- * Thread `thread`'s GEMM module bytes for `tile`: its region's addresses are
- * constants in its code, and the memory it imports is declared at least as
- * large as that region, so the region's accesses need no bounds check.
+ * Thread `thread`'s GEMM module bytes with the kernels of `tiles`: its
+ * region's addresses are constants in its code, and the memory it imports is
+ * declared at least as large as that region, so the region's accesses need no
+ * bounds check.
  */
-export function gemmModuleBytes(tile: TileShape = TILE, thread = 0): Uint8Array {
-  const minPages = Math.ceil(regionsEnd(tile, thread + 1) / PAGE);
-  return wasmModule(gemmFunctions(tile, thread), minPages, MAX_PAGES);
+export function gemmModuleBytes(tiles: readonly TileShape[] = TILES, thread = 0): Uint8Array {
+  const minPages = Math.ceil(regionsEnd(tiles, thread + 1) / PAGE);
+  return wasmModule(gemmFunctions(tiles, thread), minPages, MAX_PAGES);
 }
 
-/** Thread `thread`'s compiled GEMM module for `tile`. */
-export function gemmModule(tile: TileShape = TILE, thread = 0): WebAssembly.Module {
-  return new WebAssembly.Module(gemmModuleBytes(tile, thread) as BufferSource);
+/** Thread `thread`'s compiled GEMM module with the kernels of `tiles`. */
+export function gemmModule(tiles: readonly TileShape[] = TILES, thread = 0): WebAssembly.Module {
+  return new WebAssembly.Module(gemmModuleBytes(tiles, thread) as BufferSource);
 }
 
 /** An instance of a GEMM module on the shared `memory`. */
@@ -54,11 +55,11 @@ export class GemmMemory {
   readonly #buffers = new Set<ArrayBufferLike>();
 
   /** A memory holding the regions of `threads` threads, and thread 0's instance. */
-  constructor(tile: TileShape = TILE, threads = 1) {
-    this.#top = regionsEnd(tile, threads);
+  constructor(tiles: readonly TileShape[] = TILES, threads = 1) {
+    this.#top = regionsEnd(tiles, threads);
     const initial = Math.max(16, Math.ceil(this.#top / PAGE));
     this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
-    this.exports = instantiateGemm(gemmModule(tile, 0), this.memory);
+    this.exports = instantiateGemm(gemmModule(tiles, 0), this.memory);
     this.#buffers.add(this.memory.buffer);
   }
 

@@ -12,10 +12,10 @@
  */
 import { addLocal, addTo, F32, forLoop, I32, op, V128, type WasmFunction } from "./wasm_emit.ts";
 import { threadRegion, unrolledMacro } from "./gemm_macro.ts";
-import { type TileShape, UNROLLS } from "./gemm_shape.ts";
+import { macroName, packName, type TileShape, UNROLLS } from "./gemm_shape.ts";
 
 export { regionBytes, regionsEnd, type ThreadRegion, threadRegion } from "./gemm_macro.ts";
-export { type TileShape, UNROLLS } from "./gemm_shape.ts";
+export { macroName, packName, type TileShape, UNROLLS } from "./gemm_shape.ts";
 
 /** The exported functions of a portable GEMM module (byte offsets into its memory). */
 export interface GemmExports {
@@ -34,8 +34,18 @@ export interface GemmExports {
     dst: number,
     kpad: number,
   ): void;
-  /** Packs `panels` full panels of width `nr`, k-strided by `ks` bytes, j-strided by `js` bytes. */
-  pack_b(src: number, ks: number, js: number, kc: number, panels: number, dst: number): void;
+  /**
+   * `pack_b_<nr>` ({@link packName}): packs `panels` full panels of width `nr`,
+   * k-strided by `ks` bytes, j-strided by `js` bytes.
+   */
+  [pack: `pack_b_${number}`]: (
+    src: number,
+    ks: number,
+    js: number,
+    kc: number,
+    panels: number,
+    dst: number,
+  ) => void;
   /** One panel of `width` with `nj` valid columns, zero-padded. */
   pack_edge(
     src: number,
@@ -47,12 +57,12 @@ export interface GemmExports {
     dst: number,
   ): void;
   /**
-   * `macro_U` (U in {@link UNROLLS}): accumulates `mp x np` tiles of A (rows
+   * `macro_<mr>x<nr>_<U>` ({@link macroName}; U in {@link UNROLLS}): accumulates `mp x np` tiles of A (rows
    * of U contiguous floats, `ars` bytes apart: packed or in place) times packed
    * B (panels of `kc <= U` rows, taken as zero from `kc` to U: adding the zero
    * products `+0 * +0` changes no sum), depth U, into W (`first`: start from zero).
    */
-  [macro: `macro_${number}`]: (
+  [macro: `macro_${string}`]: (
     a: number,
     ars: number,
     pb: number,
@@ -350,16 +360,25 @@ function epilogue(name: string, withAB: boolean, transposed = false): WasmFuncti
   return { name, params, locals, code };
 }
 
-/** The functions of thread `thread`'s portable GEMM module for the register tile `tile`. */
-export function gemmFunctions(tile: TileShape, thread = 0): WasmFunction[] {
-  if (tile.nr % 4 !== 0 || tile.nr < 4 || tile.mr < 1) {
-    throw new RangeError(`tile ${tile.mr}x${tile.nr}: nr must be a positive multiple of 4`);
+/**
+ * The functions of thread `thread`'s portable GEMM module with the kernels of
+ * each register tile of `tiles` (the engine picks one per call).
+ */
+export function gemmFunctions(tiles: readonly TileShape[], thread = 0): WasmFunction[] {
+  if (tiles.length === 0) throw new RangeError("a GEMM module needs at least one tile");
+  for (const tile of tiles) {
+    if (tile.nr % 4 !== 0 || tile.nr < 4 || tile.mr < 1) {
+      throw new RangeError(`tile ${tile.mr}x${tile.nr}: nr must be a positive multiple of 4`);
+    }
   }
+  const region = threadRegion(tiles, thread);
+  const widths = [...new Set(tiles.map((t) => t.nr))];
+  const kernels = [...new Map(tiles.map((t) => [macroName(t, 1), t])).values()];
   return [
     packRows(),
-    packFull("pack_b", tile.nr),
+    ...widths.map((nr) => packFull(packName(nr), nr)),
     packEdge(),
-    ...UNROLLS.map((u) => unrolledMacro(tile, u, threadRegion(tile, thread))),
+    ...kernels.flatMap((tile) => UNROLLS.map((u) => unrolledMacro(tile, u, region))),
     epilogue("epi_copy", false),
     epilogue("epi_ab", true),
     epilogue("epi_t", true, true),

@@ -25,7 +25,7 @@
  * @module
  */
 import type { GemmExports, TileShape } from "./gemm_module.ts";
-import { UNROLLS } from "./gemm_shape.ts";
+import { macroName, packName, UNROLLS } from "./gemm_shape.ts";
 
 const ceilTo = (x: number, q: number): number => Math.ceil(x / q) * q;
 
@@ -37,6 +37,24 @@ export const TILE: TileShape = { mr: 2, nr: 16 };
  * (8 accumulators of 256 bits); at 128 bits it would spill (see docs/portable.md).
  */
 export const WIDE_TILE: TileShape = { mr: 2, nr: 32 };
+
+/** The engine's tiles at 128 bits: {@link TILE} alone. */
+export const TILES: readonly TileShape[] = [TILE];
+
+/**
+ * The engine's tiles where V8 revectorises: both, chosen per call
+ * ({@link chooseTile}): the wide one is faster, the narrow one pads products
+ * with few columns (the lab's 10 classes) half as much.
+ */
+export const WIDE_TILES: readonly TileShape[] = [TILE, WIDE_TILE];
+
+/**
+ * Work per second of each tile of a set relative to the one before it, where
+ * the set is used: {@link WIDE_TILE} against {@link TILE} with V8's
+ * revectorisation (probe on an Intel Xeon, AVX-512: 73.3 against 64.0 GFLOP/s,
+ * docs/portable.md). It only weighs the padding of one against the other.
+ */
+export const TILE_GAIN = 1.15;
 
 /** Cache blocking: `kc` deep panels, `mc` rows of packed A, `nc` columns of packed B. */
 export interface Blocking {
@@ -160,6 +178,33 @@ export function preferTransposed(call: GemmCall, tile: TileShape = TILE): boolea
     fill(call.n, call.m, tile) > 1.15 * fill(call.m, call.n, tile);
 }
 
+/** A call as it will run: maybe transposed ({@link preferTransposed}), and its tile. */
+export interface TiledCall {
+  /** The call to run. */
+  call: GemmCall;
+  /** Index of its register tile in the engine's tiles. */
+  tile: number;
+}
+
+/**
+ * The tile of `tiles` (and the orientation) that computes `given` with the
+ * least padded work: the `m x n` output rounded up to whole tiles, weighed by
+ * {@link TILE_GAIN} per position in the set. Speed only: every tile and
+ * orientation gives the same bits.
+ */
+export function chooseTile(given: GemmCall, tiles: readonly TileShape[]): TiledCall {
+  if (tiles.length === 0) throw new RangeError("chooseTile: no tiles");
+  let best: TiledCall = { call: given, tile: 0 };
+  let bestCost = Infinity;
+  for (let i = 0; i < tiles.length; i++) {
+    const tile = tiles[i];
+    const call = preferTransposed(given, tile) ? transposedCall(given) : given;
+    const cost = ceilTo(call.m, tile.mr) * ceilTo(call.n, tile.nr) / TILE_GAIN ** i;
+    if (cost < bestCost) [best, bestCost] = [{ call, tile: i }, cost];
+  }
+  return best;
+}
+
 /** The part of the output one thread computes: rows `[r0, r1)`, columns `[c0, c1)`. */
 export interface GemmRange {
   r0: number;
@@ -236,7 +281,7 @@ export function runRange(
   const bjs = call.transB ? ldb * 4 : 4;
   const ldw = ceilTo(Math.min(blocking.nc, cols), nr) * 4;
   const mode = (call.alpha !== 1 ? 1 : 0) | (call.beta !== 0 ? 2 : 0);
-  const packB = x.pack_b.bind(x);
+  const packB = x[packName(nr)].bind(x);
   for (let jc = r.c0; jc < r.c1; jc += blocking.nc) {
     const nc = Math.min(blocking.nc, r.c1 - jc);
     const np = Math.ceil(nc / nr);
@@ -245,7 +290,7 @@ export function runRange(
       kc = block.kc;
       const u = block.u;
       packPanels(x, packB, nr, b + pc * bks + jc * bjs, bks, bjs, kc, nc, s.pb);
-      const macro = x[`macro_${u}`];
+      const macro = x[macroName(tile, u)];
       const first = pc === 0 ? 1 : 0;
       for (let ic = r.r0; ic < r.r1; ic += blocking.mc) {
         const mc = Math.min(blocking.mc, r.r1 - ic);

@@ -1,7 +1,8 @@
 /**
- * The shapes the portable SGEMM's code is generated for: the register tile
- * and the unrolled depths. No imports: the GEMM Workers load it (through
- * gemm_plan.ts) without loading the code generator.
+ * The shapes the portable SGEMM's code is generated for: the register tiles
+ * and the unrolled depths, and the names of the functions generated for them.
+ * No imports: the GEMM Workers load it (through gemm_plan.ts) without loading
+ * the code generator.
  *
  * @module
  */
@@ -16,3 +17,13 @@ export interface TileShape {
 
 /** Depths the macro kernels are unrolled for (largest first; a depth block is one of them). */
 export const UNROLLS: readonly number[] = [128, 64, 32, 16, 8, 4, 2, 1];
+
+/** The exported name of `tile`'s macro kernel for depth `u`. */
+export function macroName({ mr, nr }: TileShape, u: number): `macro_${string}` {
+  return `macro_${mr}x${nr}_${u}`;
+}
+
+/** The exported name of the packer of full B panels `nr` wide. */
+export function packName(nr: number): `pack_b_${number}` {
+  return `pack_b_${nr}`;
+}

@@ -16,15 +16,15 @@ import { parentPort, workerData } from "node:worker_threads";
 export interface WorkerInit {
   /** This thread's module (compiled by the caller: its region's addresses are constants in it). */
   module: WebAssembly.Module;
-  /** The register tile the module was generated for. */
-  tile: TileShape;
+  /** The register tiles the module has kernels for (a call names one by index). */
+  tiles: readonly TileShape[];
   memory: WebAssembly.Memory;
   ctrl: SharedArrayBuffer;
   /** This worker's index (0-based; it is thread `index + 1`: the caller is thread 0). */
   index: number;
 }
 
-function serve({ module, tile, memory, ctrl, index }: WorkerInit): void {
+function serve({ module, tiles, memory, ctrl, index }: WorkerInit): void {
   const x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   const ints = new Int32Array(ctrl);
   let seen = Atomics.load(ints, SLOT.gen);
@@ -37,7 +37,11 @@ function serve({ module, tile, memory, ctrl, index }: WorkerInit): void {
     if (Atomics.load(ints, SLOT.stop) !== 0) break;
     const work = readWork(ctrl, index);
     try {
-      if (work !== undefined) runRange(x, work.call, work.range, work.scratch, tile);
+      if (work !== undefined) {
+        const tile = tiles[work.tile];
+        if (tile === undefined) throw new RangeError(`no tile ${work.tile}`);
+        runRange(x, work.call, work.range, work.scratch, tile);
+      }
     } catch {
       // Reported to the caller (which is blocked and cannot receive an error event).
       Atomics.store(ints, SLOT.failed, index + 1);

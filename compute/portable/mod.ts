@@ -18,6 +18,6 @@
 export { createPortableBlas, PortableBlas, PortableBlasError } from "./portable_blas.ts";
 export type { PortableBlasOptions, PortableTiming } from "./portable_blas.ts";
 export { PortableMemoryError } from "./gemm_memory.ts";
-export { BLOCKING, TILE, WIDE_TILE } from "./gemm_plan.ts";
-export type { Blocking, GemmCall } from "./gemm_plan.ts";
+export { BLOCKING, chooseTile, TILE, TILES, WIDE_TILE, WIDE_TILES } from "./gemm_plan.ts";
+export type { Blocking, GemmCall, TiledCall } from "./gemm_plan.ts";
 export type { TileShape } from "./gemm_module.ts";

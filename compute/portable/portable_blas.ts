@@ -26,14 +26,13 @@
 import { MAX_THREADS, newControl, SLOT, writeWork } from "./gemm_control.ts";
 import { GemmMemory, gemmModule } from "./gemm_memory.ts";
 import {
+  chooseTile,
   type GemmCall,
   type GemmScratch,
-  preferTransposed,
   runRange,
   scratchBytes,
-  TILE,
-  transposedCall,
-  WIDE_TILE,
+  TILES,
+  WIDE_TILES,
 } from "./gemm_plan.ts";
 import type { TileShape } from "./gemm_shape.ts";
 import { launchedRevectorized } from "../v8_flags.ts";
@@ -57,11 +56,17 @@ export interface PortableBlasOptions {
   /** Threads (the caller plus `threads - 1` Workers); default 1. */
   threads?: number;
   /**
-   * Use the wide register tile ({@link WIDE_TILE}), for processes whose V8
-   * revectorises (compute/v8_flags.ts); default: what the launcher says
-   * ({@link launchedRevectorized}). Speed only: every tile gives the same bits.
+   * Also use the wide register tile, chosen per call ({@link WIDE_TILES}), for
+   * processes whose V8 revectorises (compute/v8_flags.ts); default: what the
+   * launcher says ({@link launchedRevectorized}). Speed only: every tile gives
+   * the same bits.
    */
   wide?: boolean;
+  /**
+   * The register tiles to compile and choose from (overrides `wide`; for
+   * tests and probes). Speed only: every tile gives the same bits.
+   */
+  tiles?: readonly TileShape[];
   /**
    * Wait for the Workers before resolving (default). With `false` the engine
    * resolves at once and runs each call on the calling thread alone until every
@@ -99,7 +104,7 @@ export class PortableBlas {
   readonly #mem: GemmMemory;
   readonly #workers: Worker[];
   readonly #ctrl: SharedArrayBuffer;
-  readonly #tile: TileShape;
+  readonly #tiles: readonly TileShape[];
   #threads: number;
   #helpersReady = false;
   #helpersBroken = false;
@@ -113,19 +118,19 @@ export class PortableBlas {
     mem: GemmMemory,
     workers: Worker[],
     ctrl: SharedArrayBuffer,
-    tile: TileShape = TILE,
+    tiles: readonly TileShape[] = TILES,
     threads: number = workers.length + 1,
   ) {
     this.#mem = mem;
-    this.#tile = tile;
+    this.#tiles = tiles;
     this.#workers = workers;
     this.#ctrl = ctrl;
     this.#threads = threads;
   }
 
-  /** The register tile of its kernels. */
-  get tile(): TileShape {
-    return { ...this.#tile };
+  /** The register tiles of its kernels (each call runs on one of them). */
+  get tiles(): TileShape[] {
+    return this.#tiles.map((t) => ({ ...t }));
   }
 
   /** Whether every Worker has started (until then calls run on the calling thread). */
@@ -197,8 +202,9 @@ export class PortableBlas {
     if (m === 0 || n === 0) return;
     if (k === 0) return this.#scaleOnly(given);
     this.#checkOffsets(given);
-    const tile = this.#tile;
-    const call = preferTransposed(given, tile) ? transposedCall(given) : given;
+    const chosen = chooseTile(given, this.#tiles);
+    const call = chosen.call;
+    const tile = this.#tiles[chosen.tile];
     const threads = this.#threads > 1 && this.helpersReady ? this.#threads : 1;
     const ranges = splitOutput(call.m, call.n, k, threads, tile);
     const sizes = ranges.map((r) => scratchBytes(r.r1 - r.r0, r.c1 - r.c0, k, tile));
@@ -216,7 +222,7 @@ export class PortableBlas {
     }
     const ints = new Int32Array(this.#ctrl);
     // Worker i (0-based) takes range i + 1; this thread takes range 0.
-    writeWork(this.#ctrl, call, ranges.slice(1), scratch.slice(1));
+    writeWork(this.#ctrl, call, chosen.tile, ranges.slice(1), scratch.slice(1));
     Atomics.store(ints, SLOT.done, 0);
     Atomics.add(ints, SLOT.gen, 1);
     Atomics.notify(ints, SLOT.gen);
@@ -372,20 +378,20 @@ export async function createPortableBlas(opts: PortableBlasOptions = {}): Promis
       `portable BLAS: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`,
     );
   }
-  const tile = (opts.wide ?? launchedRevectorized()) ? WIDE_TILE : TILE;
-  const mem = new GemmMemory(tile, threads);
+  const tiles = opts.tiles ?? ((opts.wide ?? launchedRevectorized()) ? WIDE_TILES : TILES);
+  const mem = new GemmMemory(tiles, threads);
   const ctrl = newControl();
   const workers: Worker[] = [];
   const ready: Promise<void>[] = [];
   // Its Workers are pushed into `workers` below (the engine holds the same array).
-  const engine = new PortableBlas(mem, workers, ctrl, tile, threads);
+  const engine = new PortableBlas(mem, workers, ctrl, tiles, threads);
   for (let i = 1; i < threads; i++) {
     // node:worker_threads, not a web Worker: unref'd once ready, an idle engine never keeps the
     // process alive (calls are synchronous: they need no event loop).
     // The init goes as workerData, not a message: started from a Deno Worker (graded code's,
     // reproducible), a message to a just-started thread is delivered about 0.5 s late.
-    const module = gemmModule(tile, i);
-    const init: WorkerInit = { module, tile, memory: mem.memory, ctrl, index: i - 1 };
+    const module = gemmModule(tiles, i);
+    const init: WorkerInit = { module, tiles, memory: mem.memory, ctrl, index: i - 1 };
     const w = new Worker(new URL("./gemm_worker.ts", import.meta.url), { workerData: init });
     ready.push(
       new Promise((resolve, reject) => {
