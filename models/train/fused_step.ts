@@ -65,6 +65,8 @@ import {
 import { SimdArena } from "./fused_simd.ts";
 import { clearUpperState } from "./fused_upper.ts";
 import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
+import { FusedHelper } from "./fused_helper.ts";
+import { type HelperPlan, splitUpdates } from "./fused_helper_job.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
@@ -96,6 +98,18 @@ export interface FusedStepConfig {
   augmentShift?: number;
 }
 
+/** Options of {@link createFusedTrainer}. */
+export interface FusedTrainerOptions {
+  /**
+   * Start a helper worker (fused_helper.ts) that updates part of the
+   * parameters and draws the next step's dropout masks on the second core
+   * (same bits; default false). Only where the trainer is sure to be
+   * released: a live worker keeps the process running. Where no worker
+   * starts, or until it has started, the trainer works alone.
+   */
+  helper?: boolean;
+}
+
 /** A fused trainer bound to one network and one training configuration. */
 export interface FusedTrainer {
   /**
@@ -124,11 +138,17 @@ export interface FusedTrainer {
   ): FusedStepResult;
   /**
    * Releases the trainer's buffers (on a remote BLAS's shared buffer: once no
-   * trainer uses it any more, its space is reused). The trainer is unusable after.
+   * trainer uses it any more, its space is reused) and stops its helper
+   * worker. The trainer is unusable after.
    */
   release(): void;
   /** Copies the trained weights into the network's tfjs variables. */
   writeBack(): void;
+  /**
+   * Resolves true once the helper worker takes jobs ({@link FusedTrainerOptions.helper}),
+   * false when there is none or it failed to start (steps never wait for it).
+   */
+  helperReady(): Promise<boolean>;
 }
 
 /**
@@ -146,6 +166,55 @@ export function fusedUnsupportedReason(config: FusedStepConfig): string | undefi
   }
   if (spec.outputMaxNorm !== undefined) return "the output layer uses max-norm";
   return undefined;
+}
+
+/** One optimizer update: a parameter array, its gradient and velocity, its L2 (0 for biases). */
+interface ParamUpdate {
+  w: Float32Array;
+  g: Float32Array;
+  v: Float32Array;
+  l2: number;
+  /** Whether its sum of squares enters the L2 penalty (kernels). */
+  kernel: boolean;
+}
+
+/** A dropout mask buffer (the largest batch's) and its slot and rate. */
+interface MaskBuffer {
+  slot: number;
+  out: Float32Array;
+  rate: number;
+}
+
+/**
+ * The helper's plan: every mask of `masks`, and about half of `updates`
+ * ({@link splitUpdates}); `share[k]` says whether update `k` is the helper's.
+ */
+function helperPlan(
+  updates: ParamUpdate[],
+  masks: MaskBuffer[],
+  rule: UpdateRule,
+  seed: number,
+): { plan: HelperPlan; share: boolean[] } {
+  const maskFloats = masks.reduce((t, m) => t + m.out.length, 0);
+  const share = splitUpdates(updates.map((u) => u.w.length), maskFloats);
+  const plan: HelperPlan = {
+    rule,
+    seed,
+    updates: updates.filter((_, k) => share[k]).map((u) => ({
+      w: u.w.byteOffset,
+      g: u.g.byteOffset,
+      v: u.v.byteOffset,
+      n: u.w.length,
+      l2: u.l2,
+    })),
+    masks: masks.map(({ slot, out, rate }) => ({
+      slot,
+      out: out.byteOffset,
+      size: out.length,
+      rate,
+    })),
+  };
+  return { plan, share };
 }
 
 /** Live fused trainers per remote BLAS whose shared buffer holds their arrays. */
@@ -186,6 +255,7 @@ export function createFusedTrainer(
   net: Network,
   config: FusedStepConfig,
   blas: BlasLibrary,
+  options: FusedTrainerOptions = {},
 ): FusedTrainer {
   const why = fusedUnsupportedReason(config);
   if (why !== undefined) throw new Error(`fused step: ${why}`);
@@ -232,9 +302,8 @@ export function createFusedTrainer(
     }
   }
   if (onHeap) shared = undefined;
-  const arena = bufs
-    ? undefined
-    : onHeap?.arena ?? engineArena(blas, carvedSize(sizes)) ?? new SimdArena(carvedSize(sizes));
+  const arena = bufs ? undefined : onHeap?.arena ?? engineArena(blas, carvedSize(sizes)) ??
+    (options.helper ? SimdArena.shared(carvedSize(sizes)) : new SimdArena(carvedSize(sizes)));
   bufs ??= carve(sizes, (n) => arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
@@ -286,6 +355,22 @@ export function createFusedTrainer(
     return layer;
   });
 
+  // The updates in penalty order, and the helper's share of them and of the masks.
+  const updates: ParamUpdate[] = layers.flatMap((ly) => [
+    { w: ly.w, g: ly.gw, v: ly.vw, l2: ly.l2, kernel: true },
+    { w: ly.b, g: ly.gb, v: ly.vb, l2: 0, kernel: false },
+  ]);
+  const masks: MaskBuffer[] = [
+    ...(inputDropout > 0 ? [{ slot: 0, out: xMask, rate: inputDropout }] : []),
+    ...layers.slice(0, L - 1).flatMap((ly, l) =>
+      ly.dropout > 0 ? [{ slot: l + 1, out: ly.mask, rate: ly.dropout }] : []
+    ),
+  ];
+  const planned = options.helper && arena ? helperPlan(updates, masks, rule, seed) : undefined;
+  const helper = planned && FusedHelper.start(arena!, planned.plan);
+  const helperShare = planned?.share ?? [];
+  const sums = new Float64Array(updates.length);
+
   let released = false;
   const checkRows = (n: number): void => {
     if (released) throw new Error("fused step: the trainer was released");
@@ -330,14 +415,15 @@ export function createFusedTrainer(
 
   /** Forward, backward and update on the `n` rows in `x` and `labels`. */
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
+    // The helper's masks are this step's when it drew them during the last step.
+    let ahead: boolean | undefined;
+    const drawMask = (slot: number, size: number, rate: number, out: Float32Array): void => {
+      ahead ??= helper?.masksOf(stepIndex) ?? false;
+      if (!ahead) makeMask(size, rate, deriveSeed(seed, ...dropoutStream(slot, stepIndex)), out);
+    };
     let input = x;
     if (inputDropout > 0) {
-      makeMask(
-        n * PIXELS,
-        inputDropout,
-        deriveSeed(seed, ...dropoutStream(0, stepIndex)),
-        xMask,
-      );
+      drawMask(0, n * PIXELS, inputDropout, xMask);
       mask(x, xMask, xDropped, n * PIXELS);
       input = xDropped;
     }
@@ -365,12 +451,7 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        makeMask(
-          size,
-          ly.dropout,
-          deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
-          ly.mask,
-        );
+        drawMask(l + 1, size, ly.dropout, ly.mask);
         forward(ly.z, size, ly.relu, ly.mask, ly.out);
         input = ly.out;
       } else {
@@ -426,12 +507,21 @@ export function createFusedTrainer(
         below.dropout > 0 ? below.mask : undefined,
       );
     }
-    // Update (L2 on kernels folded in), collecting the L2 penalty.
-    let penalty = 0;
-    for (const ly of layers) {
-      penalty += ly.l2 * update(ly.w, ly.gw, ly.vw, lr, ly.l2);
-      update(ly.b, ly.gb, ly.vb, lr, 0);
+    // Update (L2 on kernels folded in), collecting the L2 penalty: with a
+    // helper, it updates its share and then draws the next step's masks.
+    ahead ??= helper?.masksOf(stepIndex) ?? false; // no mask job may be in flight now
+    const assisted = helper?.ready === true;
+    if (assisted) helper!.submit(lr, stepIndex + 1);
+    for (const [j, u] of updates.entries()) {
+      if (!(assisted && helperShare[j])) sums[j] = update(u.w, u.g, u.v, lr, u.l2);
     }
+    if (assisted) {
+      const theirs = helper!.sums();
+      let k = 0;
+      for (const [j, theirsToo] of helperShare.entries()) if (theirsToo) sums[j] = theirs[k++];
+    }
+    let penalty = 0;
+    for (const [j, u] of updates.entries()) if (u.kernel) penalty += u.l2 * sums[j];
     return { loss: Math.fround(ce.loss + Math.fround(penalty)), correct: ce.correct };
   };
 
@@ -447,7 +537,11 @@ export function createFusedTrainer(
   const release = (): void => {
     if (released) return;
     released = true;
-    onHeap?.free();
+    try {
+      helper?.close();
+    } finally {
+      onHeap?.free();
+    }
     if (!shared) return;
     const users = (sharedUsers.get(shared) ?? 1) - 1;
     if (users > 0) {
@@ -458,5 +552,7 @@ export function createFusedTrainer(
     }
   };
 
-  return { step, stepBatch, writeBack, release };
+  const helperReady = (): Promise<boolean> => helper?.whenReady() ?? Promise.resolve(false);
+
+  return { step, stepBatch, writeBack, release, helperReady };
 }

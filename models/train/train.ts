@@ -104,7 +104,9 @@ export async function trainMlp(
   const model = buildMlp(spec, seed);
   const variables = model.layers.trainableWeights.map((w) => w.read() as tf.Variable);
   const kernelInfo = kernels(model, spec);
-  const fused = useFused ? createFusedTrainer(model, config, fusedBlas) : undefined;
+  const fused = useFused
+    ? createFusedTrainer(model, config, fusedBlas, { helper: options.fusedHelper ?? true })
+    : undefined;
   const optimizer = createOptimizer(config.optimizer, learningRateAt(config.schedule, 0, epochs));
   const history: EpochRecord[] = [];
   const average = averageLast > 1 ? weightAverager(variables, averageLast) : undefined;
