@@ -13,8 +13,11 @@
  * bits). {@link FusedHelper.start} returns `undefined` where no worker can be
  * started, and a worker that fails to start simply never becomes ready.
  * {@link FusedHelper.close} must be called: a live worker keeps the process running.
- * Where thread affinity can be set (thread_affinity.ts), each job first keeps
- * the helper off the trainer's current CPU, so that both run at once.
+ * Each job first keeps the helper off the trainer's current CPU (thread
+ * affinity, thread_affinity.ts), so that both run at once: woken on the
+ * trainer's CPU, the helper would run only once the trainer waits for it,
+ * slower than no helper. So there is no helper where affinity cannot be set
+ * (no `--allow-ffi`, not Linux) or only one CPU is allowed.
  *
  * ```ts
  * import { SimdArena } from "./fused_simd.ts";
@@ -65,28 +68,38 @@ export class FusedHelper {
   #jobs = 0;
   #maskStep = -1;
   #closed = false;
-  readonly #affinity: ThreadAffinity | undefined;
+  readonly #affinity: ThreadAffinity;
   readonly #cpus: number[];
   /** The trainer's CPU the helper was last kept off (-1: none yet). */
   #awayFrom = -1;
 
-  private constructor(worker: Worker, ctl: Int32Array, nums: Float64Array) {
+  private constructor(
+    worker: Worker,
+    ctl: Int32Array,
+    nums: Float64Array,
+    affinity: ThreadAffinity,
+    cpus: number[],
+  ) {
     this.#worker = worker;
     this.#ctl = ctl;
     this.#nums = nums;
-    this.#affinity = openThreadAffinity();
-    this.#cpus = this.#affinity?.allowedCpus() ?? [];
+    this.#affinity = affinity;
+    this.#cpus = cpus;
   }
 
   /**
    * Starts a helper on `arena`'s memory for `plan` (in the background), or
-   * returns `undefined` when the memory is not shared or no worker can be created.
+   * returns `undefined` when the memory is not shared, thread affinity
+   * cannot be set on two CPUs or more, or no worker can be created.
    */
   static start(arena: SimdArena, plan: HelperPlan): FusedHelper | undefined {
     const memory = arena.memory;
     if (!(memory.buffer instanceof SharedArrayBuffer) || typeof Worker !== "function") {
       return undefined;
     }
+    const affinity = openThreadAffinity();
+    const cpus = affinity?.allowedCpus() ?? [];
+    if (affinity === undefined || cpus.length < 2) return undefined;
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
     const nums = new Float64Array(new SharedArrayBuffer((NUM.sums + plan.updates.length) * 8));
     let worker: Worker;
@@ -109,7 +122,7 @@ export class FusedHelper {
       worker.terminate();
       return undefined;
     }
-    return new FusedHelper(worker, ctl, nums);
+    return new FusedHelper(worker, ctl, nums, affinity, cpus);
   }
 
   /** Whether the helper is up and can take jobs (false until it has started, and after a failure). */
@@ -175,7 +188,7 @@ export class FusedHelper {
   /** Restricts the helper to the CPUs other than the trainer's current one (when it moved). */
   #keepAway(): void {
     const tid = Atomics.load(this.#ctl, CTL.tid);
-    if (this.#affinity === undefined || tid <= 0) return;
+    if (tid <= 0) return;
     const cpu = this.#affinity.currentCpu();
     if (cpu === this.#awayFrom) return;
     this.#awayFrom = cpu;
