@@ -16,6 +16,8 @@ import {
   splitUpdates,
 } from "../models/train/fused_helper_job.ts";
 import { SimdArena } from "../models/train/fused_simd.ts";
+import { gatherShiftBatch, PIXEL_VALUES } from "../models/train/fused_kernels.ts";
+import { Rng } from "../utils/rng.ts";
 import { dropoutMask } from "../models/dropout.ts";
 import { deriveSeed } from "../utils/rng.ts";
 import { dropoutStream } from "../utils/seed_streams.ts";
@@ -214,4 +216,28 @@ Deno.test("thread affinity: CPU sets round-trip; where available, this thread ma
   assert(cpus.length >= 1);
   assert(cpus.includes(affinity.currentCpu()));
   assert(affinity.threadId() > 0);
+});
+
+Deno.test("the vector rows of the SIMD gather give the table's value of every byte, at every column", () => {
+  // Image k: pixel p = (p * 7 + k) % 256, so each byte value lands in many columns and rows.
+  const count = 64;
+  const images = Uint8Array.from(
+    { length: count * 784 },
+    (_, i) => ((i % 784) * 7 + Math.floor(i / 784)) % 256,
+  );
+  const order = Uint32Array.from({ length: count }, (_, i) => i);
+  const arena = new SimdArena(count * 784 + 2048);
+  const [out, stage, table] = [arena.alloc(count * 784), arena.alloc(196), arena.alloc(256)];
+  table.set(PIXEL_VALUES);
+  for (const shift of [0, 1, 2, 3]) {
+    const expected = new Float32Array(count * 784);
+    gatherShiftBatch(images, order, 0, count, expected, new Rng(shift), shift);
+    arena.gatherShiftBatch(images, order, 0, count, out, stage, table, new Rng(shift), shift);
+    assertEquals(out, expected, `shift ${shift}`);
+  }
+  // Unshifted, every pixel is its byte's table value.
+  arena.gatherShiftBatch(images, order, 0, count, out, stage, table);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] !== PIXEL_VALUES[images[i]]) throw new Error(`pixel ${i}: ${out[i]}`);
+  }
 });
