@@ -200,10 +200,15 @@ Deno.test("the helper's jobs are the trainer's own passes; it needs a shared mem
   assertEquals(FusedHelper.start(new SimdArena(1024), plan), undefined, "not on a private memory");
 });
 
-Deno.test("splitUpdates: the largest array stays with the trainer, the helper gets the rest up to balance", () => {
+Deno.test("splitUpdates: the largest array stays with the trainer, the helper gets what balances its masks", () => {
   // The recipe's arrays (kernel, bias per layer) and its masks.
   const sizes = [784 * 512, 512, 512 * 256, 256, 256 * 10, 10];
-  assertEquals(splitUpdates(sizes, 128 * (512 + 256)), [false, false, true, false, false, false]);
+  assertEquals(splitUpdates(sizes, 128 * (512 + 256)), [false, true, true, true, true, true]);
+  assertEquals(
+    splitUpdates(sizes, 4 * 128 * (512 + 256)),
+    sizes.map(() => false),
+    "busy with masks",
+  );
   assertEquals(splitUpdates(sizes, 0), [false, true, true, true, true, true]);
   assertEquals(splitUpdates([], 10), []);
 });

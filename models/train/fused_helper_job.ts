@@ -125,9 +125,9 @@ export function runMasks(arena: SimdArena, plan: HelperPlan, step: number): void
 
 /**
  * Cost of drawing one mask value relative to updating one parameter (both
- * measured on the fused step's passes: ~2.9 ns and ~0.75 ns).
+ * measured on the fused step's passes: ~1.0 ns and ~0.7 ns).
  */
-export const MASK_COST = 4;
+export const MASK_COST = 1.4;
 
 /**
  * Which of the parameter arrays of `sizes` the helper updates (`true`) so
