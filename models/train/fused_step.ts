@@ -65,8 +65,7 @@ import {
 import { SimdArena } from "./fused_simd.ts";
 import { clearUpperState } from "./fused_upper.ts";
 import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
-import { FusedHelper } from "./fused_helper.ts";
-import { type HelperPlan, splitUpdates } from "./fused_helper_job.ts";
+import { type MaskBuffer, type ParamUpdate, StepAssist } from "./fused_assist.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
@@ -166,55 +165,6 @@ export function fusedUnsupportedReason(config: FusedStepConfig): string | undefi
   }
   if (spec.outputMaxNorm !== undefined) return "the output layer uses max-norm";
   return undefined;
-}
-
-/** One optimizer update: a parameter array, its gradient and velocity, its L2 (0 for biases). */
-interface ParamUpdate {
-  w: Float32Array;
-  g: Float32Array;
-  v: Float32Array;
-  l2: number;
-  /** Whether its sum of squares enters the L2 penalty (kernels). */
-  kernel: boolean;
-}
-
-/** A dropout mask buffer (the largest batch's) and its slot and rate. */
-interface MaskBuffer {
-  slot: number;
-  out: Float32Array;
-  rate: number;
-}
-
-/**
- * The helper's plan: every mask of `masks`, and about half of `updates`
- * ({@link splitUpdates}); `share[k]` says whether update `k` is the helper's.
- */
-function helperPlan(
-  updates: ParamUpdate[],
-  masks: MaskBuffer[],
-  rule: UpdateRule,
-  seed: number,
-): { plan: HelperPlan; share: boolean[] } {
-  const maskFloats = masks.reduce((t, m) => t + m.out.length, 0);
-  const share = splitUpdates(updates.map((u) => u.w.length), maskFloats);
-  const plan: HelperPlan = {
-    rule,
-    seed,
-    updates: updates.filter((_, k) => share[k]).map((u) => ({
-      w: u.w.byteOffset,
-      g: u.g.byteOffset,
-      v: u.v.byteOffset,
-      n: u.w.length,
-      l2: u.l2,
-    })),
-    masks: masks.map(({ slot, out, rate }) => ({
-      slot,
-      out: out.byteOffset,
-      size: out.length,
-      rate,
-    })),
-  };
-  return { plan, share };
 }
 
 /** Live fused trainers per remote BLAS whose shared buffer holds their arrays. */
@@ -366,10 +316,8 @@ export function createFusedTrainer(
       ly.dropout > 0 ? [{ slot: l + 1, out: ly.mask, rate: ly.dropout }] : []
     ),
   ];
-  const planned = options.helper && arena ? helperPlan(updates, masks, rule, seed) : undefined;
-  const helper = planned && FusedHelper.start(arena!, planned.plan);
-  const helperShare = planned?.share ?? [];
-  const sums = new Float64Array(updates.length);
+  const helper = options.helper && arena ? { arena, rule, seed } : undefined;
+  const assist = new StepAssist(updates, masks, update, helper);
 
   let released = false;
   const checkRows = (n: number): void => {
@@ -418,7 +366,7 @@ export function createFusedTrainer(
     // The helper's masks are this step's when it drew them during the last step.
     let ahead: boolean | undefined;
     const drawMask = (slot: number, size: number, rate: number, out: Float32Array): void => {
-      ahead ??= helper?.masksOf(stepIndex) ?? false;
+      ahead ??= assist.masksOf(stepIndex);
       if (!ahead) makeMask(size, rate, deriveSeed(seed, ...dropoutStream(slot, stepIndex)), out);
     };
     let input = x;
@@ -509,19 +457,8 @@ export function createFusedTrainer(
     }
     // Update (L2 on kernels folded in), collecting the L2 penalty: with a
     // helper, it updates its share and then draws the next step's masks.
-    ahead ??= helper?.masksOf(stepIndex) ?? false; // no mask job may be in flight now
-    const assisted = helper?.ready === true;
-    if (assisted) helper!.submit(lr, stepIndex + 1);
-    for (const [j, u] of updates.entries()) {
-      if (!(assisted && helperShare[j])) sums[j] = update(u.w, u.g, u.v, lr, u.l2);
-    }
-    if (assisted) {
-      const theirs = helper!.sums();
-      let k = 0;
-      for (const [j, theirsToo] of helperShare.entries()) if (theirsToo) sums[j] = theirs[k++];
-    }
-    let penalty = 0;
-    for (const [j, u] of updates.entries()) if (u.kernel) penalty += u.l2 * sums[j];
+    ahead ??= assist.masksOf(stepIndex); // no mask job may be in flight now
+    const penalty = assist.update(lr, stepIndex);
     return { loss: Math.fround(ce.loss + Math.fround(penalty)), correct: ce.correct };
   };
 
@@ -538,7 +475,7 @@ export function createFusedTrainer(
     if (released) return;
     released = true;
     try {
-      helper?.close();
+      assist.close();
     } finally {
       onHeap?.free();
     }
@@ -552,7 +489,5 @@ export function createFusedTrainer(
     }
   };
 
-  const helperReady = (): Promise<boolean> => helper?.whenReady() ?? Promise.resolve(false);
-
-  return { step, stepBatch, writeBack, release, helperReady };
+  return { step, stepBatch, writeBack, release, helperReady: () => assist.ready() };
 }
