@@ -59,6 +59,13 @@ export interface TrainOptions {
   fusedStep?: boolean;
   /** The BLAS for the fused step (default: the `wasm-blas` backend's when active). */
   blas?: BlasLibrary;
+  /**
+   * Let the fused step use a helper worker on the second core (the next
+   * step's dropout masks and part of the optimizer update; same bits,
+   * models/train/fused_helper.ts). Default true; false where starting a
+   * worker costs more than it saves.
+   */
+  fusedHelper?: boolean;
 }
 
 /** The run as it starts, for {@link TrainReporter.onStart}. */

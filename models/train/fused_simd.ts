@@ -65,6 +65,8 @@ export interface ArenaRegion {
  * heap (so a remote BLAS can take its arrays by offset, without copies).
  */
 export class SimdArena {
+  /** The memory the arena's buffers live in (shared for a region, or {@link SimdArena.shared}). */
+  readonly memory: WebAssembly.Memory;
   /** The buffer every view is made on (kept: a shared memory's `buffer` changes object when it grows). */
   readonly #buffer: ArrayBufferLike;
   readonly #fns: Record<string, UpdateFn>;
@@ -96,6 +98,7 @@ export class SimdArena {
         throw new Error(`SimdArena: the region cannot hold ${floats} floats`);
       }
     }
+    this.memory = memory;
     this.#buffer = memory.buffer;
     this.#used = this.#start;
     const shared = region !== undefined;
@@ -105,6 +108,29 @@ export class SimdArena {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.#fns = instance.exports as unknown as Record<string, UpdateFn>;
     this.#passes = instance.exports as unknown as Record<string, (...args: number[]) => void>;
+  }
+
+  /**
+   * An arena of `floats` values in a fresh shared memory of its own (its
+   * buffers can then be handed to another thread, e.g. fused_helper.ts').
+   */
+  static shared(floats: number): SimdArena {
+    const pages = Math.max(1, Math.ceil((floats * 4) / PAGE));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    return new SimdArena(floats, { memory, byteOffset: 0, byteLength: pages * PAGE });
+  }
+
+  /**
+   * A view of `n` floats at byte `byteOffset` of this arena's buffer (e.g. a
+   * buffer that another thread allocated from an arena on the same memory);
+   * throws outside the arena.
+   */
+  view(byteOffset: number, n: number): Float32Array {
+    const start = byteOffset / 4;
+    if (!(Number.isInteger(start) && start >= this.#start && n >= 0 && start + n <= this.#end)) {
+      throw new Error(`SimdArena.view: ${n} floats at byte ${byteOffset} are outside the arena`);
+    }
+    return new Float32Array(this.#buffer, byteOffset, n);
   }
 
   /** A zero-filled buffer of `n` floats in this arena; throws when the arena is full. */

@@ -11,7 +11,6 @@ import {
   countedLoop,
   envMemoryImport,
   F32,
-  f32c,
   funcBody,
   get,
   I32,
@@ -38,8 +37,9 @@ const I32_SHR_U = 0x76;
 const I32_XOR = 0x73;
 const I32_ROTL = 0x77;
 const I32_LT_U = 0x49;
-const SELECT = 0x1b;
-const F32_STORE = 0x38;
+const I32_SUB = 0x6b;
+const I32_STORE = 0x36;
+const I32_REINTERPRET_F32 = 0xbc;
 const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const F32X4_SPLAT = [SIMD, 0x13];
@@ -162,11 +162,13 @@ function elementwiseBody(params: number, body: PassBody): number[] {
  * dropout_mask(mask, n, a, b, c, d, thr, keep): `n` floats of an inverted
  * dropout mask at byte offset `mask` from the sfc32 state (a, b, c, d):
  * `mask[i] = t <u thr ? 0 : keep` with `t` the generator's i-th output, the
- * loop of `dropoutMask` (models/dropout.ts) in i32 arithmetic.
+ * loop of `dropoutMask` (models/dropout.ts) in i32 arithmetic. The choice is
+ * made on the bits, `keep & ((t <u thr) - 1)` (+0 or keep), without a branch:
+ * a float `select` compiles to one, mispredicted at random.
  */
 function dropoutMaskBody(): number[] {
   const [mask, n, a, b, c, d, thr, keep] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [i, end, t] = [8, 9, 10];
+  const [i, end, t, keepBits] = [8, 9, 10, 11];
   /** One draw, stored at mask + i + `offset` bytes. */
   const draw = (offset: number): number[] => [
     // t = a + b + d; d = d + 1; a = b ^ (b >>> 9); b = c + (c << 3); c = rotl(c, 21) + t
@@ -198,21 +200,25 @@ function dropoutMaskBody(): number[] {
     ...get(t),
     I32_ADD,
     ...set(c),
-    // mask[i + offset] = t <u thr ? 0 : keep
+    // mask[i + offset] bits = keepBits & ((t <u thr) - 1)
     ...get(mask),
     ...get(i),
     I32_ADD,
-    ...f32c(0),
-    ...get(keep),
+    ...get(keepBits),
     ...get(t),
     ...get(thr),
     I32_LT_U,
-    SELECT,
-    F32_STORE,
+    ...i32c(1),
+    I32_SUB,
+    I32_AND,
+    I32_STORE,
     2,
     ...uleb(offset),
   ];
   const code = [
+    ...get(keep),
+    I32_REINTERPRET_F32,
+    ...set(keepBits),
     ...i32c(0),
     ...set(i),
     // Four draws per iteration up to (n & ~3), then one per iteration.
@@ -230,7 +236,7 @@ function dropoutMaskBody(): number[] {
     ...countedLoop(i, end, 4, draw(0)),
     END,
   ];
-  return funcBody([[3, I32]], code);
+  return funcBody([[4, I32]], code);
 }
 
 /** The update variants, in export order: [name, l2, momentum, nesterov]. */

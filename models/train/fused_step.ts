@@ -65,6 +65,7 @@ import {
 import { SimdArena } from "./fused_simd.ts";
 import { clearUpperState } from "./fused_upper.ts";
 import { carve, carvedSize, engineArena, heapArena } from "./fused_memory.ts";
+import { type MaskBuffer, type ParamUpdate, StepAssist } from "./fused_assist.ts";
 
 export { fusedBlasForBackend, setFusedStepBlas } from "./fused_memory.ts";
 import { hiddenLayerName, type MlpSpec, type Network, OUTPUT_LAYER } from "../mlp.ts";
@@ -96,6 +97,18 @@ export interface FusedStepConfig {
   augmentShift?: number;
 }
 
+/** Options of {@link createFusedTrainer}. */
+export interface FusedTrainerOptions {
+  /**
+   * Start a helper worker (fused_helper.ts) that updates part of the
+   * parameters and draws the next step's dropout masks on the second core
+   * (same bits; default false). Only where the trainer is sure to be
+   * released: a live worker keeps the process running. Where no worker
+   * starts, or until it has started, the trainer works alone.
+   */
+  helper?: boolean;
+}
+
 /** A fused trainer bound to one network and one training configuration. */
 export interface FusedTrainer {
   /**
@@ -124,11 +137,17 @@ export interface FusedTrainer {
   ): FusedStepResult;
   /**
    * Releases the trainer's buffers (on a remote BLAS's shared buffer: once no
-   * trainer uses it any more, its space is reused). The trainer is unusable after.
+   * trainer uses it any more, its space is reused) and stops its helper
+   * worker. The trainer is unusable after.
    */
   release(): void;
   /** Copies the trained weights into the network's tfjs variables. */
   writeBack(): void;
+  /**
+   * Resolves true once the helper worker takes jobs ({@link FusedTrainerOptions.helper}),
+   * false when there is none or it failed to start (steps never wait for it).
+   */
+  helperReady(): Promise<boolean>;
 }
 
 /**
@@ -186,6 +205,7 @@ export function createFusedTrainer(
   net: Network,
   config: FusedStepConfig,
   blas: BlasLibrary,
+  options: FusedTrainerOptions = {},
 ): FusedTrainer {
   const why = fusedUnsupportedReason(config);
   if (why !== undefined) throw new Error(`fused step: ${why}`);
@@ -232,9 +252,8 @@ export function createFusedTrainer(
     }
   }
   if (onHeap) shared = undefined;
-  const arena = bufs
-    ? undefined
-    : onHeap?.arena ?? engineArena(blas, carvedSize(sizes)) ?? new SimdArena(carvedSize(sizes));
+  const arena = bufs ? undefined : onHeap?.arena ?? engineArena(blas, carvedSize(sizes)) ??
+    (options.helper ? SimdArena.shared(carvedSize(sizes)) : new SimdArena(carvedSize(sizes)));
   bufs ??= carve(sizes, (n) => arena!.alloc(n));
   const rule: UpdateRule = { momentum, useMomentum, nesterov };
   const update = arena
@@ -286,6 +305,20 @@ export function createFusedTrainer(
     return layer;
   });
 
+  // The updates in penalty order, and the helper's share of them and of the masks.
+  const updates: ParamUpdate[] = layers.flatMap((ly) => [
+    { w: ly.w, g: ly.gw, v: ly.vw, l2: ly.l2, kernel: true },
+    { w: ly.b, g: ly.gb, v: ly.vb, l2: 0, kernel: false },
+  ]);
+  const masks: MaskBuffer[] = [
+    ...(inputDropout > 0 ? [{ slot: 0, out: xMask, rate: inputDropout }] : []),
+    ...layers.slice(0, L - 1).flatMap((ly, l) =>
+      ly.dropout > 0 ? [{ slot: l + 1, out: ly.mask, rate: ly.dropout }] : []
+    ),
+  ];
+  const helper = options.helper && arena ? { arena, rule, seed } : undefined;
+  const assist = new StepAssist(updates, masks, update, helper);
+
   let released = false;
   const checkRows = (n: number): void => {
     if (released) throw new Error("fused step: the trainer was released");
@@ -330,14 +363,15 @@ export function createFusedTrainer(
 
   /** Forward, backward and update on the `n` rows in `x` and `labels`. */
   const run = (n: number, stepIndex: number, lr: number): FusedStepResult => {
+    // The helper's masks are this step's when it drew them during the last step.
+    let ahead: boolean | undefined;
+    const drawMask = (slot: number, size: number, rate: number, out: Float32Array): void => {
+      ahead ??= assist.masksOf(stepIndex);
+      if (!ahead) makeMask(size, rate, deriveSeed(seed, ...dropoutStream(slot, stepIndex)), out);
+    };
     let input = x;
     if (inputDropout > 0) {
-      makeMask(
-        n * PIXELS,
-        inputDropout,
-        deriveSeed(seed, ...dropoutStream(0, stepIndex)),
-        xMask,
-      );
+      drawMask(0, n * PIXELS, inputDropout, xMask);
       mask(x, xMask, xDropped, n * PIXELS);
       input = xDropped;
     }
@@ -365,12 +399,7 @@ export function createFusedTrainer(
       if (l === L - 1) break;
       const size = n * ly.units;
       if (ly.dropout > 0) {
-        makeMask(
-          size,
-          ly.dropout,
-          deriveSeed(seed, ...dropoutStream(l + 1, stepIndex)),
-          ly.mask,
-        );
+        drawMask(l + 1, size, ly.dropout, ly.mask);
         forward(ly.z, size, ly.relu, ly.mask, ly.out);
         input = ly.out;
       } else {
@@ -426,12 +455,10 @@ export function createFusedTrainer(
         below.dropout > 0 ? below.mask : undefined,
       );
     }
-    // Update (L2 on kernels folded in), collecting the L2 penalty.
-    let penalty = 0;
-    for (const ly of layers) {
-      penalty += ly.l2 * update(ly.w, ly.gw, ly.vw, lr, ly.l2);
-      update(ly.b, ly.gb, ly.vb, lr, 0);
-    }
+    // Update (L2 on kernels folded in), collecting the L2 penalty: with a
+    // helper, it updates its share and then draws the next step's masks.
+    ahead ??= assist.masksOf(stepIndex); // no mask job may be in flight now
+    const penalty = assist.update(lr, stepIndex);
     return { loss: Math.fround(ce.loss + Math.fround(penalty)), correct: ce.correct };
   };
 
@@ -447,7 +474,11 @@ export function createFusedTrainer(
   const release = (): void => {
     if (released) return;
     released = true;
-    onHeap?.free();
+    try {
+      assist.close();
+    } finally {
+      onHeap?.free();
+    }
     if (!shared) return;
     const users = (sharedUsers.get(shared) ?? 1) - 1;
     if (users > 0) {
@@ -458,5 +489,5 @@ export function createFusedTrainer(
     }
   };
 
-  return { step, stepBatch, writeBack, release };
+  return { step, stepBatch, writeBack, release, helperReady: () => assist.ready() };
 }
