@@ -24,10 +24,9 @@ import { dropoutStream } from "../utils/seed_streams.ts";
 import { buildMlp } from "../models/mlp.ts";
 import { SMALL_RECIPE } from "../models/recipes.ts";
 import { type TrainConfig, trainMlp } from "../models/train/train.ts";
-import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
 import { cpusOfSet, openThreadAffinity, setOfCpus } from "../models/train/thread_affinity.ts";
 import { toySet } from "./toy_data.ts";
-import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
+import { naiveBlas } from "./naive_blas.ts";
 
 const train = toySet(200, 1);
 
@@ -47,27 +46,13 @@ const recipe: TrainConfig = {
   seed: 5,
 };
 
-/** A plain JavaScript BLAS (not a remote one: the trainer's arrays go to a SIMD arena). */
-function plainBlas(): BlasLibrary {
-  return {
-    library: "js",
-    family: "cblas",
-    timing: { enabled: false, ms: 0, calls: 0 },
-    sgemm: naiveSgemm,
-    sgemv: naiveSgemv,
-    saxpy: naiveSaxpy,
-    setThreads: () => false,
-    close: () => {},
-  };
-}
-
 /** Steps (start, end, step index) of `steps` on a trainer with or without a helper. */
 async function trainSteps(
   helper: boolean,
   steps: [number, number, number][],
 ): Promise<{ results: FusedStepResult[]; weights: Float32Array[]; ready: boolean }> {
   const net = buildMlp(recipe.spec, 3);
-  const trainer = createFusedTrainer(net, recipe, plainBlas(), { helper });
+  const trainer = createFusedTrainer(net, recipe, naiveBlas(), { helper });
   const order = Uint32Array.from({ length: train.count }, (_, i) => (i * 7) % train.count);
   const ready = await trainer.helperReady();
   try {
@@ -133,7 +118,7 @@ Deno.test("without a Worker the trainer works alone (same bits); trainMlp with a
   // The whole loop, on the plain BLAS (arena, helper) and with the helper off.
   const runs = await Promise.all([true, false].map(async (fusedHelper) => {
     const r = await trainMlp(train, { ...train, count: 0 }, recipe, {
-      blas: plainBlas(),
+      blas: naiveBlas(),
       fusedHelper,
       progress: false,
     });

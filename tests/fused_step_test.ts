@@ -21,7 +21,7 @@ import type { BlasLibrary } from "../compute/wasm_blas/mod.ts";
 import type { SharedBlasLibrary } from "../compute/blas/remote_blas.ts";
 import { registerWasmBlasBackend, WASM_BLAS } from "../compute/wasm_blas/mod.ts";
 import { toySet } from "./toy_data.ts";
-import { naiveSaxpy, naiveSgemm, naiveSgemv } from "./naive_blas.ts";
+import { naiveBlas } from "./naive_blas.ts";
 
 const probe = await registerWasmBlasBackend();
 const train = toySet(200, 1);
@@ -53,9 +53,7 @@ function jsBlas(): SharedBlasLibrary & { allocs: number; resets: number } {
   const shared = new SharedArrayBuffer(1 << 16, { maxByteLength: 1 << 26 });
   let top = 0;
   const lib = {
-    library: "js",
-    family: "cblas" as const,
-    timing: { enabled: false, ms: 0, calls: 0 },
+    ...naiveBlas(),
     allocs: 0,
     shared,
     sharedHeap: () => undefined,
@@ -72,11 +70,6 @@ function jsBlas(): SharedBlasLibrary & { allocs: number; resets: number } {
       top = 0;
     },
     shareHeap: () => false,
-    sgemm: naiveSgemm,
-    sgemv: naiveSgemv,
-    saxpy: naiveSaxpy,
-    setThreads: () => false,
-    close: () => {},
   };
   return lib;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { BlasLibrary } from "../compute/blas/library.ts";
 
 /** `C = alpha * op(A) * op(B) + beta * C` (row-major). */
 export function naiveSgemm(
@@ -57,4 +58,18 @@ export function naiveSgemv(
 /** `y += alpha * x` over `n` values. */
 export function naiveSaxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
   for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/** The routines above as a one-thread `BlasLibrary` (no native code, no shared buffer). */
+export function naiveBlas(): BlasLibrary {
+  return {
+    library: "js",
+    family: "cblas",
+    timing: { enabled: false, ms: 0, calls: 0 },
+    sgemm: naiveSgemm,
+    sgemv: naiveSgemv,
+    saxpy: naiveSaxpy,
+    setThreads: () => false,
+    close: () => {},
+  };
 }

@@ -132,21 +132,21 @@ function lanes(
   return [
     ...i32c(0),
     ...set(i),
-    // end = (n & ~3) << 2
-    ...get(nIdx),
-    ...i32c(-4),
-    I32_AND,
-    ...i32c(2),
-    I32_SHL,
-    ...set(end),
+    ...setVectorEnd(nIdx, end),
     ...countedLoop(i, end, 16, vecBody),
-    // end = n << 2
-    ...get(nIdx),
-    ...i32c(2),
-    I32_SHL,
-    ...set(end),
+    ...setByteEnd(nIdx, end),
     ...countedLoop(i, end, 4, scalarBody),
   ];
+}
+
+/** `end = (n & ~3) << 2`: the byte end of the whole f32x4 groups of local `n` floats. */
+export function setVectorEnd(n: number, end: number): number[] {
+  return [...get(n), ...i32c(-4), I32_AND, ...i32c(2), I32_SHL, ...set(end)];
+}
+
+/** `end = n << 2`: the byte end of local `n` floats. */
+export function setByteEnd(n: number, end: number): number[] {
+  return [...get(n), ...i32c(2), I32_SHL, ...set(end)];
 }
 
 /** `while (i < end) { body; i += stride }` with `i` and `end` locals (unsigned compare). */
